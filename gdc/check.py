@@ -1,0 +1,348 @@
+"""Check a model Program: resolve every name, classify parameters and data, enforce the rules."""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from functools import singledispatch
+from typing import Iterable, Iterator
+
+from . import ir
+from .errors import GdcError, Span
+from .language import ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED, looks_like_data
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """A parameter the fit adjusts, with its initial value and how gdc knew it is one."""
+
+    name: str
+    init: float
+    span: Span
+    origin: str  # "declared", or the rule that classified it
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """A per-sample data column."""
+
+    name: str
+    span: Span
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedModel:
+    """A Program whose names all resolve, in the order the kernels will use them."""
+
+    program: ir.Program
+    params: tuple[Param, ...]
+    data: tuple[Data, ...]
+    definitions: tuple[ir.Let | ir.ModelDef, ...]  # the lets and the model, in source order
+    model: ir.ModelDef
+    loss: ir.LossDef
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def data_names(self) -> tuple[str, ...]:
+        return tuple(d.name for d in self.data)
+
+
+def walk(expr: ir.Expr) -> Iterator[ir.Expr]:
+    """Every node of an expression, parents before children, left to right."""
+    yield expr
+    for child in children(expr):
+        yield from walk(child)
+
+
+@singledispatch
+def children(expr) -> tuple:
+    return ()
+
+
+@children.register
+def _(expr: ir.Neg) -> tuple:
+    return (expr.operand,)
+
+
+@children.register
+def _(expr: ir.BinOp) -> tuple:
+    return (expr.left, expr.right)
+
+
+@children.register
+def _(expr: ir.Call) -> tuple:
+    return expr.args
+
+
+class _Checker:
+    """One pass over the statements; raises the first user error it finds."""
+
+    def __init__(self, program: ir.Program, data_names: frozenset[str] | None, data_origin: str):
+        self.program = program
+        self.data_names = data_names
+        self.data_origin = data_origin
+        self.defined: dict[str, tuple[str, Span]] = {}  # name -> (kind, span of definition)
+        self.param_items: list[ir.ParamItem] = []
+        self.data_items: list[ir.DataItem] = []
+        self.lets: list[ir.Let] = []
+        self.model: ir.ModelDef | None = None
+        self.loss: ir.LossDef | None = None
+        self.free: dict[str, Span] = {}  # undeclared names, by first use
+        self.sample_level: set[str] = set()  # definitions that depend on data
+
+    def error(self, message: str, span: Span, hint: str | None = None) -> GdcError:
+        return GdcError(message, where=self.program.where, span=span, source=self.program.source, hint=hint)
+
+    # ------------------------------------------------------------ statements
+
+    def run(self) -> CheckedModel:
+        if not any(True for _ in self.program.statements):
+            raise GdcError("the model file is empty", where=self.program.where,
+                           hint="a model needs at least two lines, e.g. `model y = m*x + b` "
+                                "and `loss mean((y - Y)^2)`")
+        for stmt in self.program.statements:
+            self.declare(stmt)
+        if self.model is None:
+            raise GdcError("there is no `model` statement", where=self.program.where,
+                           hint="add the per-sample prediction, e.g. `model y = m*x + b`")
+        if self.loss is None:
+            raise GdcError("there is no `loss` statement", where=self.program.where,
+                           hint=f"add the objective, e.g. `loss mean(({self.model.name} - Y)^2)`")
+        self.resolve_all()
+        params, data = self.classify()
+        self.check_levels({d.name for d in data})
+        definitions = tuple(s for s in self.program.statements if isinstance(s, (ir.Let, ir.ModelDef)))
+        return CheckedModel(self.program, params, data, definitions, self.model, self.loss)
+
+    def declare(self, stmt: ir.Stmt) -> None:
+        if isinstance(stmt, ir.ParamDecl):
+            for item in stmt.items:
+                self.define(item.name, "parameter", item.span)
+                self.no_shape(item.name, item.shape)
+                self.param_items.append(item)
+        elif isinstance(stmt, ir.DataDecl):
+            for item in stmt.items:
+                self.define(item.name, "data column", item.span)
+                self.no_shape(item.name, item.shape)
+                self.data_items.append(item)
+        elif isinstance(stmt, ir.Let):
+            self.define(stmt.name, "definition", stmt.name_span)
+            self.lets.append(stmt)
+        elif isinstance(stmt, ir.ModelDef):
+            if self.model is not None:
+                raise self.error("a second `model` statement", stmt.span,
+                                 f"the model is already defined on line {self.model.span.line}; "
+                                 "use `let` for intermediate values")
+            self.define(stmt.name, "model", stmt.name_span)
+            self.model = stmt
+        elif isinstance(stmt, ir.LossDef):
+            if self.loss is not None:
+                raise self.error("a second `loss` statement", stmt.span,
+                                 f"the loss is already defined on line {self.loss.span.line}; "
+                                 "add the terms into one `loss` expression")
+            self.loss = stmt
+
+    def define(self, name: str, kind: str, span: Span) -> None:
+        if name in RESERVED:
+            what = ("a keyword" if name in KEYWORDS else "a constant" if name in CONSTANTS
+                    else "a function")
+            raise self.error(f"`{name}` is {what} of the gd language and cannot be used as a name",
+                             span, "choose another name")
+        if name in self.defined:
+            first_kind, first = self.defined[name]
+            raise self.error(f"`{name}` is defined twice", span,
+                             f"it was first defined as a {first_kind} on line {first.line}")
+        self.defined[name] = (kind, span)
+
+    def no_shape(self, name: str, shape: tuple[ir.Dim, ...]) -> None:
+        if shape:
+            raise self.error(f"`{name}` has a shape, but vector and matrix values are not supported yet",
+                             shape[0].span.join(shape[-1].span), "declare scalars only, for now")
+
+    # ------------------------------------------------------------ names
+
+    def resolve_all(self) -> None:
+        visible = {item.name for item in self.param_items} | {item.name for item in self.data_items}
+        for item in self.param_items:
+            if item.init is not None:
+                self.init_value(item)
+        for stmt in self.program.statements:
+            if isinstance(stmt, (ir.Let, ir.ModelDef)):
+                self.resolve(stmt.expr, visible, in_loss=False)
+                visible.add(stmt.name)
+            elif isinstance(stmt, ir.LossDef):
+                self.resolve(stmt.expr, visible, in_loss=True)
+
+    def resolve(self, expr: ir.Expr, visible: set[str], in_loss: bool, reduction: ir.Call | None = None):
+        if isinstance(expr, ir.Var):
+            self.resolve_name(expr, visible)
+            return
+        if isinstance(expr, ir.Call):
+            reduction = self.check_call(expr, in_loss, reduction)
+        for child in children(expr):
+            self.resolve(child, visible, in_loss, reduction)
+
+    def resolve_name(self, var: ir.Var, visible: set[str]) -> None:
+        name = var.name
+        if name in visible or name in CONSTANTS:
+            return
+        if name in FUNCTIONS or name in REDUCTIONS:
+            raise self.error(f"`{name}` is a function", var.span, f"call it with an argument: `{name}(...)`")
+        if name in KEYWORDS:
+            raise self.error(f"`{name}` is a keyword and cannot be used in an expression", var.span,
+                             "a statement starts on a new line or after `;`")
+        if name in self.defined:
+            _, span = self.defined[name]
+            raise self.error(f"`{name}` is used before it is defined (on line {span.line})", var.span,
+                             "move the definition above its first use")
+        self.free.setdefault(name, var.span)
+
+    def check_call(self, call: ir.Call, in_loss: bool, reduction: ir.Call | None) -> ir.Call | None:
+        name = call.func
+        if name in REDUCTIONS:
+            if not in_loss:
+                raise self.error(f"`{name}(...)` reduces over the samples and may only appear in `loss`",
+                                 call.name_span, "compute the per-sample value here and reduce it in `loss`")
+            if reduction is not None:
+                raise self.error(f"`{name}(...)` inside `{reduction.func}(...)`: reductions cannot be nested",
+                                 call.name_span)
+            self.arity(call, 1)
+            return call
+        if name not in ARITY:
+            known = self.defined.get(name)
+            if known is not None or name in self.free:
+                raise self.error(f"`{name}` is not a function", call.name_span,
+                                 f"write `{name}*(...)` for a product")
+            guess = difflib.get_close_matches(name, FUNCTIONS + REDUCTIONS, n=1)
+            hint = (f"did you mean `{guess[0]}`?" if guess else
+                    f"for a product write `{name}*(...)`; the functions are " + ", ".join(FUNCTIONS))
+            raise self.error(f"unknown function `{name}`", call.name_span, hint)
+        self.arity(call, ARITY[name])
+        return reduction
+
+    def arity(self, call: ir.Call, expected: int) -> None:
+        if len(call.args) != expected:
+            plural = "argument" if expected == 1 else "arguments"
+            raise self.error(f"`{call.func}` takes {expected} {plural}, got {len(call.args)}", call.span)
+
+    def init_value(self, item: ir.ParamItem) -> None:
+        for node in walk(item.init):
+            if isinstance(node, ir.Var) and node.name not in CONSTANTS:
+                raise self.error(f"the initial value of `{item.name}` must be a number, not `{node.name}`",
+                                 node.span)
+            if isinstance(node, ir.Call) and node.func not in FUNCTIONS:
+                raise self.error(f"`{node.func}` cannot be used in an initial value", node.name_span)
+
+    # ------------------------------------------------------------ parameters and data
+
+    def classify(self) -> tuple[tuple[Param, ...], tuple[Data, ...]]:
+        params = [Param(it.name, self.evaluate_init(it), it.span, "declared") for it in self.param_items]
+        data = [Data(it.name, it.span, "declared") for it in self.data_items]
+        for name, span in self.free.items():
+            if self.param_items and self.data_items:
+                raise self.undefined(name, span)
+            if self.param_items:
+                data.append(Data(name, span, "not declared a parameter"))
+            elif self.data_items:
+                params.append(Param(name, 0.0, span, "not declared as data"))
+            elif self.data_names is not None:
+                if name in self.data_names:
+                    data.append(Data(name, span, self.data_origin))
+                else:
+                    params.append(Param(name, 0.0, span, f"not in {self.data_origin}"))
+            elif looks_like_data(name):
+                data.append(Data(name, span, "naming rule"))
+            else:
+                params.append(Param(name, 0.0, span, "naming rule"))
+        if not params:
+            raise GdcError("the model has no parameters to fit", where=self.program.where,
+                           hint="declare them with `param m, b`, or give data names with --data")
+        return tuple(params), tuple(data)
+
+    def undefined(self, name: str, span: Span) -> GdcError:
+        known = list(self.defined)
+        guess = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean `{guess[0]}`?" if guess else "declare it with `param` or `data`, or define it with `let`"
+        return self.error(f"`{name}` is not defined", span, hint)
+
+    def evaluate_init(self, item: ir.ParamItem) -> float:
+        if item.init is None:
+            return 0.0
+        try:
+            value = constant_value(item.init)
+        except (ArithmeticError, ValueError):
+            value = math.nan
+        if not math.isfinite(value):
+            raise self.error(f"the initial value of `{item.name}` is not a finite number", item.init.span)
+        return value
+
+    # ------------------------------------------------------------ sample level
+
+    def check_levels(self, data: set[str]) -> None:
+        """Data may be used only inside a reduction in the loss, and the loss must reduce over it."""
+        per_sample = set(data)
+        for stmt in self.lets + [self.model]:
+            if any(isinstance(n, ir.Var) and n.name in per_sample for n in walk(stmt.expr)):
+                per_sample.add(stmt.name)
+        reductions = [n for n in walk(self.loss.expr) if isinstance(n, ir.Call) and n.func in REDUCTIONS]
+        inside = {id(n) for r in reductions for n in walk(r)}
+        for node in walk(self.loss.expr):
+            if isinstance(node, ir.Var) and node.name in per_sample and id(node) not in inside:
+                raise self.error(f"`{node.name}` has a value per sample, so the loss must reduce it",
+                                 node.span, f"wrap it in mean(...) or sum(...), e.g. `mean({node.name}^2)`")
+        if not any(isinstance(n, ir.Var) and n.name in per_sample for r in reductions for n in walk(r)):
+            raise self.error("the loss never reduces over the data", self.loss.expr.span,
+                             "average the per-sample error over the samples, "
+                             f"e.g. `loss mean(({self.model.name} - Y)^2)`")
+        if self.model.name not in _uses(self.loss.expr, self.lets):
+            raise self.error(f"the loss does not use the model `{self.model.name}`", self.loss.expr.span,
+                             f"compare the prediction with the data, e.g. `mean(({self.model.name} - Y)^2)`")
+
+
+def _uses(expr: ir.Expr, lets: Iterable[ir.Let]) -> set[str]:
+    """Names an expression depends on, through definitions too."""
+    bodies = {let.name: let.expr for let in lets}
+    seen: set[str] = set()
+    todo = [expr]
+    while todo:
+        for node in walk(todo.pop()):
+            if isinstance(node, ir.Var) and node.name not in seen:
+                seen.add(node.name)
+                if node.name in bodies:
+                    todo.append(bodies[node.name])
+    return seen
+
+
+_UNARY = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "sin": math.sin,
+          "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos, "atan": math.atan,
+          "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
+          "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+          "softplus": lambda v: max(v, 0.0) + math.log1p(math.exp(-abs(v)))}
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "^": lambda a, b: a ** b, "min": min, "max": max}
+
+
+def constant_value(expr: ir.Expr) -> float:
+    """The value of an expression made of numbers, constants and functions (checked first)."""
+    if isinstance(expr, ir.Num):
+        return float(expr.value)
+    if isinstance(expr, ir.Var):
+        return {"pi": math.pi, "e": math.e}[expr.name]
+    if isinstance(expr, ir.Neg):
+        return -constant_value(expr.operand)
+    if isinstance(expr, ir.BinOp):
+        return float(_BINARY[expr.op](constant_value(expr.left), constant_value(expr.right)))
+    values = [constant_value(a) for a in expr.args]
+    return float(_BINARY[expr.func](*values) if len(values) == 2 else _UNARY[expr.func](values[0]))
+
+
+def check(program: ir.Program, data_names: Iterable[str] | None = None,
+          data_origin: str = "--data") -> CheckedModel:
+    """Check a program. `data_names` (from --data or a CSV header) settles undeclared names."""
+    names = frozenset(data_names) if data_names is not None else None
+    return _Checker(program, names, data_origin).run()

@@ -1,0 +1,48 @@
+"""The `gdc` command line: one subcommand per job, user errors printed without tracebacks."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+
+from ..errors import GdcError, InternalError
+from . import derive as _derive
+
+# Each command module defines add_parser(subparsers) and run(args) -> exit status.
+COMMANDS = (_derive,)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gdc", description="Derive, compile and fit gradient-descent models written in the gd language.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `gdc` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except GdcError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 1
+    except InternalError as exc:
+        print(exc.render(), file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("gdc: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: say so plainly; the traceback only on request
+        print(InternalError(f"{type(exc).__name__}: {exc}").render(), file=sys.stderr)
+        if os.environ.get("GDC_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("Set GDC_DEBUG=1 to see the traceback.", file=sys.stderr)
+        return 3

@@ -1,0 +1,67 @@
+"""The compiled kernels of one model, as a plain object; the runtime side (no sympy, no lark)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Kernels:
+    """What a caller needs to run a compiled model.
+
+    The calling convention (fixed, see README): `params` is a 1-D float64 array in the order
+    of `param_names`; each data name is one positional 1-D float64 array of length N, in the
+    order of `data_names`.
+
+    - loss(params, *data) -> float
+    - loss_grad(params, *data, grad_out) -> float: one fused pass, fills grad_out
+    - loss_grad_parallel(params, *data, grad_out) -> float: same, fixed chunking, bit-identical
+      for any thread count
+    - sgd_epoch(params, *data, lr, order) -> float: per-sample updates in `order`, in place;
+      returns the mean per-sample loss seen during the epoch (before each update)
+    - minibatch_epoch(params, *data, lr, batch_size, order) -> float: likewise, per batch
+    - predict(params, *inputs) -> ndarray: the model's prediction; `inputs` are the data
+      names the prediction uses, in the order of `input_names`
+    """
+
+    param_names: tuple[str, ...]
+    data_names: tuple[str, ...]
+    input_names: tuple[str, ...]
+    initial: np.ndarray
+    model_hash: str
+    module: ModuleType
+    path: str | None  # the generated source file, when it lives on disk
+
+    @property
+    def loss(self) -> Callable:
+        return self.module.loss
+
+    @property
+    def loss_grad(self) -> Callable:
+        return self.module.loss_grad
+
+    @property
+    def loss_grad_parallel(self) -> Callable:
+        return self.module.loss_grad_parallel
+
+    @property
+    def sgd_epoch(self) -> Callable:
+        return self.module.sgd_epoch
+
+    @property
+    def minibatch_epoch(self) -> Callable:
+        return self.module.minibatch_epoch
+
+    @property
+    def predict(self) -> Callable:
+        return self.module.predict
+
+    @classmethod
+    def from_module(cls, module: ModuleType, path: str | None = None) -> "Kernels":
+        """Wrap a generated module (it defines PARAM_NAMES, DATA_NAMES, INPUT_NAMES, INITIAL, MODEL_HASH)."""
+        return cls(tuple(module.PARAM_NAMES), tuple(module.DATA_NAMES), tuple(module.INPUT_NAMES),
+                   np.array(module.INITIAL, dtype=np.float64), module.MODEL_HASH, module, path)

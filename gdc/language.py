@@ -1,0 +1,30 @@
+"""The vocabulary of the gd language: keywords, functions, constants and the naming rule."""
+
+from __future__ import annotations
+
+import re
+
+KEYWORDS = ("param", "data", "let", "model", "loss")
+
+# Functions of one argument unless listed in ARITY.
+FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan",
+             "sinh", "cosh", "tanh", "sigmoid", "softplus", "min", "max")
+ARITY = {name: 1 for name in FUNCTIONS} | {"min": 2, "max": 2}
+
+# Reductions over the samples; they may appear only in `loss`.
+REDUCTIONS = ("mean", "sum")
+
+CONSTANTS = ("pi", "e")
+
+RESERVED = frozenset(KEYWORDS + FUNCTIONS + REDUCTIONS + CONSTANTS)
+
+# The rule for undeclared names when a file declares neither `param` nor `data` and no data
+# names are given (`--data`, or a CSV header): a name is data when it starts with an
+# uppercase letter (Y, X1, Weight) or is x or t, alone or followed by digits or `_...`
+# (x, x2, x_height, t, t0). Every other undeclared name is a parameter.
+_DATA_CONVENTION = re.compile(r"[A-Z].*|[xt]([0-9]+|_\w*)?")
+
+
+def looks_like_data(name: str) -> bool:
+    """Whether the naming rule takes an undeclared name as a data column."""
+    return _DATA_CONVENTION.fullmatch(name) is not None

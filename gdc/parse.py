@@ -1,0 +1,162 @@
+"""Text to lark parse tree, with syntax errors turned into positioned, friendly messages."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+from .errors import GdcError, Span
+
+_OPEN = {"LPAR": "RPAR", "LSQB": "RSQB"}
+_CLOSE = {"RPAR": "LPAR", "RSQB": "LSQB"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL", "COMMA"}
+_SHOW = {"_NL": "end of line", "SEMICOLON": "`;`", "$END": "end of file"}
+
+
+def grammar_text() -> str:
+    """The lark grammar, from the installed package or, in a source checkout, `grammars/`."""
+    try:
+        return resources.files("gdc.grammars").joinpath("gd.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):  # running from a checkout, not installed
+        return (Path(__file__).resolve().parent.parent / "grammars" / "gd.lark").read_text(encoding="utf-8")
+
+
+class _Brackets:
+    """Post-lexer: drops newlines inside brackets and remembers what it has seen, for messages."""
+
+    always_accept = ("_NL",)
+
+    def __init__(self):
+        self.stack = []   # open bracket tokens not yet closed
+        self.seen = []  # the last two tokens handed to the parser
+        self.unmatched = None  # a closing bracket with nothing to close
+
+    def process(self, stream):
+        for tok in stream:
+            if tok.type in _OPEN:
+                self.stack.append(tok)
+            elif tok.type in _CLOSE:
+                if self.stack and self.stack[-1].type == _CLOSE[tok.type]:
+                    self.stack.pop()
+                else:
+                    self.unmatched = tok
+            elif tok.type == "_NL" and self.stack:
+                continue
+            self.seen = [*self.seen[-1:], tok]
+            yield tok
+
+    def before(self, tok):
+        """The token handed over before `tok` (or the last one, if `tok` never was)."""
+        if self.seen and self.seen[-1] is tok:
+            return self.seen[0] if len(self.seen) == 2 else None
+        return self.seen[-1] if self.seen else None
+
+
+@functools.lru_cache(maxsize=1)
+def _parser():
+    from lark import Lark
+    return Lark(grammar_text(), parser="lalr", lexer="contextual", postlex=_Brackets(),
+                propagate_positions=True, maybe_placeholders=True)
+
+
+def token_span(tok) -> Span:
+    """The span of a lark token."""
+    end_line = tok.end_line or tok.line
+    end_col = tok.end_column or (tok.column + max(1, len(str(tok))))
+    if str(tok).startswith("\n") or str(tok).startswith("\r"):  # a newline token: point at the line end
+        return Span(tok.line, tok.column, tok.line, tok.column + 1)
+    return Span(tok.line, tok.column, end_line, end_col)
+
+
+def parse_tree(text: str, where: str = "<string>"):
+    """Parse `.gd` text into a lark tree; raises GdcError with a position on bad syntax."""
+    from lark.exceptions import UnexpectedCharacters, UnexpectedInput
+    parser = _parser()
+    post = _Brackets()
+    # lark keeps one post-lexer per parser; each parse gets a fresh one, for its own state.
+    parser.parser.lexer.postlexer = post
+    try:
+        return parser.parse(text)
+    except UnexpectedCharacters as exc:
+        raise _bad_character(exc, text, where) from None
+    except UnexpectedInput as exc:
+        raise _bad_token(exc, post, text, where) from None
+
+
+def _bad_character(exc, text: str, where: str) -> GdcError:
+    char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+    span = Span(exc.line, exc.column, exc.line, exc.column + 1)
+    hint = None
+    if char in "{}":
+        hint = "use parentheses ( ) to group"
+    elif char in "&|!<>":
+        hint = "the gd language has arithmetic only; use max/min/abs for piecewise forms"
+    elif char == "=":
+        hint = "`=` only follows the name in `param`, `let` and `model`"
+    return GdcError(f"unexpected character {char!r}", where=where, span=span, source=text, hint=hint)
+
+
+def _bad_token(exc, post: _Brackets, text: str, where: str) -> GdcError:
+    tok = getattr(exc, "token", None)
+    ttype = getattr(tok, "type", "$END")
+    prev = post.before(tok)
+    if post.unmatched is not None:
+        closer = post.unmatched
+        return GdcError(f"unbalanced {str(closer)!r}: there is no opening bracket for it",
+                        where=where, span=token_span(closer), source=text,
+                        hint="remove it, or add the missing opening bracket earlier")
+    if ttype in ("$END", "_NL", "SEMICOLON") and post.stack:
+        opener = post.stack[-1]
+        closer = ")" if opener.type == "LPAR" else "]"
+        return GdcError(f"{str(opener)!r} is never closed", where=where, span=token_span(opener),
+                        source=text, hint=f"add the missing {closer!r}")
+    if ttype in ("$END", "_NL", "SEMICOLON", "RPAR", "COMMA") and prev is not None and prev.type in _OPERATORS:
+        return GdcError(f"expected an expression after {str(prev)!r}", where=where,
+                        span=token_span(prev), source=text, hint="complete or remove the dangling operator")
+    if tok is None or ttype == "$END":
+        span = token_span(prev) if prev is not None else Span(1, 1, 1, 2)
+        return GdcError("the file ends in the middle of a statement", where=where, span=span, source=text)
+    if ttype in ("NAME", "NUMBER", "LPAR") and prev is not None and prev.type in ("NAME", "NUMBER", "RPAR"):
+        return GdcError(f"missing operator between {str(prev)!r} and {str(tok)!r}", where=where,
+                        span=token_span(tok), source=text,
+                        hint=f"write `{prev}*{tok}` for a product; a statement starts on a new line or after `;`")
+    shown = _SHOW.get(ttype, repr(str(tok)))
+    return GdcError(f"unexpected {shown}{_expected(exc)}", where=where, span=token_span(tok), source=text,
+                    hint=_statement_hint(prev))
+
+
+def _expected(exc) -> str:
+    expected = set(getattr(exc, "expected", ()) or ())
+    if expected & {"NAME", "NUMBER", "LPAR"} and expected <= {"NAME", "NUMBER", "LPAR", "MINUS", "PLUS"}:
+        return ": expected an expression"
+    return ""
+
+
+def _statement_hint(prev) -> str | None:
+    if prev is None or prev.type in ("_NL", "SEMICOLON"):
+        return "a statement starts with `param`, `data`, `let`, `model` or `loss`"
+    return None
+
+
+def read_source(path: str | Path) -> tuple[str, str]:
+    """Read a model file as text: (display name, text); user errors for missing or binary files."""
+    where = str(path)
+    p = Path(path)
+    if not p.exists():
+        raise GdcError("no such file", where=where, hint="check the path to the model file")
+    if p.is_dir():
+        raise GdcError("is a directory, not a model file", where=where)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise GdcError(f"cannot read the file: {exc.strerror}", where=where) from None
+    if b"\0" in data:
+        raise GdcError("is not a text file (it contains NUL bytes)", where=where,
+                       hint="a model file is plain text, like `model y = m*x + b; loss mean((y - Y)^2)`")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise GdcError(f"is not UTF-8 text (byte {exc.start})", where=where,
+                       hint="save the model file as UTF-8 text") from None
+    return where, text
