@@ -122,16 +122,16 @@ class _Checker:
     def declare(self, stmt: ir.Stmt) -> None:
         if isinstance(stmt, ir.ParamDecl):
             for item in stmt.items:
-                self.define(item.name, "parameter", item.span)
+                self.define(item.name, "parameter", item.name_span)
                 self.no_shape(item.name, item.shape)
                 self.param_items.append(item)
         elif isinstance(stmt, ir.DataDecl):
             for item in stmt.items:
-                self.define(item.name, "data column", item.span)
+                self.define(item.name, "data column", item.name_span)
                 self.no_shape(item.name, item.shape)
                 self.data_items.append(item)
         elif isinstance(stmt, ir.Let):
-            self.define(stmt.name, "definition", stmt.name_span)
+            self.define(stmt.name, "`let`", stmt.name_span)
             self.lets.append(stmt)
         elif isinstance(stmt, ir.ModelDef):
             if self.model is not None:
@@ -156,7 +156,8 @@ class _Checker:
         if name in self.defined:
             first_kind, first = self.defined[name]
             raise self.error(f"`{name}` is defined twice", span,
-                             f"it was first defined as a {first_kind} on line {first.line}")
+                             f"it is already defined on line {first.line} (as a {first_kind}); "
+                             "choose another name")
         self.defined[name] = (kind, span)
 
     def no_shape(self, name: str, shape: tuple[ir.Dim, ...]) -> None:
@@ -241,8 +242,8 @@ class _Checker:
     # ------------------------------------------------------------ parameters and data
 
     def classify(self) -> tuple[tuple[Param, ...], tuple[Data, ...]]:
-        params = [Param(it.name, self.evaluate_init(it), it.span, "declared") for it in self.param_items]
-        data = [Data(it.name, it.span, "declared") for it in self.data_items]
+        params = [Param(it.name, self.evaluate_init(it), it.name_span, "declared") for it in self.param_items]
+        data = [Data(it.name, it.name_span, "declared") for it in self.data_items]
         for name, span in self.free.items():
             if self.param_items and self.data_items:
                 raise self.undefined(name, span)

@@ -11,8 +11,13 @@ from .parse import read_source
 
 
 def looks_like_path(source: str | Path) -> bool:
-    """A model given as a string is a path when it is one line ending in `.gd` or a Path."""
-    return isinstance(source, Path) or ("\n" not in source and ";" not in source and source.endswith(".gd"))
+    """A Path is a file; so is a one-line string that ends in `.gd` or names something that exists.
+
+    Model text always has a `model` and a `loss` statement, so it has a newline or a `;`.
+    """
+    if isinstance(source, Path):
+        return True
+    return "\n" not in source and ";" not in source and (source.endswith(".gd") or Path(source).exists())
 
 
 def check_text(text: str, where: str = "<string>", data_names: Iterable[str] | None = None,

@@ -86,6 +86,7 @@ class ParamItem:
     shape: tuple[Dim, ...]
     init: Expr | None
     span: Span = _span()
+    name_span: Span = _span()
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class DataItem:
     name: str
     shape: tuple[Dim, ...]
     span: Span = _span()
+    name_span: Span = _span()
 
 
 @dataclass(frozen=True, slots=True)

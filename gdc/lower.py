@@ -66,11 +66,11 @@ class _Lower(Transformer):
 
     def param_item(self, meta, children):
         name, shape, init = children
-        return ir.ParamItem(str(name), shape or (), init, _meta_span(meta))
+        return ir.ParamItem(str(name), shape or (), init, _meta_span(meta), token_span(name))
 
     def data_item(self, meta, children):
         name, shape = children
-        return ir.DataItem(str(name), shape or (), _meta_span(meta))
+        return ir.DataItem(str(name), shape or (), _meta_span(meta), token_span(name))
 
     def param_decl(self, meta, children):
         return ir.ParamDecl(tuple(children), _meta_span(meta))

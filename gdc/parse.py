@@ -106,7 +106,7 @@ def _bad_token(exc, post: _Brackets, text: str, where: str) -> GdcError:
         return GdcError(f"unbalanced {str(closer)!r}: there is no opening bracket for it",
                         where=where, span=token_span(closer), source=text,
                         hint="remove it, or add the missing opening bracket earlier")
-    if ttype in ("$END", "_NL", "SEMICOLON") and post.stack:
+    if post.stack and (ttype in ("$END", "_NL", "SEMICOLON") or (tok is not None and tok.line > post.stack[-1].line)):
         opener = post.stack[-1]
         closer = ")" if opener.type == "LPAR" else "]"
         return GdcError(f"{str(opener)!r} is never closed", where=where, span=token_span(opener),

@@ -1,0 +1,120 @@
+"""Model IR back to `.gd` text, with the fewest parentheses that keep the same tree."""
+
+from __future__ import annotations
+
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from functools import singledispatch
+
+from . import ir
+
+# Binding strength: higher binds tighter. Neg sits between products and powers.
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+_NEG = 3
+_ATOM = 5
+
+
+def number_text(value: Fraction) -> str:
+    """A literal that lowers back to exactly `value` (literals are decimals, so this is exact)."""
+    if value.denominator == 1:
+        return str(value.numerator)
+    with localcontext() as ctx:
+        ctx.prec = 200
+        text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@singledispatch
+def _prec(expr) -> int:
+    return _ATOM
+
+
+@_prec.register
+def _(expr: ir.Neg) -> int:
+    return _NEG
+
+
+@_prec.register
+def _(expr: ir.BinOp) -> int:
+    return _PREC[expr.op]
+
+
+@singledispatch
+def expr_text(expr) -> str:
+    """The gd text of an expression."""
+    raise TypeError(f"not an expression node: {expr!r}")
+
+
+def _wrap(expr: ir.Expr, at_least: int) -> str:
+    text = expr_text(expr)
+    return text if _prec(expr) >= at_least else f"({text})"
+
+
+@expr_text.register
+def _(expr: ir.Num) -> str:
+    return number_text(expr.value)
+
+
+@expr_text.register
+def _(expr: ir.Var) -> str:
+    return expr.name
+
+
+@expr_text.register
+def _(expr: ir.Neg) -> str:
+    return "-" + _wrap(expr.operand, _NEG)
+
+
+@expr_text.register
+def _(expr: ir.Call) -> str:
+    return f"{expr.func}({', '.join(expr_text(a) for a in expr.args)})"
+
+
+@expr_text.register
+def _(expr: ir.BinOp) -> str:
+    prec = _PREC[expr.op]
+    if expr.op == "^":  # right-associative; the exponent may be signed
+        return f"{_wrap(expr.left, _ATOM)}^{_wrap(expr.right, _NEG)}"
+    # left-associative: the right operand needs parentheses at equal strength
+    return f"{_wrap(expr.left, prec)} {expr.op} {_wrap(expr.right, prec + 1)}"
+
+
+def _shape(dims: tuple[ir.Dim, ...]) -> str:
+    return f"[{', '.join(str(d.size) for d in dims)}]" if dims else ""
+
+
+@singledispatch
+def stmt_text(stmt) -> str:
+    raise TypeError(f"not a statement: {stmt!r}")
+
+
+@stmt_text.register
+def _(stmt: ir.ParamDecl) -> str:
+    items = [item.name + _shape(item.shape) + (f" = {expr_text(item.init)}" if item.init is not None else "")
+             for item in stmt.items]
+    return "param " + ", ".join(items)
+
+
+@stmt_text.register
+def _(stmt: ir.DataDecl) -> str:
+    return "data " + ", ".join(item.name + _shape(item.shape) for item in stmt.items)
+
+
+@stmt_text.register
+def _(stmt: ir.Let) -> str:
+    return f"let {stmt.name} = {expr_text(stmt.expr)}"
+
+
+@stmt_text.register
+def _(stmt: ir.ModelDef) -> str:
+    return f"model {stmt.name} = {expr_text(stmt.expr)}"
+
+
+@stmt_text.register
+def _(stmt: ir.LossDef) -> str:
+    return f"loss {expr_text(stmt.expr)}"
+
+
+def unparse(program: ir.Program) -> str:
+    """The whole program as `.gd` text, one statement per line."""
+    return "".join(stmt_text(s) + "\n" for s in program.statements)

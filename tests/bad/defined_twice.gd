@@ -1,0 +1,5 @@
+param m, b
+let r = m*x
+let r = r + b
+model y = r
+loss mean((y - Y)^2)

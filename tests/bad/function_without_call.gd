@@ -1,0 +1,2 @@
+model y = exp*x + b
+loss mean((y - Y)^2)

@@ -1,0 +1,3 @@
+param m = k, b
+model y = m*x + b
+loss mean((y - Y)^2)

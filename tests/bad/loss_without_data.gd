@@ -1,0 +1,2 @@
+model y = m*x + b
+loss mean(m^2 + b^2)

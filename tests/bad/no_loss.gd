@@ -1,0 +1,2 @@
+model y = m*x + b
+# the loss is missing

@@ -1,0 +1,2 @@
+param m, b
+let y = m*x + b

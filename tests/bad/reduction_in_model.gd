@@ -1,0 +1,2 @@
+model y = mean(m*x) + b
+loss mean((y - Y)^2)

@@ -1,0 +1,3 @@
+model y = m*x + b
+model z = m*x
+loss mean((y - Y)^2)

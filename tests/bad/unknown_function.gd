@@ -1,0 +1,2 @@
+model p = sigmod(w*x + b)
+loss mean((p - Y)^2)

@@ -1,0 +1,2 @@
+modle y = m*x + b
+loss mean((y - Y)^2)

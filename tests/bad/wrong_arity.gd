@@ -1,0 +1,2 @@
+model y = max(m*x + b)
+loss mean((y - Y)^2)

@@ -1,0 +1,163 @@
+"""The front end: parsing, checking, error messages (golden), classification, round trip."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gdc import ir
+from gdc.check import check
+from gdc.cli import main
+from gdc.errors import GdcError
+from gdc.frontend import check_source, check_text
+from gdc.lower import lower
+from gdc.unparse import unparse
+
+HERE = Path(__file__).resolve().parent
+BAD = sorted((HERE / "bad").glob("*.gd"))
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_model_message(path, golden):
+    with pytest.raises(GdcError) as info:
+        check_text(path.read_text(encoding="utf-8"), path.name)
+    golden(f"errors/{path.stem}.txt", info.value.render() + "\n")
+
+
+def test_every_positioned_error_points_into_the_file():
+    for path in BAD:
+        try:
+            check_text(path.read_text(encoding="utf-8"), path.name)
+        except GdcError as exc:
+            text = exc.render()
+            assert text.startswith(f"{path.name}:"), text
+            if exc.span is not None:
+                assert f"{path.name}:{exc.span.line}:{exc.span.col}: error: " in text
+                assert "^" in text
+
+
+@pytest.mark.parametrize("content, expected", [
+    (None, "no such file"),
+    (b"model y = m*x\0", "is not a text file"),
+    (b"model y = \xff\xfe m*x\n", "is not UTF-8 text"),
+])
+def test_unreadable_files_exit_nonzero_without_traceback(tmp_path, capsys, content, expected):
+    path = tmp_path / "model.gd"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["derive", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"{path}: error: ") and expected in err
+    assert "Traceback" not in err
+
+
+def test_directory_is_not_a_model(tmp_path, capsys):
+    assert main(["derive", str(tmp_path)]) == 1
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_design_card_one_liner():
+    model = check_source("model y = m*x + b; loss mean((y - Y)^2)")
+    assert model.param_names == ("m", "b")
+    assert model.data_names == ("x", "Y")
+    assert [p.origin for p in model.params] == ["naming rule", "naming rule"]
+
+
+@pytest.mark.parametrize("text, params, data", [
+    # declaring one kind makes every other undeclared name the other kind
+    ("param m, b\nmodel y = m*height + b\nloss mean((y - weight)^2)", ("m", "b"), ("height", "weight")),
+    ("data height, weight\nmodel y = m*height + b\nloss mean((y - weight)^2)", ("m", "b"), ("height", "weight")),
+    # the naming rule: uppercase initial, or x / t with an optional suffix, is data
+    ("model y = a*exp(-k*t) + c; loss mean((y - Y)^2)", ("a", "k", "c"), ("t", "Y")),
+    ("model y = w1*x1 + w2*x_2 + b; loss mean((y - Target)^2)", ("w1", "w2", "b"), ("x1", "x_2", "Target")),
+])
+def test_classification(text, params, data):
+    model = check_source(text)
+    assert model.param_names == params
+    assert model.data_names == data
+
+
+def test_data_names_override_the_naming_rule():
+    model = check_source("model y = m*height + b; loss mean((y - weight)^2)", data_names=["height", "weight"],
+                         data_origin="the CSV header")
+    assert model.param_names == ("m", "b")
+    assert model.data_names == ("height", "weight")
+    assert model.data[0].origin == "the CSV header"
+
+
+def test_initial_values_and_definitions():
+    model = check_source("param m = 2*pi, b = -.5e1\nlet r = y - Y\nmodel y = m*x + b\nloss mean(r^2)".replace(
+        "let r = y - Y\nmodel y = m*x + b", "model y = m*x + b\nlet r = y - Y"))
+    assert [p.init for p in model.params] == [pytest.approx(6.283185307179586), -5.0]
+    assert [d.name for d in model.definitions] == ["y", "r"]
+
+
+def test_newlines_inside_brackets_and_comments():
+    text = "model y = m*(x +   # a comment\n   1) + b\n\n; ; loss mean((y -\n Y)^2) # end\n"
+    assert lower(text) == lower("model y = m*(x + 1) + b; loss mean((y - Y)^2)")
+
+
+def test_power_and_unary_minus_bind_like_mathematics():
+    (stmt,) = lower("model y = -x^2^-1").statements
+    assert stmt.expr == ir.Neg(ir.BinOp("^", ir.Var("x"), ir.BinOp("^", ir.Num(2), ir.Neg(ir.Num(1)))))
+    (stmt,) = lower("model y = a - b - c / d / e").statements
+    assert stmt.expr.left == ir.BinOp("-", ir.Var("a"), ir.Var("b"))
+    assert stmt.expr.right == ir.BinOp("/", ir.BinOp("/", ir.Var("c"), ir.Var("d")), ir.Var("e"))
+
+
+@pytest.mark.parametrize("literal, value", [("5", 5), ("5.", 5), (".5", Fraction(1, 2)),
+                                            ("2.5e-3", Fraction(25, 10000)), ("1E3", 1000), ("0.1", Fraction(1, 10))])
+def test_number_literals_are_exact(literal, value):
+    (stmt,) = lower(f"loss {literal}").statements
+    assert stmt.expr.value == value
+
+
+# ------------------------------------------------------------------ properties
+
+_names = st.sampled_from(["m", "b", "x", "Y", "w_1", "t", "r2"])
+_funcs1 = st.sampled_from(["exp", "log", "sqrt", "abs", "sin", "tanh", "sigmoid", "softplus"])
+
+
+def _numbers():
+    return st.fractions(min_value=0, max_value=1000, max_denominator=1).map(ir.Num) | \
+        st.sampled_from(["0.5", "0.25", "1.5", "0.001"]).map(lambda t: ir.Num(Fraction(t)))
+
+
+_exprs = st.recursive(
+    _numbers() | _names.map(ir.Var),
+    lambda inner: st.one_of(
+        inner.map(ir.Neg),
+        st.tuples(st.sampled_from("+-*/^"), inner, inner).map(lambda t: ir.BinOp(*t)),
+        st.tuples(_funcs1, inner).map(lambda t: ir.Call(t[0], (t[1],))),
+        st.tuples(st.sampled_from(["min", "max"]), inner, inner).map(lambda t: ir.Call(t[0], (t[1], t[2]))),
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_exprs, _exprs)
+def test_printing_and_parsing_back_gives_the_same_model(model_expr, loss_expr):
+    program = ir.Program((
+        ir.ParamDecl((ir.ParamItem("m", (), ir.Num(1)), ir.ParamItem("b", (), None))),
+        ir.ModelDef("y", model_expr),
+        ir.LossDef(ir.Call("mean", (loss_expr,))),
+    ))
+    assert lower(unparse(program)) == program
+
+
+_TOKENS = ["model", "loss", "param", "data", "let", "y", "=", "m", "x", "Y", "*", "+", "-", "/", "^", "**",
+           "(", ")", "[", "]", ",", ";", "\n", "mean", "exp", "2", ".5", "1e3", "#c\n", " ", "$", "max", "sigmod"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60), st.lists(st.sampled_from(_TOKENS), max_size=30).map(" ".join)))
+def test_random_text_fails_only_with_a_gdc_error(text):
+    try:
+        check_text(text, "fuzz.gd")
+    except GdcError as exc:
+        assert exc.render().startswith("fuzz.gd")
