@@ -253,3 +253,18 @@ def test_import_is_cheap():
     code = "import sys, gdc.data; assert 'pyarrow' not in sys.modules"
     root = Path(__file__).parent.parent
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_large_file_takes_the_fast_reader_and_keeps_empty_cells_missing(tmp_path):
+    rows = "".join(f"{i},{'' if i % 1000 == 7 else i * 0.5}\n" for i in range(40000))
+    path = write(tmp_path / "big.csv", "a,b\n" + rows)
+    assert path.stat().st_size > 256 * 1024
+    table = read_table(path, drop_nonfinite=True)
+    assert table.dropped == 40 and table.n_rows == 40000 - 40
+    assert not np.any(table.columns["a"] % 1000 == 7)
+    np.testing.assert_array_equal(table.columns["b"], table.columns["a"] * 0.5)
+    # The reader does not load pandas (pyarrow's to_numpy would; it costs a second per run).
+    code = f"import sys; from gdc.data import read_table; read_table({str(path)!r}, drop_nonfinite=True); " \
+           "print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
