@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import os
+import sys
 
 from ..errors import GdcError
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("derive", help="show the derivation of every partial derivative, step by step")
-    p.add_argument("model", help="the model file (.gd)")
+    p.add_argument("model", help="the model file (.gd), or the model itself in quotes")
     p.add_argument("--data", metavar="NAMES", help="comma-separated names to take as data columns")
     p.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
     p.add_argument("--wrt", metavar="PARAM", help="only the partial derivative with respect to PARAM")
@@ -26,13 +27,19 @@ def data_names_option(text: str | None) -> list[str] | None:
     return names
 
 
+def use_color(stream) -> bool:
+    """Bold rule names only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
 def run(args) -> int:
-    # Placeholder until the derivation engine lands: the gradient straight from sympy.diff.
+    from ..derive import derive
+    from ..explain import render
     from ..frontend import check_source
     from ..symbolic import symbolic
-    model = symbolic(check_source(args.model, data_names_option(args.data)))
-    print(json.dumps({"parameters": [str(p) for p in model.params],
-                      "data": [str(d) for d in model.data],
-                      "loss": str(model.loss),
-                      "partials": {str(p): str(g) for p, g in model.gradient().items()}}, indent=2))
+
+    model = symbolic(check_source(args.model, data_names_option(args.data)))   # front end, then sympy
+    derivation = derive(model, [args.wrt] if args.wrt else None)               # every step checked
+    text = render(derivation, args.format, color=args.format == "text" and use_color(sys.stdout))
+    sys.stdout.write(text)                                                     # only once all is verified
     return 0

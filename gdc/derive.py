@@ -1,0 +1,484 @@
+"""Symbolic model to derivation: ∂J/∂θ for each parameter by named rules, every step checked.
+
+The order is the one a person would follow: the loss written out; linearity (the derivative
+moves inside the mean); what every parameter shares (∂ℓ/∂y for the model y and each `let`,
+derived once); then for each parameter ∂y/∂θ, the chain rule through the definitions, and
+the named simplifications; last the update rules. Every step is compared with sympy.diff of
+the same expression; a step that fails raises InternalError and nothing is printed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import Sequence
+
+import sympy
+from sympy import Add, Derivative, Mul, S
+
+from .errors import GdcError, InternalError
+from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
+from .simplify import (REDUCTIONS, collect, equal, evaluate_reductions, factor_constants, per_sample,
+                       per_sample_rewrites, real_somewhere, recognise, reductions, tidy)
+from .stable import stable_steps
+from .symbolic import PerSample, SymbolicModel
+
+J = sympy.Symbol("J")
+THETA = sympy.Symbol("theta")
+ALPHA = sympy.Symbol("alpha")
+ERROR = PerSample("Error", real=True)
+
+# The rules of the top-level steps (the sections a printer lays out).
+LOSS = "the loss"
+LINEARITY = "linearity"
+SHARED = "chain rule through the definitions"
+DEFINITION = "derivative of a definition"
+PARTIAL = "partial derivative"
+
+
+@dataclass(frozen=True)
+class Update:
+    """Gradient descent for one parameter θ with learning rate α.
+
+    `gradient` is ∂J/∂θ (batch); `sample_gradient` the gradient of the loss at one sample
+    (SGD), written with the definitions' names; `folded` the same with the constant
+    `factor` folded into α and the residual `error` (e.g. y − Y) named Error, or None.
+    """
+
+    param: sympy.Symbol
+    gradient: sympy.Expr
+    sample_gradient: sympy.Expr
+    factor: sympy.Expr = S.One
+    error: sympy.Expr | None = None
+    folded: sympy.Expr | None = None
+
+    @property
+    def batch(self) -> sympy.Expr:
+        return self.param - ALPHA * self.gradient
+
+    @property
+    def sgd(self) -> sympy.Expr:
+        return self.param - ALPHA * self.sample_gradient
+
+    @property
+    def classic(self) -> sympy.Expr | None:
+        return None if self.folded is None else self.param - ALPHA * self.folded
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """What `gdc derive` shows: the steps, and the partials they arrive at.
+
+    `partials[θ]` is ∂J/∂θ over the parameter and data symbols, reductions as symbolic.mean
+    and symbolic.Sum, equal to sympy.diff of the loss; `sgd_partials[θ]` is the gradient of
+    the per-sample objective (each reduction replaced by its term).
+    """
+
+    model: SymbolicModel
+    params: tuple[sympy.Symbol, ...]
+    definitions: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
+    terms: tuple[tuple[sympy.Symbol, sympy.Expr], ...]  # ℓ: the term of each reduction
+    loss_step: Step
+    linearity_step: Step | None
+    shared_steps: tuple[Step, ...]
+    partial_steps: tuple[Step, ...]
+    partials: dict[sympy.Symbol, sympy.Expr]
+    sgd_partials: dict[sympy.Symbol, sympy.Expr]
+    updates: tuple[Update, ...]
+    stable_loss: sympy.Expr
+    stable_rewrites: tuple[str, ...]
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every top-level step in reading order; each is the root of its tree."""
+        lead = (self.loss_step,) + ((self.linearity_step,) if self.linearity_step else ())
+        return lead + self.shared_steps + self.partial_steps
+
+
+# ---------------------------------------------------------------- the engine
+
+
+class _Engine:
+    """Chooses a rule for each expression, applies it and checks the result.
+
+    The total engine differentiates the loss by a parameter: a mean moves the derivative
+    inside, and a term that uses definitions goes through them. The local engine treats
+    every definition as an independent symbol (∂ℓ/∂y, ∂y/∂m).
+    """
+
+    def __init__(self, ctx: "_Context", total: bool):
+        self.ctx = ctx
+        self.total = total
+
+    def depends(self, expr, var) -> bool:
+        free = expr.free_symbols
+        if var in free:
+            return True
+        return self.total and any(var in self.ctx.params_of.get(s, ()) for s in free)
+
+    def d(self, expr, var) -> Step:
+        through = self.total and any(var in self.ctx.params_of.get(s, ()) for s in _outer_symbols(expr))
+        return self.apply(rule_for(expr, var, self, through), expr, var)
+
+    def apply(self, rule: Rule, expr, var) -> Step:
+        step = rule.derive(expr, var, self)
+        after = tidy(step.after)
+        if self.total:
+            ok = equal(sympy.diff(self.ctx.full(expr), var), self.ctx.full(after))
+        else:
+            ok = equal(sympy.diff(expr, var), after)
+        if not ok:
+            raise InternalError(f"the {step.rule} gave d/d{var} of {expr} as {after}, "
+                                f"which does not match sympy.diff")
+        return replace(step, after=after, verified=True)
+
+    def fresh(self) -> Fresh:
+        return self.ctx.fresh()
+
+    def through_definitions(self, expr, var):
+        return self.ctx.through_definitions(expr, var)
+
+
+@lru_cache(maxsize=4096)
+def _outer_symbols(expr) -> frozenset:
+    """The symbols of an expression outside its means and sums."""
+    if isinstance(expr, REDUCTIONS):
+        return frozenset()
+    if expr.is_Symbol:
+        return frozenset((expr,))
+    return frozenset().union(*(_outer_symbols(a) for a in expr.args))
+
+
+# ---------------------------------------------------------------- the model's definitions
+
+
+class _Context:
+    """What the derivation of one model shares: its definitions, fresh names, shared results."""
+
+    def __init__(self, model: SymbolicModel, params: tuple[sympy.Symbol, ...]):
+        self.model = model
+        self.params = params
+        # Definitions without data (`let w = exp(v)`) are substituted; per-sample ones stay
+        # symbols, so that ∂ℓ/∂y is derived once.
+        inline, bodies = {}, {}
+        for sym, body in model.definitions:
+            body = body.xreplace(inline)
+            (bodies if isinstance(sym, PerSample) else inline)[sym] = body
+        self.inline = inline
+        self.bodies = bodies
+        self.order = tuple(bodies)
+        self.loss = model.loss_compact.xreplace(inline)
+        self.params_of: dict[sympy.Symbol, frozenset] = {}
+        for sym, body in bodies.items():
+            found = {s for s in body.free_symbols if s in params}
+            for used in body.free_symbols & bodies.keys():
+                found |= self.params_of[used]
+            self.params_of[sym] = frozenset(found)
+        terms = [r.args[0] for r in reductions(self.loss)]
+        names = ["ell"] if len(terms) == 1 else [f"ell_{k}" for k in range(1, len(terms) + 1)]
+        self.labels = {t: PerSample(n, real=True) for t, n in zip(terms, names)}
+        self.taken = {s.name for s in model.params + model.data} | {s.name for s, _ in model.definitions}
+        self.counter = 0
+        self.local, self.total = _Engine(self, total=False), _Engine(self, total=True)
+        self._adjoints: dict[sympy.Expr, dict[sympy.Symbol, Step]] = {}
+        self._partials: dict[tuple, Step] = {}
+        self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
+
+    def fresh(self) -> Fresh:
+        while True:
+            self.counter += 1
+            name = f"u_{self.counter}"
+            if name not in self.taken:
+                return Fresh(name, real=True)
+
+    def full(self, expr):
+        """Every definition substituted: an expression over parameters and data only."""
+        for sym in reversed(self.order):
+            if expr.has(sym):
+                expr = expr.xreplace({sym: self.bodies[sym]})
+        return expr.xreplace(self.inline) if self.inline else expr
+
+    def later(self, expr, sym):
+        """The definitions after `sym` substituted (they may depend on it; earlier ones cannot)."""
+        for other in reversed(self.order[self.order.index(sym) + 1:]):
+            expr = expr.xreplace({other: self.bodies[other]})
+        return expr
+
+    def uses(self, expr) -> list[sympy.Symbol]:
+        """The definitions an expression depends on, directly or through others, in source order."""
+        found, todo = set(), [expr]
+        while todo:
+            for sym in todo.pop().free_symbols & self.bodies.keys():
+                if sym not in found:
+                    found.add(sym)
+                    todo.append(self.bodies[sym])
+        return [s for s in self.order if s in found]
+
+    def gradient(self, param) -> sympy.Expr:
+        """sympy.diff of the loss: the oracle every result is checked against (computed once)."""
+        if param not in self._gradients:
+            self._gradients[param] = sympy.diff(self.model.loss, param)
+        return self._gradients[param]
+
+    def rewrite(self, before, after, name: str, args=()) -> Step:
+        """A named rewrite as a verified step (definitions may be substituted to see it)."""
+        if not (equal(before, after) or equal(self.full(before), self.full(after))):
+            raise InternalError(f"the rewrite '{name}' changed {before} into {after}, which is not equal")
+        # A name in the rule's name is the name as written: "substitute the model y", not yᵢ.
+        args = tuple(sympy.Symbol(a.name, real=True) if isinstance(a, PerSample) else a for a in args)
+        return Step(name, before, after, verified=True, rule_args=args)
+
+    # ------------------------------------------------------------ shared partials
+
+    def definition_partial(self, sym, var) -> Step:
+        """∂d/∂v for a definition d: its body differentiated, its own names recognised."""
+        key = (sym, var)
+        if key not in self._partials:
+            body = self.bodies[sym]
+            tree = self.local.d(body, var)
+            known = {s: self.bodies[s] for s in self.order[:self.order.index(sym) + 1]
+                     if not self.bodies[s].is_Atom}
+            try:
+                new, name, args = recognise(tree.after, known)
+            except DoesNotApply:
+                step = replace(tree, quantity=Derivative(sym, var))
+            else:
+                rewrite = self.rewrite(tree.after, new, name, args)
+                if not equal(self.full(sympy.diff(body, var)), self.full(new)):
+                    raise InternalError(f"∂{sym}/∂{var} = {new} does not match sympy.diff")
+                step = Step(DEFINITION, Derivative(body, var), new, (tree, rewrite), True,
+                            quantity=Derivative(sym, var))
+            self._partials[key] = step
+        return self._partials[key]
+
+    def adjoints(self, term) -> dict[sympy.Symbol, Step]:
+        """∂ℓ/∂d for every definition d the term ℓ uses: last definition first."""
+        if term in self._adjoints:
+            return self._adjoints[term]
+        label = self.labels.get(term, sympy.Symbol("ell"))
+        relevant = [d for d in self.uses(term) if self.params_of[d]]
+        found: dict[sympy.Symbol, Step] = {}
+        for sym in reversed(relevant):
+            subs, values, middle = [], [], []
+            if sym in term.free_symbols:
+                direct = self.local.d(term, sym)
+                subs.append(direct)
+                values.append(direct.after)
+                middle.append(Derivative(term, sym))
+            for user in relevant[relevant.index(sym) + 1:]:
+                if sym in self.bodies[user].free_symbols:
+                    partial = self.definition_partial(user, sym)
+                    subs.append(partial)
+                    values.append(found[user].after * partial.after)
+                    middle.append(Derivative(label, user) * Derivative(user, sym))
+            found[sym] = self._adjoint_step(term, sym, label, subs, values, middle)
+        self._adjoints[term] = found  # in the order derived: the last definition first
+        return self._adjoints[term]
+
+    def _adjoint_step(self, term, sym, label, subs, values, middle) -> Step:
+        quantity = Derivative(label, sym)
+        value = tidy(Add(*values))
+        if len(subs) == 1 and middle[0] == Derivative(term, sym):
+            step = subs[0]
+            try:
+                new, name, args = collect(value)
+            except DoesNotApply:
+                return replace(step, quantity=quantity)
+            subs = [step, self.rewrite(value, new, name, args)]
+            value = new
+        ok = equal(sympy.diff(self.later(term, sym), sym), self.later(value, sym))
+        if not ok:
+            raise InternalError(f"∂{label}/∂{sym} = {value} does not match sympy.diff")
+        return Step(SHARED, Derivative(term, sym), value, tuple(subs), True, quantity=quantity,
+                    middle=Add(*middle))
+
+    def through_definitions(self, term, var):
+        """The pieces of dℓ/dθ = ∂ℓ/∂θ + Σ ∂ℓ/∂d·∂d/∂θ, for ThroughDefinitionsRule."""
+        shared = self.adjoints(term)
+        label = self.labels.get(term, sympy.Symbol("ell"))
+        values, middle, subs, names = [], [], [], []
+        if var in term.free_symbols:
+            direct = self.local.d(term, var)
+            subs.append(direct)
+            values.append(direct.after)
+            middle.append(Derivative(term, var))
+        for sym in self.order:
+            if sym in shared and var in self.bodies[sym].free_symbols:
+                values.append(shared[sym].after * self.definition_partial(sym, var).after)
+                middle.append(Derivative(label, sym) * Derivative(sym, var))
+                names.append(sym)
+        return values, middle, subs, names
+
+    # ------------------------------------------------------------ sections
+
+    def loss_section(self) -> Step:
+        model = self.model
+        subs, expr = [], model.loss_compact
+        if model.definitions:
+            used = [s for s, _ in model.definitions]
+            name = ("substitute the model {0}" if len(used) == 1
+                    else "substitute the definitions " + ", ".join("{%d}" % k for k in range(len(used))))
+            subs.append(self.rewrite(expr, model.loss, name, used))
+            expr = model.loss
+        self.stable, self.stable_names = expr, ()
+        for rewrite, before, after in stable_steps(expr):
+            subs.append(self.rewrite(before, after, "stable form: {0} = {1}", rewrite.identity))
+            self.stable, self.stable_names = after, self.stable_names + (rewrite.name,)
+        return Step(LOSS, model.loss_compact, self.stable, tuple(subs), True, quantity=J)
+
+    def linearity_section(self) -> Step | None:
+        """∂J/∂θ = c·(1/N)Σᵢ ∂ℓᵢ/∂θ + …, shown once, when J is affine in its means and sums."""
+        rho = {r: sympy.Dummy() for r in reductions(self.loss)}
+        outer = self.loss.xreplace(rho)
+        coeffs = {r: sympy.diff(outer, d) for r, d in rho.items()}
+        if not rho or not all(c.is_number for c in coeffs.values()):
+            return None
+        penalty = outer.xreplace({d: S.Zero for d in rho.values()})  # J is affine in the reductions
+        parts = [c * type(r)(Derivative(self.labels[r.args[0]], THETA), evaluate=False)
+                 for r, c in coeffs.items()]
+        if penalty.free_symbols & set(self.params):
+            parts.append(Derivative(penalty, THETA))
+        after = Add(*parts)
+        for p in self.params:
+            claim = Add(*(c * type(r)(sympy.diff(self.full(r.args[0]), p)) for r, c in coeffs.items()),
+                        sympy.diff(penalty, p))
+            if not equal(claim, self.gradient(p)):
+                raise InternalError(f"linearity: ∂J/∂{p} does not match sympy.diff")
+        data = ", ".join(str(d) for d in self.model.data)
+        note = (f"the derivative of a mean (or a sum) is the mean of the derivatives; "
+                f"the data {data} do not depend on the parameters")
+        return Step(LINEARITY, Derivative(self.loss, THETA), after, (), True, note,
+                    quantity=Derivative(J, THETA),
+                    where=tuple((self.labels[r.args[0]], r.args[0]) for r in coeffs))
+
+    def shared_sections(self) -> tuple[Step, ...]:
+        steps = []
+        for term in self.labels:
+            steps.extend(self.adjoints(term).values())
+        return tuple(steps)
+
+    def partial_section(self, param) -> tuple[Step, sympy.Expr]:
+        """The steps to ∂J/∂θ, and ∂J/∂θ written with the definitions' names."""
+        subs = [self.definition_partial(d, param) for d in self.order
+                if self.params_of[d] and param in self.bodies[d].free_symbols]
+        tree = replace(self.total.d(self.loss, param), quantity=Derivative(J, param))
+        subs.append(tree)
+        expr = tree.after
+        for new, name, args in per_sample_rewrites(expr, self.bodies):
+            subs.append(self.rewrite(expr, new, name, args))
+            expr = new
+        try:
+            new, name, args = factor_constants(expr)
+        except DoesNotApply:
+            new = evaluate_reductions(expr)
+        else:
+            subs.append(self.rewrite(expr, new, name, args))
+        compact = expr = new
+        used = self.uses(expr)
+        if used:
+            model_only = used == [self.model.prediction_symbol]
+            name = ("substitute the model {0}" if model_only
+                    else "substitute the definitions " + ", ".join("{%d}" % k for k in range(len(used))))
+            new = evaluate_reductions(self.full(expr))
+            subs.append(self.rewrite(expr, new, name, used))
+            expr = new
+        ok = equal(expr, self.gradient(param))
+        if not ok:
+            raise InternalError(f"∂J/∂{param} = {expr} does not match sympy.diff of the loss")
+        step = Step(PARTIAL, Derivative(self.loss, param), expr, tuple(subs), ok, quantity=Derivative(J, param),
+                    note="checked: equal to sympy.diff of the loss")
+        return step, compact
+
+    def update(self, param, gradient, compact) -> tuple[Update, sympy.Expr]:
+        """The update rules, and the per-sample gradient over parameters and data."""
+        sample = per_sample(compact)
+        expected = sympy.diff(per_sample(self.model.loss), param)
+        full = per_sample(gradient)
+        if not (equal(full, expected) and equal(self.full(sample), expected)):
+            raise InternalError(f"the per-sample gradient for {param} does not match sympy.diff")
+        coeff, rest = sample.as_coeff_Mul()
+        factor = abs(coeff) if coeff.is_Rational and abs(coeff) != 1 else S.One
+        sign = -1 if coeff.is_negative else 1
+        error, named = self.residual(rest)
+        if factor == 1 and error is None:
+            return Update(param, gradient, sample), full
+        folded = sign * (rest if named is None else rest.xreplace(named))
+        return Update(param, gradient, sample, factor, error, folded), full
+
+    def residual(self, product):
+        """A factor prediction − target (or a `let` for it), which classic SGD calls Error."""
+        data = set(self.model.data)
+        for factor in Mul.make_args(product):
+            value = self.bodies.get(factor, factor)
+            if not (value.is_Add and len(value.args) == 2):
+                continue
+            for sign in (1, -1):
+                terms = Add.make_args(sign * value)
+                plus = [t for t in terms if not t.could_extract_minus_sign()]
+                minus = [-t for t in terms if t.could_extract_minus_sign()]
+                if len(plus) == 1 and len(minus) == 1 and minus[0] in data and plus[0] in self.bodies:
+                    return plus[0] - minus[0], {factor: sign * ERROR}
+        return None, None
+
+
+# ---------------------------------------------------------------- the stage
+
+
+def select_params(model: SymbolicModel, wrt: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
+    """The parameters to derive: all of them, or those named (a user error for others)."""
+    if wrt is None:
+        return model.params
+    by_name = {p.name: p for p in model.params}
+    chosen = []
+    for name in wrt:
+        if name not in by_name:
+            known = ", ".join(by_name)
+            what = "a data column" if name in {d.name for d in model.data} else "not a parameter"
+            raise GdcError(f"`{name}` is {what} of this model", hint=f"the parameters are {known}")
+        chosen.append(by_name[name])
+    return tuple(chosen)
+
+
+def check_real(model: SymbolicModel) -> None:
+    """Gradient descent needs real numbers: a constant such as acos(3) in the model is a user error."""
+    program = model.checked.program
+    named = [(f"`{stmt.name}`", stmt.span, body)
+             for stmt, (_, body) in zip(model.checked.definitions, model.definitions)]
+    named.append(("the loss", model.checked.loss.span, model.loss_compact))
+    for what, span, body in named:
+        for node in sympy.preorder_traversal(body):
+            if node.is_number and not node.is_Number and not real_somewhere(node):
+                raise GdcError(f"{what} contains {node}, which is not a real number",
+                               where=program.where, span=span, source=program.source,
+                               hint="check the arguments of sqrt, log, asin and acos")
+
+
+def derive(model: SymbolicModel, wrt: Sequence[str] | None = None) -> Derivation:
+    """Derive ∂J/∂θ step by step for each parameter (or those in `wrt`), every step checked."""
+    params = select_params(model, wrt)
+    check_real(model)
+    try:
+        return _derive(model, params)
+    except ValueError as exc:  # sympy refuses min/max of values that are never real
+        if "comparable" not in str(exc):
+            raise
+        raise GdcError(f"min or max compares values that are not real numbers ({exc})",
+                       where=model.checked.program.where,
+                       hint="check the arguments of sqrt, log, asin and acos") from None
+
+
+def _derive(model: SymbolicModel, params: tuple[sympy.Symbol, ...]) -> Derivation:
+    ctx = _Context(model, params)
+    loss_step = ctx.loss_section()                 # J written out, definitions substituted
+    linearity = ctx.linearity_section()            # ∂/∂θ moves inside the mean
+    shared = ctx.shared_sections()                 # ∂ℓ/∂y, once for every parameter
+    partial_steps, partials, sgd_partials, updates = [], {}, {}, []
+    for param in params:                           # ∂y/∂θ, the chain rule, simplification
+        step, compact = ctx.partial_section(param)
+        partial_steps.append(step)
+        partials[param] = step.after
+        update, sgd_partials[param] = ctx.update(param, step.after, compact)
+        updates.append(update)
+    return Derivation(model, params, tuple(ctx.bodies.items()), tuple((l, t) for t, l in ctx.labels.items()),
+                      loss_step, linearity, shared, tuple(partial_steps), partials, sgd_partials,
+                      tuple(updates), ctx.stable, ctx.stable_names)

@@ -1,0 +1,399 @@
+"""Derivation to text, LaTeX, Markdown or JSON: one printer per format, one outline for all.
+
+`outline(derivation)` lays a derivation out as blocks (headings, step lines, displayed
+equations) whose pieces are words and sympy expressions; each printer typesets the pieces
+in its own format. `Layout` writes sums and products the way a textbook does, shared by
+the text and LaTeX expression printers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import sympy
+from sympy import Mul, Pow
+
+from ..derive import ALPHA, ERROR, J, Derivation, Update
+from ..rules import Step
+from ..symbolic import PerSample, Sum, mean
+
+FORMATS = ("text", "latex", "markdown", "json")
+
+
+def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> str:
+    """The derivation in one format: text (optionally with bold rule names), latex, markdown, json."""
+    if fmt == "text":
+        from .text import render as text
+        return text(derivation, color)
+    if fmt == "latex":
+        from .latex import render as latex
+        return latex(derivation)
+    if fmt == "markdown":
+        from .markdown import render as markdown
+        return markdown(derivation)
+    if fmt == "json":
+        from .json import render as json
+        return json(derivation)
+    raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}")
+
+
+# ---------------------------------------------------------------- the outline
+
+
+@dataclass(frozen=True)
+class Math:
+    """Expressions joined by a relation: `a = b = c`; or, for "update", (θ, s) is `θ ← θ − s`."""
+
+    chain: tuple[sympy.Expr, ...]
+    relation: str = "="
+
+
+Part = Union[str, Math]
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One step: its rule's name, what it shows, and whether it was checked."""
+
+    depth: int
+    label: tuple[Part, ...]
+    body: tuple[Part, ...]
+    verified: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Display:
+    """An equation set apart (the loss, a result, an update rule), with a remark after it."""
+
+    math: Math
+    remark: tuple[Part, ...] = ()
+
+
+Block = Union[Heading, Paragraph, Line, Display]
+
+_ORIGINS = {
+    ("parameter", "declared"): "declared with param",
+    ("data", "declared"): "declared with data",
+    ("parameter", "naming rule"): "by the naming rule: lower-case names other than x and t",
+    ("data", "naming rule"): "by the naming rule: x, t and capitalised names",
+    ("data", "not declared a parameter"): "used but not declared with param",
+    ("parameter", "not declared as data"): "used but not declared with data",
+}
+
+
+def origin_words(kind: str, origin: str) -> str:
+    """Why a name was taken as a parameter or as data, in words."""
+    if (kind, origin) in _ORIGINS:
+        return _ORIGINS[kind, origin]
+    if origin.startswith("not in "):
+        return f"not named in {origin[7:]}"
+    return f"named in {origin}"
+
+
+def _names(kind: str, items) -> tuple[Part, ...]:
+    """Names grouped by why they were classified: `m, b (by the naming rule: …)`."""
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        groups.setdefault(item.origin, []).append(item.name)
+    return tuple("; ".join(f"{', '.join(names)} ({origin_words(kind, origin)})"
+                           for origin, names in groups.items()),)
+
+
+def outline(d: Derivation) -> tuple[Block, ...]:
+    """The derivation as blocks, in reading order."""
+    model = d.model
+    checked = model.checked
+    blocks: list[Block] = [Heading(1, (f"Derivation of {checked.program.where}",))]
+    blocks.append(Paragraph(("Parameters: ",) + _names("parameter", checked.params)))
+    blocks.append(Paragraph(("Data: ",) + _names("data", checked.data)))
+    for sym, body in model.definitions:
+        what = "the model" if sym == model.prediction_symbol else "a definition"
+        blocks.append(Paragraph(("Definition: ", Math((sym, body)), f" ({what})")))
+    number = iter(range(1, 1000))
+    blocks.append(Heading(2, (f"{next(number)}. The loss",)))
+    blocks.append(Display(Math((J, d.loss_step.before))))
+    blocks += _lines(d.loss_step.substeps, 0, J)
+    if d.linearity_step is not None:
+        step = d.linearity_step
+        blocks.append(Heading(2, (f"{next(number)}. Linearity: the derivative moves inside the sum",)))
+        blocks.append(Line(0, (step.title(),), _where(Math((step.quantity, step.after)), step), step.verified))
+        blocks.append(Paragraph((step.note[:1].upper() + step.note[1:] + ".",)))
+    for step in d.shared_steps:
+        blocks.append(Heading(2, (f"{next(number)}. Shared by every parameter: ", Math((step.quantity,)))))
+        blocks += _lines((step,), 0, step.quantity)
+    for step in d.partial_steps:
+        blocks.append(Heading(2, (f"{next(number)}. ", Math((step.quantity,)))))
+        blocks += _lines(step.substeps, 0, step.quantity)
+        blocks.append(Display(Math((step.quantity, step.after)), (f"   ({step.note})",)))
+    blocks.append(Heading(2, (f"{next(number)}. Update rules, with learning rate ", Math((ALPHA,)))))
+    blocks += _updates(d.updates, d.terms)
+    return tuple(blocks)
+
+
+def _where(math: Math, step: Step) -> tuple[Part, ...]:
+    parts: list[Part] = [math]
+    for k, (sym, value) in enumerate(step.where):
+        parts += [", where " if k == 0 else ", ", Math((sym, value))]
+    return tuple(parts)
+
+
+def _lines(steps, depth: int, lhs) -> list[Block]:
+    """Each step as a line, its substeps indented below it."""
+    blocks: list[Block] = []
+    for step in steps:
+        label = _title(step)
+        if step.is_rewrite:
+            chain = (lhs, step.after) if lhs is not None else (step.after,)
+        else:
+            chain = tuple(e for e in (step.quantity, step.before, step.middle, step.after) if e is not None)
+        blocks.append(Line(depth, label, _where(Math(chain), step), step.verified, step.note))
+        inner = step.quantity if step.quantity is not None else step.before
+        blocks += _lines(step.substeps, depth + 1, inner)
+    return blocks
+
+
+def _title(step: Step) -> tuple[Part, ...]:
+    """A rule's name with its slots filled by expressions (typeset by each printer)."""
+    if not step.rule_args:
+        return (step.rule,)
+    parts: list[Part] = []
+    text = step.rule
+    while text:
+        start = text.find("{")
+        if start < 0:
+            parts.append(text)
+            break
+        end = text.index("}", start)
+        if start:
+            parts.append(text[:start])
+        parts.append(Math((step.rule_args[int(text[start + 1:end])],)))
+        text = text[end + 1:]
+    return tuple(parts)
+
+
+def _updates(updates: tuple[Update, ...], terms) -> list[Block]:
+    blocks: list[Block] = [Paragraph(("Batch gradient descent: each step uses all N samples.",))]
+    blocks += [Display(Math((u.param, ALPHA * u.gradient), "update")) for u in updates]
+    blocks.append(Paragraph(("Stochastic gradient descent: each step uses one sample i, "
+                             "the loss's mean or sum replaced by its term at i.",)))
+    blocks += [Display(Math((u.param, ALPHA * u.sample_gradient), "update")) for u in updates]
+    classic = [u for u in updates if u.classic is not None]
+    if classic:
+        blocks.append(Paragraph(("The classic form: name the residual Error and fold a constant factor "
+                                 "into the learning rate.",)))
+    for u in classic:
+        remark: list[Part] = []
+        if u.error is not None:
+            remark += [" with ", Math((ERROR, u.error))]
+        if u.factor != 1:
+            remark += [" and" if remark else "", " the factor ", Math((u.factor,)), " folded into ",
+                       Math((ALPHA,))]
+        blocks.append(Display(Math((u.param, ALPHA * u.folded), "update"), tuple(p for p in remark if p)))
+    return blocks
+
+
+# ---------------------------------------------------------------- sums and products
+
+
+def _degree(expr) -> int:
+    if expr.is_Number:
+        return 0
+    if expr.is_Symbol or expr.is_Function:
+        return 1
+    if expr.is_Pow:
+        return _degree(expr.base) * int(expr.exp) if expr.exp.is_Integer else 1
+    if expr.is_Mul:
+        return sum(_degree(f) for f in expr.args)
+    if expr.is_Add:
+        return max(_degree(t) for t in expr.args)
+    return 1
+
+
+def ordered_terms(expr) -> list:
+    """Terms as a textbook orders them: added before subtracted, higher degree first."""
+    return sorted(expr.args, key=lambda t: (t.as_coeff_Mul()[0].is_negative, -_degree(t),
+                                            sympy.default_sort_key(t)))
+
+
+def _factor_key(f, inside):
+    if f in inside:  # p before (1 − p), σ(u) before (1 − σ(u))
+        rank = 0
+    elif (f.base if f.is_Pow else f).is_Symbol:
+        rank = 2 if isinstance(f.base if f.is_Pow else f, PerSample) else 0
+    elif f.is_Add:
+        rank = 1
+    else:
+        rank = 3
+    # ∂ℓ/∂y before ∂y/∂m: a chain is read from the loss towards the parameter.
+    chain = 0 if not isinstance(f, sympy.Derivative) or isinstance(f.variables[0], PerSample) else 1
+    return (rank, chain, sympy.default_sort_key(f))
+
+
+def ordered_factors(factors) -> list:
+    """As a textbook writes a product: a·(y − Y)·x, −Y·log(p), p(1 − p)·x."""
+    inside = {t for f in factors if f.is_Add for t in f.args} | \
+             {-t for f in factors if f.is_Add for t in f.args}
+    return sorted(factors, key=lambda f: _factor_key(f, inside))
+
+
+def flip_sign(c, rest):
+    """−(Y − 1)·u reads better as (1 − Y)·u: move the sign into a lone two-term sum."""
+    if not c.is_negative:
+        return c, rest
+    factors = Mul.make_args(rest)
+    sums = [f for f in factors if f.is_Add]
+    if len(sums) == 1 and len(sums[0].args) == 2:
+        flipped = -sums[0]
+        if any(t.is_Number and t.is_positive for t in flipped.args):
+            return -c, Mul(*(flipped if f is sums[0] else f for f in factors))
+    return c, rest
+
+
+def is_reduction(expr) -> bool:
+    return isinstance(expr, (mean, Sum))
+
+
+def decimal(r: sympy.Rational) -> str | None:
+    """0.01 for 1/100: a fraction whose denominator has a factor 5 reads better as a decimal."""
+    q = r.q
+    if q == 1 or q % 5:
+        return None
+    for k in range(1, 16):
+        if 10**k % q == 0:
+            digits = str(abs(r.p) * (10**k // q)).rjust(k + 1, "0")
+            return ("-" if r.p < 0 else "") + digits[:-k] + "." + digits[-k:]
+    return None
+
+
+class Layout:
+    """Sums and products laid out as in a textbook; subclasses typeset the pieces.
+
+    Mix into a sympy printer before it: the printer supplies `_print`; the subclass
+    supplies `minus`, `times`, `paren`, `fraction`, `reduction_prefix`, `juxtapose`.
+    """
+
+    minus = "-"
+    times = "*"
+
+    def paren(self, text: str) -> str:
+        return f"({text})"
+
+    def fraction(self, num: str, den: str, num_compound: bool, den_compound: bool) -> str:
+        raise NotImplementedError
+
+    def reduction(self, kind, coeff: str, den: str, body: str) -> str:
+        raise NotImplementedError
+
+    def _print_Add(self, expr, **kwargs):
+        out = []
+        for k, term in enumerate(ordered_terms(expr)):
+            c, rest = flip_sign(*term.as_coeff_Mul())
+            negative = c.is_negative
+            text = self.signed_product(-c if negative else c, rest)
+            if k == 0:
+                out.append(self.minus + text if negative else text)
+            else:
+                out.append(f" {self.minus} {text}" if negative else f" + {text}")
+        return "".join(out)
+
+    def _print_Mul(self, expr, **kwargs):
+        c, rest = flip_sign(*expr.as_coeff_Mul())
+        if c.is_negative:
+            return self.minus + self.signed_product(-c, rest)
+        return self.signed_product(c, rest)
+
+    def relation(self, m: Math, equals: str, gets: str) -> str:
+        """A Math chain: a = b = c, or for an update θ ← θ − s (θ + … when s is negative)."""
+        if m.relation != "update":
+            return equals.join(self._print(e) for e in m.chain)
+        param, step = m.chain
+        c, rest = step.as_coeff_Mul()
+        sign, c = ("+", -c) if c.is_negative else (self.minus, c)
+        name = self._print(param)
+        return f"{name}{gets}{name} {sign} {self.signed_product(c, rest)}"
+
+    def signed_product(self, c, rest) -> str:
+        """A non-negative coefficient c times the product `rest`."""
+        if rest == 1:
+            return self._print(c)
+        return self.product(c, Mul.make_args(rest))
+
+    def factor(self, f) -> str:
+        text = self._print(f)
+        if f.is_Add or (f.is_Mul and f.as_coeff_Mul()[0].is_negative) or is_reduction(f):
+            return self.paren(text)
+        return text
+
+    def juxtapose(self, coeff: str, factors: list[str]) -> str:
+        if not factors:
+            return coeff
+        body = self.times.join(factors)
+        if not coeff:
+            return body
+        return coeff + ("" if not body[:1].isdigit() else self.times) + body
+
+    def product(self, c, factors) -> str:
+        derivatives = [f for f in factors if isinstance(f, sympy.Derivative)]
+        if derivatives and len(derivatives) < len(factors):  # f′(u)·du/dθ: the rule's shape
+            rest = [f for f in factors if not isinstance(f, sympy.Derivative)]
+            return self.times.join([self.product(c, rest)] + [self.factor(f) for f in derivatives])
+        num, den = [], []
+        for f in factors:
+            if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+                den.append(f.base if f.exp == -1 else Pow(f.base, -f.exp))
+            else:
+                num.append(f)
+        if any(f.has(mean, Sum) for f in den):  # a ratio of sums: (Σ …)/(Σ …), not merged into 1/N
+            num_text = self.signed_product(c, Mul(*num))
+            den_text = self.product(sympy.S.One, den)
+            return self.fraction(num_text, den_text, True, True)
+        p, q = (c.p, c.q) if c.is_Rational else (c, 1)
+        p_text = "" if p == 1 else self._print(sympy.Integer(p) if c.is_Rational else c)
+        if c.is_Rational and q != 1 and decimal(c) is not None:
+            p_text, q = self._print(c), 1
+        reductions = [f for f in num if is_reduction(f)]
+        others = ordered_factors([f for f in num if not is_reduction(f)])
+        num_text = self.juxtapose(p_text, [self.factor(f) for f in others])
+        den_factors = ordered_factors(den)
+        den_text = self.juxtapose("" if q == 1 else str(q), [self.factor(f) for f in den_factors])
+        if reductions:
+            first, more = reductions[0], reductions[1:]
+            text = self.reduction(type(first), num_text, den_text, self.reduction_body(first.args[0]))
+            return self.times.join([text] + [self.paren(self._print(r)) for r in more])
+        if not den_text:
+            return num_text or "1"
+        # A lone sum is passed bare: the text printer brackets it, LaTeX's \frac needs nothing.
+        compound_num = len(others) == 1 and others[0].is_Add and p_text == ""
+        if compound_num:
+            num_text = self._print(others[0])
+        compound_den = len(den_factors) + (q != 1) > 1
+        if len(den_factors) == 1 and q == 1 and den_factors[0].is_Add:
+            compound_den, den_text = True, self._print(den_factors[0])
+        return self.fraction(num_text or "1", den_text, compound_num, compound_den)
+
+    def reduction_body(self, body) -> str:
+        text = self._print(body)
+        return self.paren(text) if body.is_Add or (body.is_Mul and body.could_extract_minus_sign()) else text
+
+    def _print_mean(self, expr, **kwargs):
+        return self.reduction(mean, "", "", self.reduction_body(expr.args[0]))
+
+    def _print_Sum(self, expr, **kwargs):
+        return self.reduction(Sum, "", "", self.reduction_body(expr.args[0]))
+
+
+__all__ = ["render", "outline", "FORMATS", "Math", "Heading", "Paragraph", "Line", "Display",
+           "Layout", "ordered_terms", "ordered_factors", "origin_words", "decimal"]

@@ -1,0 +1,136 @@
+"""Derivation to a LaTeX fragment (amsmath only): sections, one paragraph per step, \\[ \\] displays."""
+
+from __future__ import annotations
+
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter
+
+from ..derive import ERROR, Derivation
+from ..rules import Fresh
+from ..symbolic import PerSample, mean
+from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
+
+
+class MathPrinter(Layout, LatexPrinter):
+    """sympy expressions as LaTeX math, sums and products laid out as in the text format."""
+
+    printmethod = "_gdc_latex"
+    minus = "-"
+    times = r" \cdot "
+
+    def __init__(self):
+        super().__init__({"mul_symbol": "dot"})
+
+    def paren(self, text):
+        # Fixed-size brackets, not \left( \right): TeX may break a long line inside them.
+        if r"\frac" in text or r"\sum" in text:
+            return rf"\bigl({text}\bigr)"
+        return f"({text})"
+
+    def fraction(self, num, den, num_compound, den_compound):
+        return rf"\frac{{{num}}}{{{den}}}"
+
+    def reduction(self, kind, coeff, den, body):
+        if kind is mean:
+            prefix = rf"\frac{{{coeff or '1'}}}{{{den}N}}"
+        else:
+            prefix = rf"\frac{{{coeff or '1'}}}{{{den}}}" if den else coeff
+        return rf"{prefix}\sum_{{i}} {body}"
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr == ERROR:
+            return r"\mathrm{Error}_{i}"
+        text = self._deal_with_super_sub(expr.name, style)
+        name = split_super_sub(expr.name)[0]
+        if len(name) > 1 and text.startswith(name):
+            text = rf"\mathit{{{name}}}" + text[len(name):]
+        if isinstance(expr, PerSample):
+            if text.endswith("}") and "_{" in text:
+                return text[:-1] + ",i}"
+            return text + "_{i}"
+        return text
+
+    def _print_Integer(self, expr):
+        return str(expr.p)
+
+    def _print_Rational(self, expr):
+        text = decimal(expr)
+        if text is not None:
+            return text
+        sign = "-" if expr.p < 0 else ""
+        return rf"{sign}\frac{{{abs(expr.p)}}}{{{expr.q}}}"
+
+    def _print_Pow(self, expr, **kwargs):
+        if is_reduction(expr.base):
+            return rf"{self.paren(self._print(expr.base))}^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr, **kwargs)
+
+    def _print_Heaviside(self, expr, exp=None):
+        return rf"H\left({self._print(expr.args[0])}\right)"
+
+    def _print_sigmoid(self, expr, exp=None):
+        inner = rf"\sigma\left({self._print(expr.args[0])}\right)"
+        return inner if exp is None else rf"{inner}^{{{exp}}}"
+
+    def _print_softplus(self, expr, exp=None):
+        inner = rf"\operatorname{{softplus}}\left({self._print(expr.args[0])}\right)"
+        return inner if exp is None else rf"{inner}^{{{exp}}}"
+
+    def _print_sign(self, expr, exp=None):
+        inner = rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
+        return inner if exp is None else rf"{inner}^{{{exp}}}"
+
+    def _print_Derivative(self, expr):
+        inner, (var, _) = expr.expr, expr.variable_count[0]
+        d = "d" if isinstance(var, Fresh) else r"\partial"
+        if inner.is_Symbol:
+            return rf"\frac{{{d} {self._print(inner)}}}{{{d} {self._print(var)}}}"
+        body = self._print(inner)
+        if not (inner.is_Pow or (inner.is_Function and not is_reduction(inner))):
+            body = self.paren(body)
+        return rf"\frac{{{d}}}{{{d} {self._print(var)}}} {body}"
+
+
+_PRINTER = MathPrinter()
+
+_TEXT = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+         "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+         "<": r"\textless{}", ">": r"\textgreater{}", "−": "-", "·": r"$\cdot$", "—": "---"}
+
+
+def words(text: str) -> str:
+    """Plain words, escaped for LaTeX."""
+    return "".join(_TEXT.get(c, c) for c in text)
+
+
+def show(expr) -> str:
+    return _PRINTER.doprint(expr)
+
+
+def math(m: Math) -> str:
+    return _PRINTER.relation(m, " = ", r" \leftarrow ")
+
+
+def parts(items) -> str:
+    return "".join(f"${math(p)}$" if isinstance(p, Math) else words(p) for p in items)
+
+
+def render(d: Derivation) -> str:
+    """A fragment to \\input into a document that loads amsmath."""
+    lines = [f"% {words(f'gdc derive {d.model.checked.program.where}')}: "
+             "a LaTeX fragment; it needs \\usepackage{amsmath}."]
+    for block in outline(d):
+        if isinstance(block, Heading):
+            command = "subsection" if block.level == 1 else "subsubsection"
+            lines.append(f"\\{command}*{{{parts(block.parts)}}}")
+        elif isinstance(block, Paragraph):
+            lines.append(f"\\noindent {parts(block.parts)}\\par")
+        elif isinstance(block, Line):
+            mark = (r"\quad$\surd$" if block.verified else "") + \
+                (f" --- {words(block.note)}" if block.note else "")
+            indent = f"\\hspace*{{{1.5 * block.depth:g}em}}" if block.depth else ""
+            lines.append(f"\\noindent{indent}\\textbf{{{parts(block.label)}}}: {parts(block.body)}{mark}\\par")
+        elif isinstance(block, Display):
+            remark = f"\\quad\\text{{{parts(block.remark).strip()}}}" if block.remark else ""
+            lines.append(f"\\[ {math(block.math)}{remark} \\]")
+    return "\n".join(lines) + "\n"

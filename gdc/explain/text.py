@@ -1,0 +1,142 @@
+"""Derivation to terminal text: Unicode math (xᵢ, ∂, Σ, σ, ², ·), rule names bold on request."""
+
+from __future__ import annotations
+
+import sympy
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.pretty.pretty_symbology import greek_unicode
+from sympy.printing.str import StrPrinter
+
+from ..derive import Derivation
+from ..rules import Fresh
+from ..symbolic import PerSample, mean
+from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
+
+_SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_NAMES = {"ell": "ℓ", "lamda": "λ", "lambda": "λ"}
+_FUNCTIONS = {"sigmoid": "σ", "Heaviside": "H", "Max": "max", "Min": "min"}
+_POWER_NAMES = {"sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid"}
+
+
+def unicode_name(name: str) -> str:
+    """x1 → x₁, u_1 → u₁, theta → θ; other names as written."""
+    base, sups, subs = split_super_sub(name)
+    if sups or not all(s.isdigit() for s in subs):
+        base, subs = name, []
+    base = _NAMES.get(base) or greek_unicode.get(base) or base
+    return base + "".join(s.translate(_SUB) for s in subs)
+
+
+class UnicodePrinter(Layout, StrPrinter):
+    """sympy expressions as one line of Unicode math."""
+
+    printmethod = "_gdc_text"
+    minus = "−"
+    times = "·"
+
+    def fraction(self, num, den, num_compound, den_compound):
+        return f"{self.paren(num) if num_compound else num}/{self.paren(den) if den_compound else den}"
+
+    def reduction(self, kind, coeff, den, body):
+        if kind is mean:
+            den = f"{den}N" if den.isdigit() or not den else f"{den}·N"
+            prefix = f"{coeff or '1'}/{self.paren(den) if len(den) > 1 else den}"
+        else:
+            prefix = f"{coeff or '1'}/{self.paren(den) if len(den) > 1 else den}" if den else coeff
+        return f"{prefix} Σᵢ {body}".lstrip()
+
+    def _print_Symbol(self, expr, **kwargs):
+        name = unicode_name(expr.name)
+        return name + "ᵢ" if isinstance(expr, PerSample) else name
+
+    def _print_Integer(self, expr, **kwargs):
+        return str(expr.p).replace("-", self.minus)
+
+    def _print_Rational(self, expr, **kwargs):
+        text = decimal(expr) or f"{expr.p}/{expr.q}"
+        return text.replace("-", self.minus)
+
+    def _print_Float(self, expr, **kwargs):
+        return StrPrinter._print_Float(self, expr).replace("-", self.minus)
+
+    def _print_Exp1(self, expr, **kwargs):
+        return "e"
+
+    def _print_Pi(self, expr, **kwargs):
+        return "π"
+
+    def _print_Pow(self, expr, **kwargs):
+        base, exp = expr.args
+        if exp == sympy.S.Half:
+            return "√" + self.atom(base)
+        if exp.is_Number and exp.is_negative:
+            return self.product(sympy.S.One, (expr,))
+        if exp.is_Integer and exp > 1 and type(base).__name__ in _POWER_NAMES:  # tanh²(u)
+            name, rest = self._print(base).split("(", 1)
+            return f"{name}{str(exp).translate(_SUPER)}({rest}"
+        text = self.atom(base)
+        if exp.is_Integer:
+            return text + str(exp).translate(_SUPER)
+        return f"{text}^{self.atom(exp)}"
+
+    def atom(self, expr) -> str:
+        """An expression as an operand of a power or a root: bracketed unless it is one piece."""
+        text = self._print(expr)
+        if expr.is_Symbol or (expr.is_Function and not is_reduction(expr)) or \
+                (expr.is_Integer and expr >= 0):
+            return text
+        return self.paren(text)
+
+    def _print_Function(self, expr, **kwargs):
+        name = _FUNCTIONS.get(type(expr).__name__, type(expr).__name__)
+        return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+
+    _print_Max = _print_Min = _print_Function
+
+    def _print_Heaviside(self, expr, **kwargs):
+        return f"H({self._print(expr.args[0])})"
+
+    def _print_Abs(self, expr, **kwargs):
+        return f"|{self._print(expr.args[0])}|"
+
+    def _print_Derivative(self, expr, **kwargs):
+        inner, (var, _) = expr.expr, expr.variable_count[0]
+        d = "d" if isinstance(var, Fresh) else "∂"
+        if inner.is_Symbol:
+            return f"{d}{self._print(inner)}/{d}{self._print(var)}"
+        return f"{d}/{d}{self._print(var)} {self.atom(inner) if not inner.is_Pow else self._print(inner)}"
+
+
+_PRINTER = UnicodePrinter()
+
+
+def show(expr) -> str:
+    return _PRINTER.doprint(expr)
+
+
+def math(m: Math) -> str:
+    return _PRINTER.relation(m, " = ", " ← ")
+
+
+def parts(items) -> str:
+    return "".join(math(p) if isinstance(p, Math) else p for p in items)
+
+
+def render(d: Derivation, color: bool = False) -> str:
+    """The whole derivation as terminal text; `color` makes headings and rule names bold."""
+    bold = (lambda s: f"\x1b[1m{s}\x1b[0m") if color else (lambda s: s)
+    lines: list[str] = []
+    for block in outline(d):
+        if isinstance(block, Heading):
+            if block.level > 1:
+                lines.append("")
+            lines.append(bold(parts(block.parts)))
+        elif isinstance(block, Paragraph):
+            lines.append("   " + parts(block.parts))
+        elif isinstance(block, Line):
+            mark = (" ✓" if block.verified else "") + (f" — {block.note}" if block.note else "")
+            lines.append("   " + "  " * block.depth + bold(parts(block.label)) + ": " + parts(block.body) + mark)
+        elif isinstance(block, Display):
+            lines.append("      " + math(block.math) + parts(block.remark))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,276 @@
+"""gdc.derive: every example derives with every step verified, partials equal sympy.diff."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+import sympy
+
+from gdc import rules
+from gdc.derive import Derivation, Step, derive
+from gdc.errors import GdcError, InternalError
+from gdc.explain import render
+from gdc.frontend import check_text
+from gdc.stable import stabilize
+from gdc.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NAMES = sorted(p.stem for p in EXAMPLES.glob("*.gd"))
+
+
+def model_of(text: str, where: str = "<test>", data=None):
+    return symbolic(check_text(text, where, data))
+
+
+def example(name: str):
+    path = EXAMPLES / f"{name}.gd"
+    return model_of(path.read_text(encoding="utf-8"), f"examples/{name}.gd")
+
+
+@pytest.fixture(scope="module")
+def derivations() -> dict[str, Derivation]:
+    return {name: derive(example(name)) for name in NAMES}
+
+
+# ---------------------------------------------------------------- an oracle independent of gdc
+
+
+def values_equal(a: sympy.Expr, b: sympy.Expr, points: int = 4) -> bool:
+    """Exact expansion, or agreement at random points (means over three samples), by evalf."""
+    if sympy.expand(a - b) == 0:
+        return True
+    rng = random.Random(7)
+    symbols = sorted(a.free_symbols | b.free_symbols, key=lambda s: s.name)
+    agreed = 0
+    for _ in range(40):
+        point = {s: sympy.Rational(rng.randint(-150, 150), 100) for s in symbols}
+        samples = [{s: sympy.Rational(rng.randint(-150, 150), 100) for s in symbols if isinstance(s, PerSample)}
+                   for _ in range(3)]
+
+        def value(e):
+            e = e.replace(sigmoid, lambda z: 1 / (1 + sympy.exp(-z)))
+            e = e.replace(softplus, lambda z: sympy.log(1 + sympy.exp(z)))
+            e = e.replace(lambda n: isinstance(n, (mean, Sum)),
+                          lambda n: sympy.Add(*(n.args[0].xreplace(s) for s in samples))
+                          / (3 if isinstance(n, mean) else 1))
+            return complex(e.xreplace(point).evalf(30))
+
+        try:
+            va, vb = value(a), value(b)
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if any(v != v or abs(v) == float("inf") or abs(v.imag) > 1e-12 for v in (va, vb)):
+            continue
+        if abs(va - vb) > 1e-9 * (1 + abs(va)):
+            return False
+        agreed += 1
+        if agreed == points:
+            return True
+    return agreed > 0
+
+
+def all_steps(d: Derivation):
+    for root in d.steps:
+        yield from root.walk()
+
+
+# ---------------------------------------------------------------- the examples
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_step_is_verified(derivations, name):
+    d = derivations[name]
+    steps = list(all_steps(d))
+    assert steps and all(s.verified for s in steps)
+    assert all(isinstance(s, Step) and s.rule for s in steps)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_partials_equal_sympy_diff(derivations, name):
+    d = derivations[name]
+    for param, partial in d.partials.items():
+        assert not partial.has(sympy.Derivative)
+        assert partial.free_symbols <= set(d.model.params) | set(d.model.data)
+        assert values_equal(partial, sympy.diff(d.model.loss, param)), param
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_json_partials_parse_back_to_sympy_diff(derivations, name):
+    d = derivations[name]
+    out = json.loads(render(d, "json"))
+    names = {s.name: s for s in d.model.params + d.model.data}
+    local = {"mean": mean, "sum": Sum, "sigmoid": sigmoid, "softplus": softplus,
+             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **names}
+    assert out["parameters"] == [p.name for p in d.model.params]
+    assert out["data"] == [x.name for x in d.model.data]
+    assert out["verified"] is True
+    for param in d.model.params:
+        parsed = sympy.parse_expr(out["partials"][param.name], local_dict=local)
+        assert values_equal(parsed, sympy.diff(d.model.loss, param)), param
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sgd_partials_are_the_per_sample_gradient(derivations, name):
+    d = derivations[name]
+    per_sample = d.model.loss.replace(lambda n: isinstance(n, (mean, Sum)), lambda n: n.args[0])
+    for param, g in d.sgd_partials.items():
+        assert not g.has(mean, Sum)
+        assert values_equal(g, sympy.diff(per_sample, param)), param
+
+
+def test_linear_partials_read_as_in_a_textbook(derivations):
+    d = derivations["linear"]
+    m, b = d.model.params
+    x, Y = d.model.data
+    assert d.partials[m] == 2 * mean(x * (m * x + b - Y))
+    assert d.partials[b] == 2 * mean(m * x + b - Y)
+    names = [s.title() for s in all_steps(d)]
+    for rule in ("power rule", "chain rule", "difference rule", "sum rule", "constant multiple rule",
+                 "linearity", "factor out the constant 2", "substitute the model y"):
+        assert rule in names
+
+
+def test_logistic_gradient_is_prediction_minus_target(derivations):
+    d = derivations["logistic"]
+    w1 = d.model.params[0]
+    x1, Y = d.model.data[0], d.model.data[-1]
+    z = d.model.prediction.args[0]
+    assert d.partials[w1] == mean(x1 * (sigmoid(z) - Y))
+    assert "p(1 − p) cancels" in [s.title() for s in all_steps(d)]
+
+
+def test_shared_derivative_is_derived_once(derivations):
+    d = derivations["linear"]
+    y = d.model.prediction_symbol
+    shared = [s for s in all_steps(d) if s.quantity is not None and s.quantity.args[1:] == ((y, 1),)
+              and s.quantity.expr.name == "ell"]
+    assert len(shared) == 1
+    assert len(d.shared_steps) == 1
+    assert sympy.expand(d.shared_steps[0].after - 2 * (y - d.model.data[1])) == 0
+
+
+def test_huber_shares_one_derivative_per_definition(derivations):
+    d = derivations["huber"]
+    assert [s.quantity.variables[0].name for s in d.shared_steps] == ["q", "r", "y"]
+
+
+def test_fresh_names_are_never_reused(derivations):
+    for d in derivations.values():
+        fresh = [sym for s in all_steps(d) for sym, _ in s.where if isinstance(sym, rules.Fresh)]
+        assert len(fresh) == len(set(fresh))
+
+
+def test_rules_at_the_kinks_follow_the_documented_convention(derivations):
+    d = derivations["relu"]
+    a, w, c = d.model.params
+    (x, Y) = d.model.data
+    assert d.partials[w].has(sympy.Heaviside(w * x + c))
+    assert sympy.Heaviside(0) == sympy.S.Half
+
+
+def test_update_rules_fold_the_constant_and_name_the_error(derivations):
+    d = derivations["linear"]
+    m = d.model.params[0]
+    update = d.updates[0]
+    assert update.param == m and update.factor == 2
+    assert update.error == d.model.prediction_symbol - d.model.data[1]
+    assert str(update.folded) == "Error*x"
+
+
+def test_ridge_penalty_stays_in_the_per_sample_gradient(derivations):
+    d = derivations["ridge"]
+    m = d.model.params[0]
+    assert d.sgd_partials[m].has(m / 50)
+
+
+def test_stable_log_loss(derivations):
+    d = derivations["logistic"]
+    assert not d.stable_loss.has(sympy.log)
+    assert d.stable_rewrites[:2] == ("log σ(z) = −softplus(−z)", "log(1 − σ(z)) = −softplus(z)")
+    assert values_equal(d.stable_loss, d.model.loss)
+
+
+def test_design_card_one_liner():
+    d = derive(model_of("model y = m*x + b; loss mean((y - Y)^2)"))
+    assert [p.name for p in d.partials] == ["m", "b"]
+
+
+def test_derivation_is_deterministic():
+    text = (EXAMPLES / "huber.gd").read_text(encoding="utf-8")
+    first = render(derive(model_of(text)), "json")
+    assert render(derive(model_of(text)), "json") == first
+
+
+# ---------------------------------------------------------------- parameters to derive
+
+
+def test_wrt_limits_to_one_parameter():
+    d = derive(example("linear"), ["b"])
+    assert list(d.partials) == [sympy.Symbol("b", real=True)]
+    assert len(d.partial_steps) == 1 and len(d.updates) == 1
+
+
+@pytest.mark.parametrize("name, words", [("z", "not a parameter"), ("x", "a data column")])
+def test_wrt_unknown_name_is_a_user_error(name, words):
+    with pytest.raises(GdcError) as err:
+        derive(example("linear"), [name])
+    assert words in err.value.message and "m, b" in err.value.hint
+
+
+# ---------------------------------------------------------------- wrong results are caught
+
+
+def test_a_wrong_rule_result_is_caught(monkeypatch):
+    monkeypatch.setattr(rules.PowerRule, "outer_derivative", lambda self, e: e.exp * e.base ** e.exp)
+    with pytest.raises(InternalError, match="power rule"):
+        derive(example("linear"))
+
+
+def test_a_wrong_function_rule_is_caught(monkeypatch):
+    monkeypatch.setattr(rules.SigmoidRule, "derivative", lambda self, u: sigmoid(u) ** 2)
+    with pytest.raises(InternalError, match="sigmoid rule"):
+        derive(example("logistic"))
+
+
+def test_a_wrong_rewrite_is_caught(monkeypatch):
+    import gdc.derive as derive_module
+
+    def wrong(expr):
+        found = sorted(expr.atoms(mean), key=sympy.default_sort_key)
+        return expr.xreplace({r: 3 * mean(r.args[0]) for r in found}), "factor out the constant {0}", (3,)
+
+    monkeypatch.setattr(derive_module, "factor_constants", wrong)
+    with pytest.raises(InternalError, match="factor out"):
+        derive(example("linear"))
+
+
+def test_a_rule_that_does_not_apply_raises():
+    x = sympy.Symbol("x", real=True)
+    with pytest.raises(rules.DoesNotApply):
+        rules.ExpRule().split(sympy.sin(x))
+    with pytest.raises(rules.DoesNotApply):
+        rules.ProductRule().derive(x + 1, x, None)
+
+
+def test_every_rule_states_itself():
+    for cls in [c for c in vars(rules).values() if isinstance(c, type) and issubclass(c, rules.Rule)]:
+        if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule):
+            assert cls.__doc__ and cls.name, cls
+
+
+# ---------------------------------------------------------------- stable forms
+
+
+def test_stabilize_log_sigmoid_and_log_sum_exp():
+    z, a = sympy.symbols("z a", real=True)
+    expr, names = stabilize(-sympy.log(sigmoid(z)) - sympy.log(1 - sigmoid(z)))
+    assert not expr.has(sympy.log) and values_equal(expr, -sympy.log(sigmoid(z) * (1 - sigmoid(z))))
+    assert "log(1 − σ(z)) = −softplus(z)" in names
+    lse, names = stabilize(sympy.log(sympy.exp(a) + sympy.exp(z)))
+    assert lse.has(sympy.Max) and names == ("log-sum-exp with its shift M = max(a)",)
+    assert values_equal(lse, sympy.log(sympy.exp(a) + sympy.exp(z)))
+    same, none = stabilize(z**2)
+    assert same == z**2 and none == ()
