@@ -19,7 +19,7 @@ from sympy import Add, Derivative, Mul, S
 from .errors import GdcError, InternalError
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, equal, evaluate_reductions, factor_constants, per_sample,
-                       per_sample_rewrites, real_somewhere, recognise, reductions, tidy)
+                       per_sample_rewrites, recognise, reductions, tidy)
 from .stable import stable_steps
 from .symbolic import PerSample, SymbolicModel
 
@@ -439,24 +439,9 @@ def select_params(model: SymbolicModel, wrt: Sequence[str] | None) -> tuple[symp
     return tuple(chosen)
 
 
-def check_real(model: SymbolicModel) -> None:
-    """Gradient descent needs real numbers: a constant such as acos(3) in the model is a user error."""
-    program = model.checked.program
-    named = [(f"`{stmt.name}`", stmt.span, body)
-             for stmt, (_, body) in zip(model.checked.definitions, model.definitions)]
-    named.append(("the loss", model.checked.loss.span, model.loss_compact))
-    for what, span, body in named:
-        for node in sympy.preorder_traversal(body):
-            if node.is_number and not node.is_Number and not real_somewhere(node):
-                raise GdcError(f"{what} contains {node}, which is not a real number",
-                               where=program.where, span=span, source=program.source,
-                               hint="check the arguments of sqrt, log, asin and acos")
-
-
 def derive(model: SymbolicModel, wrt: Sequence[str] | None = None) -> Derivation:
     """Derive ∂J/∂θ step by step for each parameter (or those in `wrt`), every step checked."""
     params = select_params(model, wrt)
-    check_real(model)
     try:
         return _derive(model, params)
     except ValueError as exc:  # sympy refuses min/max of values that are never real

@@ -144,13 +144,6 @@ def _draw(rng: random.Random, symbols, attempt: int):
     return point, samples
 
 
-def real_somewhere(expr: sympy.Expr, tries: int = 16, seed: int = 20240502) -> bool:
-    """Whether the expression is a finite real number at one of a few random points."""
-    symbols = sorted(expr.free_symbols, key=lambda s: (s.name, type(s).__name__))
-    rng = random.Random(seed)
-    return any(value(expr, *_draw(rng, symbols, attempt)) is not None for attempt in range(tries))
-
-
 def _close(x: float, y: float) -> bool:
     return abs(x - y) <= 1e-7 * (1 + max(abs(x), abs(y)))
 

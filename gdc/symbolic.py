@@ -13,6 +13,7 @@ import sympy
 
 from . import ir
 from .check import CheckedModel
+from .errors import GdcError
 
 
 class sigmoid(sympy.Function):
@@ -155,27 +156,43 @@ def _(expr: ir.Neg, env: dict) -> sympy.Expr:
     return -to_sympy(expr.operand, env)
 
 
+_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+           "/": lambda a, b: a / b, "^": lambda a, b: a ** b}
+
+
 @to_sympy.register
 def _(expr: ir.BinOp, env: dict) -> sympy.Expr:
-    left, right = to_sympy(expr.left, env), to_sympy(expr.right, env)
-    if expr.op == "+":
-        return left + right
-    if expr.op == "-":
-        return left - right
-    if expr.op == "*":
-        return left * right
-    if expr.op == "/":
-        return left / right
-    return left ** right
+    return _real(_BINARY[expr.op](to_sympy(expr.left, env), to_sympy(expr.right, env)), expr)
 
 
 @to_sympy.register
 def _(expr: ir.Call, env: dict) -> sympy.Expr:
-    return _FUNCTIONS[expr.func](*(to_sympy(a, env) for a in expr.args))
+    args = [to_sympy(a, env) for a in expr.args]
+    try:
+        return _real(_FUNCTIONS[expr.func](*args), expr)
+    except ValueError:  # sympy's Min/Max refuse arguments that are never real
+        raise GdcError(f"`{expr.func}` compares values that are not real numbers", span=expr.span) from None
+
+
+def _real(value: sympy.Expr, node) -> sympy.Expr:
+    """Gradient descent works on real numbers: a constant such as acos(3) or 1/0 is a user error."""
+    if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise GdcError("this divides by zero (or is otherwise infinite)", span=node.span)
+    if value.is_number and value.is_extended_real is False:
+        raise GdcError(f"{value} is not a real number", span=node.span,
+                       hint="check the arguments of sqrt, log, asin and acos")
+    return value
 
 
 def symbolic(model: CheckedModel) -> SymbolicModel:
     """Build the sympy form of a checked model."""
+    try:
+        return _symbolic(model)
+    except GdcError as exc:
+        raise exc.located(model.program.where, model.program.source) from None
+
+
+def _symbolic(model: CheckedModel) -> SymbolicModel:
     params = tuple(symbol(p.name) for p in model.params)
     data = tuple(symbol(d.name, per_sample=True) for d in model.data)
     env = {s.name: s for s in params + data}

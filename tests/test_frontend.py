@@ -15,23 +15,29 @@ from gdc.cli import main
 from gdc.errors import GdcError
 from gdc.frontend import check_source, check_text
 from gdc.lower import lower
+from gdc.symbolic import symbolic
 from gdc.unparse import unparse
 
 HERE = Path(__file__).resolve().parent
 BAD = sorted((HERE / "bad").glob("*.gd"))
 
 
+def front_end(path: Path):
+    """Every stage up to the sympy model, where all user errors in a model file are found."""
+    return symbolic(check_text(path.read_text(encoding="utf-8"), path.name))
+
+
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_bad_model_message(path, golden):
     with pytest.raises(GdcError) as info:
-        check_text(path.read_text(encoding="utf-8"), path.name)
+        front_end(path)
     golden(f"errors/{path.stem}.txt", info.value.render() + "\n")
 
 
 def test_every_positioned_error_points_into_the_file():
     for path in BAD:
         try:
-            check_text(path.read_text(encoding="utf-8"), path.name)
+            front_end(path)
         except GdcError as exc:
             text = exc.render()
             assert text.startswith(f"{path.name}:"), text

@@ -1,0 +1,2 @@
+model y = m*x/0 + b
+loss mean((y - Y)^2)

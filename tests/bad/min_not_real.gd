@@ -1,0 +1,2 @@
+model y = min(m, asin(2))*x
+loss mean((y - Y)^2)

@@ -1,0 +1,2 @@
+model y = m*x + acos(3)
+loss mean((y - Y)^2)
