@@ -4,3 +4,16 @@ Importing gdc is cheap: sympy and lark load only when a model has to be derived 
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # `gdc.compile` and `gdc.fit` are imported on first use, so `import gdc` stays cheap.
+    if name == "compile":
+        from .api import compile
+        return compile
+    if name in ("fit", "FitResult"):
+        # gdc.fit is also the module's name; that module is callable (see its end), so
+        # `gdc.fit(...)` works whichever of the two the attribute holds.
+        import importlib
+        return getattr(importlib.import_module("gdc.fit"), name)
+    raise AttributeError(f"module 'gdc' has no attribute {name!r}")

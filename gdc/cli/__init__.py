@@ -8,10 +8,12 @@ import sys
 import traceback
 
 from ..errors import GdcError, InternalError
+from . import compile as _compile
 from . import derive as _derive
+from . import fit as _fit
 
 # Each command module defines add_parser(subparsers) and run(args) -> exit status.
-COMMANDS = (_derive,)
+COMMANDS = (_derive, _compile, _fit)
 
 
 def build_parser() -> argparse.ArgumentParser:

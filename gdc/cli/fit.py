@@ -1,0 +1,236 @@
+"""`gdc fit`, `gdc predict` and `gdc lr-sweep`: train a model on data, use it, compare rates."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+
+from ..errors import GdcError
+from ..optimizers import METHODS, SCHEDULES, Schedule
+
+FIT_HELP = """\
+Fit the parameters of a gd model to a data file by gradient descent.
+
+The model's undeclared names that are columns of the data file are data; the others are
+parameters. --map NAME=COLUMN feeds a model data name from a column of another name."""
+
+SWEEP_HELP = """\
+Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
+learning-rate experiment of every gradient-descent tutorial."""
+
+
+def add_parser(sub) -> None:
+    fit = sub.add_parser("fit", help="fit a model's parameters to data by gradient descent",
+                         description=FIT_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(fit)
+    fit.add_argument("--lr", type=float, metavar="RATE",
+                     help="learning rate (default: chosen by gdc so that the fit does not diverge)")
+    fit.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    fit.add_argument("--save", metavar="PARAMS.json", help="write the fitted parameters (for gdc predict)")
+    fit.add_argument("--history", metavar="LOSS.csv", help="write the loss after every epoch")
+    fit.add_argument("--plot", metavar="FIT.png",
+                     help="draw the loss curve, the data and fitted curve (one input), "
+                          "and the loss surface with the optimizer's path (two parameters)")
+    fit.set_defaults(run=run_fit)
+
+    sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
+                           description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(sweep)
+    sweep.add_argument("--lr", required=True, type=_rates, metavar="R1,R2,...",
+                       help="the learning rates to try, e.g. 0.001,0.01,0.1,1")
+    sweep.add_argument("--json", action="store_true", help="print one JSON object per rate, in a list")
+    sweep.add_argument("--plot", metavar="SWEEP.png", help="draw the loss curves side by side")
+    sweep.set_defaults(run=run_sweep)
+
+    predict = sub.add_parser("predict", help="write a fitted model's predictions for a data file")
+    predict.add_argument("model", help="the model file (.gd)")
+    predict.add_argument("params", help="the parameters written by gdc fit --save")
+    predict.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
+    predict.add_argument("-o", "--output", metavar="OUT.csv", help="write here (default: standard output)")
+    predict.add_argument("--map", metavar="NAME=COLUMN,...",
+                         help="read model input NAME from COLUMN (default: as when fitting)")
+    predict.add_argument("--drop-nonfinite", action="store_true", help="skip rows holding NaN or inf")
+    predict.set_defaults(run=run_predict)
+
+
+def _common(p) -> None:
+    p.add_argument("model", help="the model file (.gd)")
+    p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
+    d = p.add_argument_group("data")
+    d.add_argument("--map", metavar="NAME=COLUMN,...", help="feed model data NAME from COLUMN, e.g. Y=weight,x=height")
+    d.add_argument("--drop-nonfinite", action="store_true",
+                   help="skip rows holding NaN, inf or an empty cell (refused by default)")
+    m = p.add_argument_group("method")
+    m.add_argument("--method", default="gd", choices=METHODS,
+                   help="gd (full batch), sgd (one row at a time), minibatch, momentum, adam (default: gd)")
+    m.add_argument("--batch-size", type=int, metavar="N",
+                   help="rows per update: minibatch (default 32), momentum and adam (default: all)")
+    m.add_argument("--schedule", default="constant", choices=SCHEDULES, help="learning-rate schedule")
+    m.add_argument("--power-t", type=float, default=0.25, metavar="P",
+                   help="invscaling: lr / (1 + epoch)^P (default 0.25)")
+    m.add_argument("--step-every", type=int, default=100, metavar="N", help="step: every N epochs (default 100)")
+    m.add_argument("--step-factor", type=float, default=0.5, metavar="F",
+                   help="step: multiply the rate by F (default 0.5)")
+    m.add_argument("--momentum", type=float, default=0.9, metavar="MU", help="momentum: MU (default 0.9)")
+    m.add_argument("--nesterov", action="store_true", help="momentum: Nesterov's variant")
+    m.add_argument("--beta1", type=float, default=0.9, help="adam: β1 (default 0.9)")
+    m.add_argument("--beta2", type=float, default=0.999, help="adam: β2 (default 0.999)")
+    m.add_argument("--eps", type=float, default=1e-8, help="adam: ε (default 1e-8)")
+    m.add_argument("--seed", type=int, default=0, help="seed of the row shuffling (default 0)")
+    m.add_argument("--no-shuffle", action="store_true", help="visit the rows in file order")
+    m.add_argument("--init", metavar="NAME=VALUE,...", help="initial parameter values, e.g. m=1,b=0")
+    s = p.add_argument_group("stopping")
+    s.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N",
+                   help="at most N epochs, i.e. passes over the data; for gd, steps "
+                        "(default 10000, or 1000 for sgd, minibatch and --batch-size)")
+    s.add_argument("--tol", type=float, default=1e-10,
+                   help="stop when the loss changes by less than this, relatively, "
+                        "5 epochs in a row (default 1e-10)")
+    s.add_argument("--gtol", type=float, default=1e-6,
+                   help="stop when the gradient norm falls to this (default 1e-6)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
+    if not rates:
+        raise argparse.ArgumentTypeError("give at least one learning rate")
+    return rates
+
+
+def _options(args, lr: float | None):
+    from ..fit import Options
+    schedule = Schedule(args.schedule, args.power_t, args.step_every, args.step_factor)
+    return Options(method=args.method, lr=lr, schedule=schedule, epochs=args.epochs, tol=args.tol,
+                   gtol=args.gtol, batch_size=args.batch_size, momentum=args.momentum,
+                   nesterov=args.nesterov, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
+                   seed=args.seed, shuffle=not args.no_shuffle).validate()
+
+
+def _prepare(args, outputs: list[tuple[str | None, str]]):
+    """Check the options and outputs, then read the data and compile (the slow part, last)."""
+    from ..data import parse_mapping
+    from ..fit import initial_params, parse_init, prepare
+    from ..report import guard_output
+    init = parse_init(args.init) if args.init else None
+    for path, option in outputs:
+        if path is not None:
+            guard_output(path, [args.model, args.data], option)
+    mapping = parse_mapping(args.map) if args.map else None
+    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite)
+    initial_params(problem.kernels, init)   # unknown names fail here, before any output
+    return problem, init
+
+
+def _say(args, text: str) -> None:
+    """Informational lines: on stdout in text mode, on stderr beside --json, never with --quiet."""
+    if not args.quiet:
+        print(text, file=sys.stderr if args.json else sys.stdout)
+
+
+def run_fit(args) -> int:
+    from ..fit import FitDiverged, run
+    from ..progress import progress_bar
+    from ..report import (dumps, guard_output, history_csv, preamble, result_json, result_text,
+                          save_params, write_atomic)
+    options = _options(args, args.lr)
+    outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
+    problem, init = _prepare(args, outputs)
+    _say(args, preamble(problem, options) + "\n")
+    progress = progress_bar(options.max_epochs, options.method, args.quiet)
+    try:
+        result = run(problem, options, init=init, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.history:
+        path = guard_output(args.history, [args.model, args.data], "--history")
+        write_atomic(path, history_csv(result, problem.kernels.param_names))
+    if args.plot:
+        from ..plot import plot_fit
+        plot_fit(result, problem, args.plot)
+    if result.reason == "diverged":
+        if args.json:
+            print(dumps(result_json(result)))
+        raise FitDiverged(result)
+    if args.save:
+        save_params(args.save, result, problem)
+    print(dumps(result_json(result)) if args.json else result_text(result))
+    for path, what in ((args.save, "parameters"), (args.history, "loss history"), (args.plot, "plot")):
+        if path:
+            _say(args, f"wrote the {what} to {path}")
+    return 130 if result.reason == "interrupted" else 0
+
+
+def run_sweep(args) -> int:
+    from ..fit import run
+    from ..report import dumps, result_json, sweep_text
+    problem, init = _prepare(args, [(args.plot, "--plot")])
+    base = _options(args, args.lr[0])
+    _say(args, preamble_for_sweep(problem, base, args.lr))
+    results = [run(problem, dataclasses.replace(base, lr=lr), init=init) for lr in args.lr]
+    if args.plot:
+        from ..plot import plot_sweep
+        plot_sweep(results, problem, args.plot)
+    print(dumps([result_json(r) for r in results]) if args.json else sweep_text(results))
+    if args.plot:
+        _say(args, f"wrote the plot to {args.plot}")
+    return 0
+
+
+def preamble_for_sweep(problem, options, rates) -> str:
+    from ..report import preamble
+    text = preamble(problem, options).rsplit("\n", 1)[0]   # the method line names one rate
+    method = options.method + (" (nesterov)" if options.nesterov else "")
+    return f"{text}\n  method      {method}, lr {', '.join(f'{r:g}' for r in rates)}\n"
+
+
+def run_predict(args) -> int:
+    import numpy as np
+
+    from ..data import parse_mapping, read_table, select_columns
+    from ..fit import model_identity
+    from ..load import load_kernels, read_model
+    from ..report import guard_output, load_params, model_name, predictions_csv, write_atomic
+    doc = load_params(args.params)
+    out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None
+    known = doc.get("classified_by") or {}
+    kernels = load_kernels(args.model, data_names=known.get("names"),
+                           data_origin=known.get("origin", "--data"))
+    _, text = read_model(args.model)
+    if model_identity(text, kernels) != doc.get("model_hash"):
+        raise GdcError(f"these parameters were fitted to another model (or another version of "
+                       f"{args.model}): the model hash differs", where=args.params,
+                       hint=f"fit again: gdc fit {args.model} DATA --save {args.params}")
+    table = read_table(args.data, drop_nonfinite=args.drop_nonfinite)
+    if args.map:
+        mapping = parse_mapping(args.map)
+    else:
+        saved = doc.get("columns") or {}
+        mapping = {n: c for n, c in saved.items() if n in kernels.input_names and c in table.names}
+    inputs = select_columns(table, kernels.input_names, mapping)
+    params = np.array([doc["params"][name] for name in kernels.param_names], dtype=np.float64)
+    prediction = kernels.predict(params, *(inputs[name] for name in kernels.input_names))
+    if not np.isfinite(prediction).all():
+        bad = int(np.argmin(np.isfinite(prediction)))
+        print(f"gdc predict: warning: the prediction is not finite for record {bad + 1} "
+              f"(and {int((~np.isfinite(prediction)).sum()) - 1} others)", file=sys.stderr)
+    name = model_name(text) or "prediction"
+    if name in table.names:
+        name += "_predicted"
+    if len(prediction) != table.n_rows:   # a model without inputs: one value
+        names, columns = [name], [prediction]
+    else:
+        names = list(table.names) + [name]
+        columns = [table.columns[n] for n in table.names] + [prediction]
+    text_out = predictions_csv(names, columns)
+    if out is None:
+        sys.stdout.write(text_out)
+    else:
+        write_atomic(out, text_out)
+        print(f"wrote {len(prediction)} predictions ({name}) to {args.output}", file=sys.stderr)
+    return 0

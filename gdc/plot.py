@@ -1,0 +1,203 @@
+"""Pictures of a fit (matplotlib, Agg, no pyplot state): the loss curve, the data with the
+fitted curve, the loss surface with the optimizer's path, and the learning-rate sweep."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+
+from .fit import FitResult, Problem
+
+SURFACE_ROWS = 50_000   # the loss surface is evaluated on at most this many rows
+SCATTER_POINTS = 5_000  # and at most this many are drawn
+GRID = 90
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: str | os.PathLike) -> None:
+    from .report import guard_output, write_atomic
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    write_atomic(guard_output(path, [], "--plot"), buffer.getvalue())
+
+
+def _model_text(problem: Problem) -> str | None:
+    if problem.model_source is None:
+        return None
+    from .load import read_model
+    try:
+        return read_model(problem.model_source)[1]
+    except Exception:  # only a label is at stake
+        return None
+
+
+def _label(problem: Problem, name: str) -> str:
+    column = problem.columns[problem.kernels.data_names.index(name)]
+    return name if column == name else f"{name} ({column})"
+
+
+def _positive(values: np.ndarray) -> bool:
+    finite = values[np.isfinite(values)]
+    return finite.size > 0 and bool((finite > 0).all())
+
+
+def _loss_axes(ax, result: FitResult, color: str = "C0", title: str | None = None) -> None:
+    """The loss per epoch; log scale when the loss is positive (so linear convergence is a line)."""
+    from matplotlib.ticker import MaxNLocator
+    history = result.history
+    epochs = np.arange(len(history))
+    finite = np.isfinite(history)
+    marker = "o" if len(history) <= 60 else None
+    ax.plot(epochs[finite], history[finite], color=color, marker=marker, markersize=3, linewidth=1.6)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if result.reason == "diverged" and len(history) > 1:
+        last = np.flatnonzero(finite)[-1] if finite.any() else 0
+        ax.plot([epochs[last]], [history[last]], "x", color="C3", markersize=10, mew=2.5)
+        ax.annotate("diverged", (epochs[last], history[last]), textcoords="offset points",
+                    xytext=(-8, -14), ha="right", color="C3", fontweight="bold")
+    if _positive(history):
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
+    ax.set_title(title or "loss per epoch")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _rows(problem: Problem, limit: int) -> np.ndarray | None:
+    """A fixed sample of row indices when the data has more than `limit` rows, else None."""
+    if problem.n_rows <= limit:
+        return None
+    return np.sort(np.random.default_rng(0).choice(problem.n_rows, limit, replace=False))
+
+
+def _data_axes(ax, result: FitResult, problem: Problem, text: str | None) -> bool:
+    """The data and the fitted curve, for a model with one input and one other data column."""
+    from .report import model_formula
+    k = problem.kernels
+    targets = [name for name in k.data_names if name not in k.input_names]
+    if len(k.input_names) != 1 or len(targets) != 1:
+        return False
+    (x_name,), (y_name,) = k.input_names, targets
+    x, y = problem.column(x_name), problem.column(y_name)
+    rows = _rows(problem, SCATTER_POINTS)
+    shown = (x, y) if rows is None else (x[rows], y[rows])
+    note = "" if rows is None else f" ({SCATTER_POINTS} of {problem.n_rows} rows)"
+    ax.scatter(*shown, s=14 if rows is None else 4, alpha=0.75 if rows is None else 0.3,
+               color="C0", label=f"data{note}", edgecolors="none")
+    grid = np.linspace(float(x.min()), float(x.max()), 300)
+    params = np.array(list(result.params.values()))
+    fitted = k.predict(params, grid)
+    formula = model_formula(text) or "the model"
+    ax.plot(grid, fitted, color="C3", linewidth=2, label=f"fitted {formula}")
+    ax.set_xlabel(_label(problem, x_name))
+    ax.set_ylabel(_label(problem, y_name))
+    ax.set_title("data and fitted model")
+    ax.legend(loc="best", fontsize="small", frameon=False)
+    ax.grid(True, alpha=0.3)
+    return True
+
+
+def _surface_axes(ax, result: FitResult, problem: Problem) -> bool:
+    """Contours of the loss over the two parameters, and the path the optimizer took."""
+    if result.path is None or result.path.shape[1] != 2:
+        return False
+    path = result.path[np.isfinite(result.path).all(axis=1)]
+    if len(path) == 0:
+        return False
+    names = list(result.params)
+    lows, highs = path.min(axis=0), path.max(axis=0)
+    span = np.maximum(highs - lows, np.maximum(1e-3, 0.1 * np.abs(highs)))
+    lows, highs = lows - 0.15 * span, highs + 0.15 * span
+    a = np.linspace(lows[0], highs[0], GRID)
+    b = np.linspace(lows[1], highs[1], GRID)
+    rows = _rows(problem, SURFACE_ROWS)
+    data = problem.data if rows is None else tuple(column[rows] for column in problem.data)
+    loss = problem.kernels.loss
+    z = np.empty((GRID, GRID))
+    point = np.empty(2)
+    for i, bi in enumerate(b):
+        point[1] = bi
+        for j, aj in enumerate(a):
+            point[0] = aj
+            z[i, j] = loss(point, *data)
+    finite = z[np.isfinite(z)]
+    if finite.size == 0:
+        return False
+    z = np.where(np.isfinite(z), z, finite.max())
+    if finite.min() > 0 and finite.max() / finite.min() > 20:
+        from matplotlib.colors import LogNorm
+        levels = np.geomspace(finite.min(), finite.max(), 25)
+        filled = ax.contourf(a, b, z, levels=levels, norm=LogNorm(), cmap="viridis")
+        scale = " (log scale)"
+    else:
+        filled = ax.contourf(a, b, z, levels=25, cmap="viridis")
+        scale = ""
+    ax.contour(a, b, z, levels=filled.levels, colors="white", linewidths=0.3, alpha=0.5)
+    ax.figure.colorbar(filled, ax=ax, label="loss" + scale, format="%.3g")
+    ax.plot(path[:, 0], path[:, 1], color="white", linewidth=1.2, alpha=0.9)
+    ax.plot(path[:, 0], path[:, 1], "o", color="C1", markersize=2.5 if len(path) > 60 else 4)
+    ax.plot(*path[0], "o", color="white", markeredgecolor="black", markersize=8, label="start")
+    ax.plot(*path[-1], "*", color="C3", markeredgecolor="black", markersize=14, label="end")
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    sampled = "" if rows is None else f", on {SURFACE_ROWS} of {problem.n_rows} rows"
+    ax.set_title(f"loss surface and the path of {result.method}{sampled}")
+    ax.legend(loc="best", fontsize="small")
+    return True
+
+
+def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> None:
+    """The loss curve, then the data panel and the surface panel when they apply."""
+    text = _model_text(problem)
+    panels = ["loss"]
+    k = problem.kernels
+    if result.reason != "diverged":
+        if len(k.input_names) == 1 and len(k.data_names) == 2:
+            panels.append("data")
+        if result.path is not None and result.path.shape[1] == 2:
+            panels.append("surface")
+    fig = _figure(5.2 * len(panels) + (0.8 if "surface" in panels else 0), 4.4)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    rate = f"lr {result.lr:.3g}" + (" (automatic)" if result.lr_note else "")
+    _loss_axes(axes[0], result, title=f"loss per epoch — {result.method}, {rate}")
+    for ax, panel in zip(axes[1:], panels[1:]):
+        if panel == "data":
+            _data_axes(ax, result, problem, text)
+        else:
+            _surface_axes(ax, result, problem)
+    name = os.path.basename(problem.model_source) if problem.model_source else "model"
+    fig.suptitle(f"{name} on {os.path.basename(problem.source)}: {result.message}", fontsize="medium")
+    _save(fig, path)
+
+
+def plot_sweep(results: list[FitResult], problem: Problem, path: str | os.PathLike) -> None:
+    """One loss curve per learning rate, side by side, on a shared scale."""
+    fig = _figure(max(6.0, 3.3 * len(results)), 3.9)
+    axes = fig.subplots(1, len(results), squeeze=False, sharey=True)[0]
+    for j, (ax, result) in enumerate(zip(axes, results)):
+        if result.reason == "diverged":
+            outcome = f"diverged at epoch {result.iterations}"
+        elif result.converged:
+            outcome = f"converged in {result.iterations} epochs"
+        else:
+            outcome = f"not converged ({result.iterations} epochs)"
+        color = "C7" if result.reason == "diverged" else f"C{(0, 1, 2, 4, 5, 6, 8, 9)[j % 8]}"
+        _loss_axes(ax, result, color=color, title=f"lr = {result.lr:g}\n{outcome}")
+        if result.reason == "diverged":
+            ax.title.set_color("C3")
+        if j:
+            ax.set_ylabel("")
+    name = os.path.basename(problem.model_source) if problem.model_source else "model"
+    method = results[0].method if results else ""
+    fig.suptitle(f"learning-rate sweep: {method} on {name}, {os.path.basename(problem.source)}",
+                 fontsize="medium")
+    _save(fig, path)

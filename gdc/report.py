@@ -1,0 +1,269 @@
+"""What a fit tells the user: the text report, the JSON object, and the files it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .errors import GdcError
+from .fit import FitResult, Problem
+
+PARAMS_FORMAT = "gdc-params/1"
+
+
+# --- text --------------------------------------------------------------------------------------
+
+def _table(rows: Iterable[tuple[str, str]], indent: str = "  ", columns: int = 92) -> str:
+    """Keys in one column, values beside them, long values wrapped under themselves."""
+    rows = list(rows)
+    width = max(len(key) for key, _ in rows)
+    hang = indent + " " * (width + 2)
+    lines = []
+    for key, value in rows:
+        wrapped = textwrap.wrap(value, max(30, columns - len(hang)), break_on_hyphens=False) or [""]
+        lines.append(f"{indent}{key:<{width}}  {wrapped[0]}")
+        lines.extend(hang + more for more in wrapped[1:])
+    return "\n".join(lines)
+
+
+def _listing(names: Iterable[str]) -> str:
+    names = list(names)
+    return ", ".join(names) if names else "(none)"
+
+
+def preamble(problem: Problem, options) -> str:
+    """Before the fit: which names are parameters, which are data and why, and the method."""
+    k = problem.kernels
+    where = os.path.basename(problem.source) if problem.source != "<arrays>" else "the arrays"
+    outside = [name for name in k.param_names if name not in problem.columns]
+    inside = [name for name in k.param_names if name in problem.columns]
+    params_why = []
+    if outside:
+        params_why.append(f"{', '.join(outside)} (not {'a column' if len(outside) == 1 else 'columns'} "
+                          f"of {where})")
+    if inside:
+        params_why.append(f"{', '.join(inside)} (declared `param`, although {where} has such columns)")
+    data_why = [name if column == name else f"{name} ← {column}"
+                for name, column in zip(k.data_names, problem.columns)]
+    mapped = any(column != name for name, column in zip(k.data_names, problem.columns))
+    rows = [("parameters", "; ".join(params_why)),
+            ("data", _listing(data_why) + (f" (columns of {where}{', by --map' if mapped else ''})"
+                                           if data_why else ""))]
+    if problem.unused:
+        rows.append(("unused", _listing(problem.unused)))
+    rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
+                                                 if problem.dropped else "")))
+    method = options.method + (" (nesterov)" if options.nesterov else "")
+    rate = f"lr {options.lr:g}" if options.lr is not None else "step size chosen automatically"
+    rows.append(("method", f"{method}, {rate}"))
+    model = problem.model_source or "the model"
+    return f"fitting {model} to {problem.source}\n" + _table(rows)
+
+
+def result_text(result: FitResult) -> str:
+    """The fitted parameters and how the fit went, as an aligned table."""
+    lines = []
+    if result.reason != "diverged":
+        width = max(len(name) for name in [*result.params, "parameter"])
+        values = [f"{value:.10g}" for value in result.params.values()]
+        right = max(len(v) for v in values)
+        lines.append(f"  {'parameter':<{width}}  {'value':>{right}}")
+        for name, value in zip(result.params, values):
+            lines.append(f"  {name:<{width}}  {value:>{right}}")
+        lines.append("")
+    rate = "chosen by gdc" if result.lr is None else f"{result.lr:.4g}"
+    if result.lr_note:
+        rate += f" ({result.lr_note})"
+    elif result.schedule != "constant":
+        rate += f", schedule {result.schedule}"
+    rows = [
+        ("loss", f"{result.loss:.10g}"),
+        ("gradient norm", f"{result.grad_norm:.3g}"),
+        ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
+                                             if result.updates != result.iterations else "")),
+        ("method", f"{result.method}, lr {rate}"),
+        ("stopped", result.message),
+        ("time", f"{result.seconds:.3g} s" + (f" (and {result.load_seconds:.2g} s to load the kernels)"
+                                              if result.load_seconds >= 0.05 else "")),
+    ]
+    lines.append(_table(rows))
+    return "\n".join(lines)
+
+
+def _number(value: float) -> float | None:
+    """JSON has no NaN or inf: those become null."""
+    return value if math.isfinite(value) else None
+
+
+def result_json(result: FitResult) -> dict:
+    """The report as one JSON-ready object."""
+    diverged = result.reason == "diverged"
+    return {
+        "params": None if diverged else result.params,
+        "loss": _number(result.loss),
+        "iterations": result.iterations,
+        "converged": result.converged,
+        "reason": result.reason,
+        "message": result.message,
+        "seconds": result.seconds,
+        "method": result.method,
+        "lr": result.lr,
+        "lr_auto": result.lr_note is not None,
+        "lr_note": result.lr_note,
+        "schedule": result.schedule,
+        "grad_norm": _number(result.grad_norm),
+        "updates": result.updates,
+        "n_rows": result.n_rows,
+        "model_hash": result.model_hash,
+    }
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, indent=2, allow_nan=False)
+
+
+# --- files -------------------------------------------------------------------------------------
+
+def guard_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None], option: str) -> Path:
+    """Refuse to write over one of the files we read (the model, the data, the parameters)."""
+    out = Path(path)
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given)
+        same = (out.exists() and source.exists() and os.path.samefile(out, source)) or \
+            out.resolve() == source.resolve()
+        if same:
+            raise GdcError(f"refusing to overwrite the input file {os.fspath(given)}", where=option,
+                           hint="choose another output path")
+    if out.is_dir():
+        raise GdcError(f"{os.fspath(out)} is a directory", where=option, hint="give a file name")
+    return out
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise GdcError(f"the folder {os.fspath(directory)} does not exist", where=os.fspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def params_document(result: FitResult, problem: Problem) -> dict:
+    """What `--save` writes and `gdc predict` reads back."""
+    k = problem.kernels
+    return {
+        "format": PARAMS_FORMAT,
+        "model": problem.model_source,
+        "model_hash": problem.model_hash,
+        "kernels_hash": k.model_hash,
+        "params": result.params,
+        "data_names": list(k.data_names),
+        "input_names": list(k.input_names),
+        "columns": dict(zip(k.data_names, problem.columns)),
+        "classified_by": {"names": list(problem.classified_by[0]), "origin": problem.classified_by[1]},
+        "loss": _number(result.loss),
+        "converged": result.converged,
+        "method": result.method,
+    }
+
+
+def save_params(path: str | os.PathLike, result: FitResult, problem: Problem) -> None:
+    out = guard_output(path, [problem.model_source, problem.source], "--save")
+    write_atomic(out, dumps(params_document(result, problem)) + "\n")
+
+
+def load_params(path: str | os.PathLike) -> dict:
+    """Read a parameters file written by `gdc fit --save`; a GdcError says what is wrong."""
+    shown = os.fspath(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GdcError("no such file", where=shown, hint="write one with gdc fit ... --save params.json") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise GdcError(f"cannot read the file: {e}", where=shown) from None
+    hint = "write one with gdc fit MODEL DATA --save params.json"
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise GdcError(f"is not a parameters file (not JSON: {e.msg} at line {e.lineno})",
+                       where=shown, hint=hint) from None
+    if not isinstance(doc, dict) or doc.get("format") != PARAMS_FORMAT:
+        raise GdcError("is not a parameters file written by gdc fit --save", where=shown, hint=hint)
+    params = doc.get("params")
+    if not isinstance(params, dict) or not all(
+            isinstance(v, (int, float)) and math.isfinite(v) for v in params.values()):
+        raise GdcError("its \"params\" must map each parameter name to a finite number", where=shown)
+    return doc
+
+
+def history_csv(result: FitResult, param_names: tuple[str, ...]) -> str:
+    """The loss per epoch (epoch 0 is the initial parameters); parameters too when recorded."""
+    header = ["epoch", "loss"]
+    columns = [np.arange(len(result.history)).astype(str), result.history.astype(str)]
+    if result.path is not None:
+        header += list(param_names)
+        columns += [result.path[:, j].astype(str) for j in range(result.path.shape[1])]
+    lines = [",".join(header)]
+    lines.extend(",".join(row) for row in zip(*columns))
+    return "\n".join(lines) + "\n"
+
+
+def predictions_csv(names: list[str], columns: list[np.ndarray]) -> str:
+    lines = [",".join(names)]
+    lines.extend(",".join(row) for row in zip(*(c.astype(str) for c in columns)))
+    return "\n".join(lines) + "\n"
+
+
+_MODEL_LINE = re.compile(r"^[ \t]*model[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*([^#;\n]*)", re.MULTILINE)
+_LOSS_LINE = re.compile(r"^[ \t]*loss[ \t]+([^#;\n]*)", re.MULTILINE)
+
+
+def model_name(text: str | None) -> str | None:
+    """The name in the model's `model NAME = ...` line, for labels (None if not found)."""
+    found = _MODEL_LINE.search(text or "")
+    return found.group(1) if found else None
+
+
+def model_formula(text: str | None) -> str | None:
+    """`y = m*x + b`, for titles; None when the statement spans lines or is not found."""
+    found = _MODEL_LINE.search(text or "")
+    return f"{found.group(1)} = {found.group(2).strip()}" if found and found.group(2).strip() else None
+
+
+def sweep_text(results: list[FitResult]) -> str:
+    """One line per learning rate: epochs to converge, 'diverged', or where it stopped."""
+    rows = [("lr", "outcome", "epochs", "final loss")]
+    for r in results:
+        if r.reason == "diverged":
+            outcome, loss = f"diverged (epoch {r.iterations})", "-"
+        elif r.converged:
+            outcome, loss = "converged", f"{r.loss:.6g}"
+        elif r.reason == "interrupted":
+            outcome, loss = "interrupted", f"{r.loss:.6g}"
+        else:
+            outcome, loss = "not converged", f"{r.loss:.6g}"
+        rows.append((f"{r.lr:g}", outcome, str(r.iterations), loss))
+    widths = [max(len(row[j]) for row in rows) for j in range(4)]
+    lines = []
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(w) if j < 2 else cell.rjust(w)
+                                      for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""Fits against closed-form or certified answers, with real generated kernels (gdc.fit, gdc.optimizers)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import gdc
+from gdc.errors import GdcError
+from gdc.fit import FitDiverged, FitResult, prepare, run
+from gdc.optimizers import Objective, Options, Schedule, curvature
+
+TESTS = Path(__file__).resolve().parent
+EXAMPLES = TESTS.parent / "examples"
+STUDENTS = EXAMPLES / "students.csv"
+DIABETES = TESTS / "data" / "diabetes.csv"
+CANCER = TESTS / "data" / "breast_cancer.csv"
+
+# The seed's model on raw heights (~170 cm: badly conditioned), unless the example exists.
+LINEAR = EXAMPLES / "linear.gd" if (EXAMPLES / "linear.gd").exists() else \
+    "model y = m*x + b\nloss mean((y - Y)^2)\n"
+# The same line, centred and scaled: well conditioned, for the methods with a fixed rate.
+SCALED = "model y = m*(x - 170)/10 + b\nloss mean((y - Y)^2)\n"
+MAP = {"x": "height", "Y": "weight"}
+DIABETES_MODEL = ("model y = w0 + w1*age + w2*sex + w3*bmi + w4*bp + w5*s1 + w6*s2 + w7*s3"
+                  " + w8*s4 + w9*s5 + w10*s6\nloss mean((y - progression)^2)\n")
+LOGISTIC = "model p = sigmoid(w0 + w1*x1 + w2*x2 + w3*x3)\nloss -mean(Y*log(p) + (1 - Y)*log(1 - p))\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kernel_cache(tmp_path_factory):
+    """A kernel cache of this test session's own: each run compiles what it uses."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GDC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gdc-cache"))
+        yield
+
+
+def columns(path: Path) -> dict[str, np.ndarray]:
+    table = np.genfromtxt(path, delimiter=",", names=True)
+    return {name: table[name] for name in table.dtype.names}
+
+
+def least_squares(model, data: dict, mapping: dict, target: str) -> np.ndarray:
+    """numpy's lstsq for a model linear in its parameters; its design matrix comes from predict."""
+    problem = prepare(model, data, mapping=mapping)
+    k = problem.kernels
+    inputs = [problem.column(name) for name in k.input_names]
+    size = len(k.param_names)
+    base = k.predict(np.zeros(size), *inputs)
+    design = np.column_stack([k.predict(np.eye(size)[j], *inputs) - base for j in range(size)])
+    return np.linalg.lstsq(design, problem.column(target) - base, rcond=None)[0]
+
+
+def values(result: FitResult) -> np.ndarray:
+    return np.array(list(result.params.values()))
+
+
+def relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.max(np.abs(got - want) / np.abs(want)))
+
+
+# --- closed-form answers ------------------------------------------------------------------------
+
+def test_gd_with_automatic_step_solves_the_ill_conditioned_seed_model():
+    want = least_squares(LINEAR, STUDENTS, MAP, "Y")
+    result = gdc.fit(LINEAR, STUDENTS, mapping=MAP, gtol=1e-9)
+    assert result.converged and result.reason == "gtol"
+    assert result.iterations < 100          # plain gd at a fixed rate needs millions here
+    assert relative_error(values(result), want) < 1e-6
+    assert result.lr_note.startswith("automatic")
+
+
+def test_gd_with_a_fixed_rate_is_the_seed_algorithm():
+    want = least_squares(SCALED, STUDENTS, MAP, "Y")
+    result = gdc.fit(SCALED, STUDENTS, lr=0.2, mapping=MAP, gtol=1e-9)
+    assert result.converged and result.lr == 0.2 and result.lr_note is None
+    assert relative_error(values(result), want) < 1e-6
+    assert np.all(np.diff(result.history) <= 0)  # a stable rate: the loss never rises
+
+
+@pytest.mark.parametrize("options, tolerance", [
+    (dict(method="sgd", schedule="invscaling", power_t=1.0, epochs=2000, tol=0), 1e-3),
+    (dict(method="minibatch", batch_size=5, schedule="invscaling", power_t=1.0, epochs=2000, tol=0), 1e-3),
+    (dict(method="adam", tol=0), 1e-6),
+    (dict(method="adam", batch_size=10, schedule="step", step_every=100, epochs=1500, tol=0), 1e-4),
+    (dict(method="momentum", tol=0), 1e-6),
+    (dict(method="momentum", nesterov=True, tol=0), 1e-6),
+    (dict(method="momentum", batch_size=6, schedule="step", step_every=100, epochs=1500, tol=0), 1e-4),
+])
+def test_every_method_reaches_least_squares(options, tolerance):
+    want = least_squares(SCALED, STUDENTS, MAP, "Y")
+    result = gdc.fit(SCALED, STUDENTS, mapping=MAP, gtol=1e-9, **options)
+    assert relative_error(values(result), want) < tolerance, result
+
+
+def test_diabetes_matches_lstsq_to_six_significant_digits():
+    want = least_squares(DIABETES_MODEL, DIABETES, {}, "progression")
+    result = gdc.fit(DIABETES_MODEL, DIABETES, gtol=1e-9, tol=0)
+    assert result.converged
+    assert relative_error(values(result), want) < 5e-7
+    assert result.path is None              # parameter paths are kept for two parameters only
+
+
+def standardized_cancer() -> dict[str, np.ndarray]:
+    raw = columns(CANCER)
+    names = ["mean_radius", "mean_texture", "mean_smoothness"]
+    data = {f"x{j}": (raw[n] - raw[n].mean()) / raw[n].std() for j, n in enumerate(names, 1)}
+    data["Y"] = raw["benign"]
+    return data
+
+
+def newton_reference(data: dict) -> tuple[np.ndarray, float]:
+    """Unpenalized logistic regression by Newton's method, in numpy: an independent answer."""
+    X = np.column_stack([np.ones(len(data["Y"]))] + [data[f"x{j}"] for j in (1, 2, 3)])
+    y, w = data["Y"], np.zeros(4)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-X @ w))
+        hessian = X.T @ (X * (p * (1 - p))[:, None]) / len(y)
+        w -= np.linalg.solve(hessian, X.T @ (p - y) / len(y))
+    z = X @ w
+    loss = float(np.mean(np.logaddexp(0, z) - y * z))
+    return w, loss
+
+
+@pytest.mark.parametrize("method", ["gd", "adam", "momentum"])
+def test_logistic_regression_is_certified_and_matches_scikit_learn(method):
+    data = standardized_cancer()
+    result = gdc.fit(LOGISTIC, data, method=method, gtol=1e-8, tol=0)
+    got = values(result)
+    # The certificate needs no scikit-learn: a vanishing gradient (computed here, in numpy)
+    # and a loss no higher than that of Newton's method.
+    X = np.column_stack([np.ones(len(data["Y"]))] + [data[f"x{j}"] for j in (1, 2, 3)])
+    p = 1 / (1 + np.exp(-X @ got))
+    assert np.linalg.norm(X.T @ (p - data["Y"]) / len(p)) < 1e-7
+    newton, newton_loss = newton_reference(data)
+    assert result.loss <= newton_loss + 1e-12
+    assert relative_error(got, newton) < 1e-6
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = sklearn.LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X[:, 1:], data["Y"])
+    want = np.concatenate([reference.intercept_, reference.coef_[0]])
+    assert relative_error(got, want) < 1e-5
+
+
+def test_curvature_estimate_is_the_largest_hessian_eigenvalue():
+    problem = prepare(LINEAR, STUDENTS, mapping=MAP)
+    x = problem.column("x")
+    design = np.column_stack([x, np.ones_like(x)])
+    exact = np.linalg.eigvalsh(2 * design.T @ design / len(x)).max()
+    estimate = curvature(Objective(problem.kernels, problem.data), np.zeros(2))
+    assert estimate == pytest.approx(exact, rel=1e-3)
+
+
+# --- reproducibility ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options", [dict(method="sgd", epochs=50, tol=0), dict(method="gd"),
+                                     dict(method="adam", batch_size=7, epochs=50, tol=0)])
+def test_same_seed_same_data_same_bits(options):
+    first = gdc.fit(SCALED, STUDENTS, mapping=MAP, seed=7, **options)
+    second = gdc.fit(SCALED, STUDENTS, mapping=MAP, seed=7, **options)
+    assert values(first).tobytes() == values(second).tobytes()
+    assert first.history.tobytes() == second.history.tobytes()
+
+
+def test_the_seed_drives_the_shuffle_and_no_shuffle_ignores_it():
+    fits = {seed: gdc.fit(SCALED, STUDENTS, mapping=MAP, method="sgd", epochs=20, tol=0, seed=seed)
+            for seed in (1, 2)}
+    assert values(fits[1]).tobytes() != values(fits[2]).tobytes()
+    ordered = [gdc.fit(SCALED, STUDENTS, mapping=MAP, method="sgd", epochs=20, tol=0, seed=seed,
+                       shuffle=False) for seed in (1, 2)]
+    assert values(ordered[0]).tobytes() == values(ordered[1]).tobytes()
+
+
+# --- stopping -----------------------------------------------------------------------------------
+
+def test_a_too_large_rate_diverges_at_once_with_advice():
+    with pytest.raises(FitDiverged) as caught:
+        gdc.fit(LINEAR, STUDENTS, lr=0.01, mapping=MAP)
+    result = caught.value.result
+    assert result.reason == "diverged" and not result.converged
+    assert result.iterations < 50
+    assert "diverged" in caught.value.message
+    assert "smaller learning rate" in caught.value.hint and "--lr 0.001" in caught.value.hint
+
+
+def test_a_loss_that_is_not_finite_at_the_start_is_divergence_too():
+    problem = prepare(SCALED, STUDENTS, mapping=MAP)
+    result = run(problem, Options(lr=1.0), init={"m": 1e300})
+    assert result.reason == "diverged" and result.iterations == 0
+    assert "initial parameters" in result.message
+
+
+def test_epoch_limit_is_reported_as_not_converged():
+    result = gdc.fit(SCALED, STUDENTS, lr=0.01, epochs=5, mapping=MAP)
+    assert (result.reason, result.converged, result.iterations) == ("max_epochs", False, 5)
+    assert len(result.history) == 6 and "not converged" in result.message
+    assert result.path.shape == (6, 2)
+
+
+def test_long_fits_grow_their_history():
+    result = gdc.fit(SCALED, STUDENTS, lr=1e-7, epochs=70_000, tol=0, gtol=0, mapping=MAP)
+    assert len(result.history) == 70_001 and result.path.shape == (70_001, 2)
+    assert np.all(np.diff(result.history) <= 0)
+
+
+def test_loss_tolerance_stops_a_stalled_fit():
+    result = gdc.fit(SCALED, STUDENTS, lr=0.2, tol=1e-6, gtol=0, mapping=MAP)
+    assert result.reason == "tol" and result.converged
+    assert "--tol" in result.message
+
+
+# --- options and data ---------------------------------------------------------------------------
+
+def test_init_overrides_and_is_checked():
+    result = gdc.fit(SCALED, STUDENTS, lr=0.01, epochs=1, mapping=MAP, init={"m": 8.0, "b": 60.0})
+    assert result.path[0].tolist() == [8.0, 60.0]
+    with pytest.raises(GdcError, match="no parameter 'mm'") as caught:
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, init={"mm": 1.0})
+    assert caught.value.hint == "did you mean 'm'?"
+    with pytest.raises(GdcError, match="'x' is data, not a parameter"):
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, init={"x": 1.0})
+
+
+@pytest.mark.parametrize("options, where", [
+    (dict(method="newton"), "--method"), (dict(lr=-1.0), "--lr"), (dict(lr=math.nan), "--lr"),
+    (dict(epochs=0), "--epochs"), (dict(method="sgd", batch_size=4), "--batch-size"),
+    (dict(momentum=1.0, method="momentum"), "--momentum"), (dict(nesterov=True), "--nesterov"),
+    (dict(schedule="cosine"), "--schedule"), (dict(tol=-1.0), "--tol"),
+])
+def test_bad_options_name_the_option(options, where):
+    with pytest.raises(GdcError) as caught:
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, **options)
+    assert caught.value.where == where
+
+
+def test_schedules():
+    assert list(Schedule().rates(0.1, 3)) == [0.1, 0.1, 0.1]
+    assert list(Schedule("invscaling", power_t=1.0).rates(1.0, 3)) == [1.0, 0.5, 1 / 3]
+    assert list(Schedule("step", step_every=2, step_factor=0.5).rates(1.0, 5)) == [1, 1, 0.5, 0.5, 0.25]
+    long = list(Schedule("step", step_every=5000, step_factor=0.5).rates(1.0, 10_001))
+    assert len(long) == 10_001 and long[4999:5001] == [1.0, 0.5] and long[-1] == 0.25
+
+
+def test_arrays_are_data_too_and_nonfinite_rows_are_refused_or_dropped():
+    height = np.array([150.0, 160.0, np.nan, 180.0])
+    data = {"height": height, "weight": 0.5 * (height - 170) + 60}
+    with pytest.raises(GdcError, match=r"data\['height'\]\[2\] is nan") as caught:
+        gdc.fit(SCALED, data, mapping=MAP)
+    assert "drop_nonfinite=True" in caught.value.hint
+    result = gdc.fit(SCALED, data, mapping=MAP, drop_nonfinite=True, gtol=1e-10)
+    assert result.n_rows == 3
+    assert values(result) == pytest.approx([5.0, 60.0], rel=1e-8)
+    with pytest.raises(GdcError, match="differ in length"):
+        gdc.fit(SCALED, {"height": [1.0, 2.0], "weight": [1.0]}, mapping=MAP)
+
+
+def test_names_in_the_header_are_data_the_rest_parameters():
+    problem = prepare(SCALED, STUDENTS, mapping=MAP)
+    assert problem.kernels.param_names == ("m", "b")
+    assert problem.kernels.data_names == ("x", "Y")
+    assert problem.columns == ("height", "weight")
+    assert problem.classified_by == (("height", "weight", "x", "Y"), "the CSV header or --map")
+
+
+def test_result_reads_well():
+    result = gdc.fit(SCALED, STUDENTS, mapping=MAP)
+    text = str(result)
+    for expected in ("parameter", "m ", "b ", "loss", "epochs", "converged", "time"):
+        assert expected in text
+    assert callable(gdc.fit) and gdc.FitResult is FitResult
