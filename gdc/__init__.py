@@ -12,8 +12,6 @@ def __getattr__(name: str):
         from .api import compile
         return compile
     if name in ("fit", "FitResult"):
-        # gdc.fit is also the module's name; that module is callable (see its end), so
-        # `gdc.fit(...)` works whichever of the two the attribute holds.
-        import importlib
-        return getattr(importlib.import_module("gdc.fit"), name)
+        from . import fitting
+        return getattr(fitting, name)
     raise AttributeError(f"module 'gdc' has no attribute {name!r}")

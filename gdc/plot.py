@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .fit import FitResult, Problem
+from .fitting import FitResult, Problem
 
 SURFACE_ROWS = 50_000   # the loss surface is evaluated on at most this many rows
 SCATTER_POINTS = 5_000  # and at most this many are drawn

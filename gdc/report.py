@@ -14,7 +14,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import GdcError
-from .fit import FitResult, Problem
+from .fitting import FitResult, Problem
 
 PARAMS_FORMAT = "gdc-params/1"
 

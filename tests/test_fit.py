@@ -1,4 +1,4 @@
-"""Fits against closed-form or certified answers, with real generated kernels (gdc.fit, gdc.optimizers)."""
+"""Fits against closed-form or certified answers, with real generated kernels (gdc.fitting, gdc.optimizers)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 import gdc
 from gdc.errors import GdcError
-from gdc.fit import FitDiverged, FitResult, prepare, run
+from gdc.fitting import FitDiverged, FitResult, prepare, run
 from gdc.optimizers import Objective, Options, Schedule, curvature
 
 TESTS = Path(__file__).resolve().parent
@@ -273,3 +273,8 @@ def test_result_reads_well():
     for expected in ("parameter", "m ", "b ", "loss", "epochs", "converged", "time"):
         assert expected in text
     assert callable(gdc.fit) and gdc.FitResult is FitResult
+
+
+def test_gdc_fit_is_the_function_even_after_importing_the_module():
+    import gdc.fitting
+    assert gdc.fit is gdc.fitting.fit

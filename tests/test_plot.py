@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.fit import Options, prepare, run
+from gdc.fitting import Options, prepare, run
 from gdc.plot import plot_fit, plot_sweep
 
 TESTS = Path(__file__).resolve().parent
@@ -73,7 +73,7 @@ def test_sweep_puts_one_panel_per_rate(students, tmp_path):
 
 
 def test_fitting_without_plot_never_imports_matplotlib():
-    code = ("import sys, gdc, gdc.fit, gdc.report, gdc.cli.fit; "
+    code = ("import sys, gdc, gdc.fitting, gdc.report, gdc.cli.fit; "
             "print(sorted(m for m in ('matplotlib', 'sympy', 'lark', 'tqdm') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr

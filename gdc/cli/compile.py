@@ -77,7 +77,7 @@ def run_check(args) -> int:
     rng = np.random.default_rng(args.seed)
     if args.data_file is not None:  # the same reading and column choice as `gdc fit`
         from ..data import parse_mapping
-        from ..fit import prepare
+        from ..fitting import prepare
         problem = prepare(args.model, args.data_file, mapping=parse_mapping(args.map or ""))
         kernels, data = problem.kernels, problem.data
         where = f"on the {problem.n_rows} rows of {args.data_file}"

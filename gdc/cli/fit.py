@@ -103,7 +103,7 @@ def _rates(text: str) -> list[float]:
 
 
 def _options(args, lr: float | None):
-    from ..fit import Options
+    from ..fitting import Options
     schedule = Schedule(args.schedule, args.power_t, args.step_every, args.step_factor)
     return Options(method=args.method, lr=lr, schedule=schedule, epochs=args.epochs, tol=args.tol,
                    gtol=args.gtol, batch_size=args.batch_size, momentum=args.momentum,
@@ -114,7 +114,7 @@ def _options(args, lr: float | None):
 def _prepare(args, outputs: list[tuple[str | None, str]]):
     """Check the options and outputs, then read the data and compile (the slow part, last)."""
     from ..data import parse_mapping
-    from ..fit import initial_params, parse_init, prepare
+    from ..fitting import initial_params, parse_init, prepare
     from ..report import guard_output
     init = parse_init(args.init) if args.init else None
     for path, option in outputs:
@@ -133,7 +133,7 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from ..fit import FitDiverged, run
+    from ..fitting import FitDiverged, run
     from ..progress import progress_bar
     from ..report import (dumps, guard_output, history_csv, preamble, result_json, result_text,
                           save_params, write_atomic)
@@ -167,7 +167,7 @@ def run_fit(args) -> int:
 
 
 def run_sweep(args) -> int:
-    from ..fit import run
+    from ..fitting import run
     from ..report import dumps, result_json, sweep_text
     problem, init = _prepare(args, [(args.plot, "--plot")])
     base = _options(args, args.lr[0])
@@ -193,7 +193,7 @@ def run_predict(args) -> int:
     import numpy as np
 
     from ..data import parse_mapping, read_table, select_columns
-    from ..fit import model_identity
+    from ..fitting import model_identity
     from ..load import load_kernels, read_model
     from ..report import guard_output, load_params, model_name, predictions_csv, write_atomic
     doc = load_params(args.params)

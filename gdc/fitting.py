@@ -13,9 +13,7 @@ import json
 import math
 import os
 import re
-import sys
 import time
-import types
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
@@ -460,14 +458,3 @@ def fit(model, data, method: str = "gd", lr: float | None = None, *, epochs: int
     if result.reason == "diverged":
         raise FitDiverged(result)
     return result
-
-
-class _CallableModule(types.ModuleType):
-    """`gdc.fit` names both this module and its main function (importing a submodule makes it
-    an attribute of the package): calling the module calls fit()."""
-
-    def __call__(self, *args, **kwargs) -> FitResult:
-        return fit(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
