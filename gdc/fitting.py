@@ -21,8 +21,9 @@ import numpy as np
 
 from .errors import GdcError
 from .kernels import Kernels
-from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Options,
-                         Plain, SampleKernel, Schedule, first_step, probe_adam, trial_sgd_step)
+from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
+                         SampleKernel, first_step, probe_adam, trial_sgd_step)
+from .options import Options, Schedule
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8

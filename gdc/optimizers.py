@@ -9,135 +9,17 @@ work over the rows is done by the kernels.
 
 from __future__ import annotations
 
-import difflib
-import itertools
 import math
-from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
-from .errors import GdcError
 from .kernels import Kernels
-
-METHODS = ("gd", "sgd", "minibatch", "momentum", "adam")
-SCHEDULES = ("constant", "invscaling", "step")
 
 # From this many rows on, gd uses the parallel fused kernel. Measured on 2 cores (numba's
 # default thread count there): the serial kernel, vectorized, wins up to about 2·10⁶ rows
 # (0.4 ms against 0.8 ms at 10⁶) and loses from 4·10⁶ on (4.1 against 3.7 ms; 11.4 against
 # 8.4 at 10⁷). The choice depends on N alone, so a fit gives the same bits on any machine.
 PARALLEL_MIN_ROWS = 4_000_000
-
-
-FULL_BATCH_EPOCHS = 10_000
-STOCHASTIC_EPOCHS = 1_000
-
-
-@dataclass(frozen=True, slots=True)
-class Schedule:
-    """How the learning rate changes from epoch to epoch (epochs count from 0)."""
-
-    kind: str = "constant"
-    power_t: float = 0.25     # invscaling: lr / (1 + epoch) ** power_t
-    step_every: int = 100     # step: multiply by step_factor every step_every epochs
-    step_factor: float = 0.5
-
-    def rates(self, lr: float, epochs: int) -> Iterator[float]:
-        """The rate of each epoch as Python floats, computed 4096 epochs at a time."""
-        return itertools.chain.from_iterable(
-            self._block(lr, start, min(epochs, start + 4096)) for start in range(0, epochs, 4096))
-
-    def _block(self, lr: float, start: int, stop: int) -> list[float]:
-        t = np.arange(start, stop, dtype=np.float64)
-        if self.kind == "invscaling":
-            return (lr / (1.0 + t) ** self.power_t).tolist()
-        if self.kind == "step":
-            return (lr * self.step_factor ** np.floor(t / self.step_every)).tolist()
-        return [lr] * (stop - start)
-
-    def describe(self) -> str:
-        if self.kind == "invscaling":
-            return f"invscaling (lr / (1 + epoch)^{self.power_t:g})"
-        if self.kind == "step":
-            return f"step (×{self.step_factor:g} every {self.step_every} epochs)"
-        return "constant"
-
-
-@dataclass(frozen=True, slots=True)
-class Options:
-    """How to fit: the method, its rate and schedule, and when to stop."""
-
-    method: str = "gd"
-    lr: float | None = None             # None: gdc chooses a step that does not diverge
-    schedule: Schedule = Schedule()
-    epochs: int | None = None           # None: FULL_BATCH_EPOCHS or STOCHASTIC_EPOCHS
-    tol: float = 1e-10                  # relative loss change (0: never stop on it)...
-    patience: int = 5                   # ...that must be missed this many epochs in a row
-    gtol: float = 1e-6                  # gradient norm (2-norm, full batch; 0: never stop on it)
-    batch_size: int | None = None       # minibatch: 32 when None; momentum/adam: full batch
-    momentum: float = 0.9
-    nesterov: bool = False
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    seed: int = 0
-    shuffle: bool = True
-
-    @property
-    def stochastic(self) -> bool:
-        return self.method in ("sgd", "minibatch") or self.batch_size is not None
-
-    @property
-    def max_epochs(self) -> int:
-        if self.epochs is not None:
-            return self.epochs
-        return STOCHASTIC_EPOCHS if self.stochastic else FULL_BATCH_EPOCHS
-
-    def validate(self) -> "Options":
-        """Raise a GdcError naming the option for a value that cannot work."""
-        if self.method not in METHODS:
-            raise _option_error("--method", f"unknown method {self.method!r}",
-                                f"choose one of {', '.join(METHODS)}", self.method, METHODS)
-        if self.schedule.kind not in SCHEDULES:
-            raise _option_error("--schedule", f"unknown schedule {self.schedule.kind!r}",
-                                f"choose one of {', '.join(SCHEDULES)}", self.schedule.kind, SCHEDULES)
-        _positive("--lr", self.lr, allow_none=True)
-        _positive("--epochs", self.epochs, allow_none=True)
-        _positive("--batch-size", self.batch_size, allow_none=True)
-        _positive("--eps", self.eps)
-        _positive("--step-every", self.schedule.step_every)
-        _positive("--patience", self.patience)
-        for name, value in (("--tol", self.tol), ("--gtol", self.gtol),
-                            ("--power-t", self.schedule.power_t)):
-            if not (math.isfinite(value) and value >= 0):
-                raise GdcError(f"must be a number ≥ 0, not {value!r}", where=name)
-        for name, value in (("--momentum", self.momentum), ("--beta1", self.beta1),
-                            ("--beta2", self.beta2), ("--step-factor", self.schedule.step_factor)):
-            if not 0 <= value < 1 and not (name == "--step-factor" and value == 1):
-                raise GdcError(f"must be in [0, 1), not {value!r}", where=name)
-        if self.method == "sgd" and self.batch_size is not None:
-            raise GdcError("sgd updates after every row; --batch-size is for minibatch, "
-                           "momentum and adam", where="--batch-size",
-                           hint="use --method minibatch --batch-size N")
-        if self.method == "gd" and self.batch_size is not None:
-            raise GdcError("gd uses the full batch", where="--batch-size",
-                           hint="use --method minibatch --batch-size N for mini-batch gradient descent")
-        if self.nesterov and self.method != "momentum":
-            raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")
-        return self
-
-
-def _positive(name: str, value, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or not math.isfinite(value) or value <= 0:
-        raise GdcError(f"must be a positive number, not {value!r}", where=name)
-
-
-def _option_error(name: str, message: str, fallback: str, value: str, choices) -> GdcError:
-    guess = difflib.get_close_matches(value, choices, n=1)
-    return GdcError(message, where=name, hint=f"did you mean {guess[0]!r}?" if guess else fallback)
 
 
 class Objective:

@@ -12,7 +12,8 @@ import pytest
 import gdc
 from gdc.errors import GdcError
 from gdc.fitting import FitDiverged, FitResult, prepare, run
-from gdc.optimizers import Objective, Options, Schedule, curvature
+from gdc.optimizers import Objective, curvature
+from gdc.options import Options, Schedule
 
 TESTS = Path(__file__).resolve().parent
 EXAMPLES = TESTS.parent / "examples"

@@ -10,7 +10,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gdc import ir
-from gdc.check import check
 from gdc.cli import main
 from gdc.errors import GdcError
 from gdc.frontend import check_source, check_text

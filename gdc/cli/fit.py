@@ -7,7 +7,7 @@ import dataclasses
 import sys
 
 from ..errors import GdcError
-from ..optimizers import METHODS, SCHEDULES, Schedule
+from ..options import METHODS, SCHEDULES, Schedule
 
 FIT_HELP = """\
 Fit the parameters of a gd model to a data file by gradient descent.
