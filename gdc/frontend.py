@@ -7,17 +7,7 @@ from typing import Iterable
 
 from .check import CheckedModel, check
 from .lower import lower
-from .parse import read_source
-
-
-def looks_like_path(source: str | Path) -> bool:
-    """A Path is a file; so is a one-line string that ends in `.gd` or names something that exists.
-
-    Model text always has a `model` and a `loss` statement, so it has a newline or a `;`.
-    """
-    if isinstance(source, Path):
-        return True
-    return "\n" not in source and ";" not in source and (source.endswith(".gd") or Path(source).exists())
+from .parse import looks_like_path, read_source
 
 
 def check_text(text: str, where: str = "<string>", data_names: Iterable[str] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -137,6 +138,16 @@ def _statement_hint(prev) -> str | None:
     if prev is None or prev.type in ("_NL", "SEMICOLON"):
         return "a statement starts with `param`, `data`, `let`, `model` or `loss`"
     return None
+
+
+def looks_like_path(source: str | os.PathLike) -> bool:
+    """A Path is a file; so is a one-line string that ends in `.gd` or names something that exists.
+
+    Model text always has a `model` and a `loss` statement, so it has a newline or a `;`.
+    """
+    if not isinstance(source, str):
+        return True
+    return "\n" not in source and ";" not in source and (source.endswith(".gd") or Path(source).exists())
 
 
 def read_source(path: str | Path) -> tuple[str, str]:

@@ -51,6 +51,9 @@ def test_a_comment_after_a_line_continuation_is_kept():
 def test_key_depends_on_data_names_not_their_order():
     assert model_key(LINEAR, ["x", "Y"]) == model_key(LINEAR, ["Y", "x", "x"])
     assert len({model_key(LINEAR), model_key(LINEAR, []), model_key(LINEAR, ["x", "Y"])}) == 3
+    # Columns the model never mentions cannot change it: a CSV with other extras reuses the kernels.
+    assert model_key(LINEAR, ["x", "Y", "age", "id"]) == model_key(LINEAR, ["x", "Y"])
+    assert model_key(LINEAR, ["x", "age"]) != model_key(LINEAR, ["x", "Y"])
 
 
 def test_cache_directory_from_the_environment(monkeypatch, tmp_path):
