@@ -23,14 +23,14 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from . import __version__
-from .errors import GdcError, InternalError
+from .errors import InternalError
+from .files import write_atomic
 from .kernels import Kernels
 from .parse import looks_like_path, read_source
 
@@ -170,7 +170,7 @@ def load_kernels(source: str | os.PathLike, data_names: Iterable[str] | None = N
             reason = f"the cached module did not import ({type(exc).__name__}: {exc})"
     from .api import generate_source  # the whole compiler: only on a miss
     module_text = generate_source(text, where, names, data_origin, key)
-    write_atomic(path, module_text)
+    write_atomic(path, module_text, hint="set GDC_CACHE_DIR to a writable directory", make_parents=True)
     log_rebuild(directory, key, reason)
     try:
         return _import(path, key)
@@ -217,29 +217,6 @@ def _import(path: Path, key: str) -> Kernels:
     kernels = Kernels.from_module(module, str(path))
     _loaded[str(path)] = _Loaded(kernels, stamp)
     return kernels
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temp file in the same directory and os.replace: all or nothing."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise GdcError(f"cannot write to the kernel cache {path.parent}: {exc.strerror or exc}",
-                       hint="set GDC_CACHE_DIR to a writable directory") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def log_rebuild(directory: Path, key: str, reason: str) -> None:

@@ -24,7 +24,8 @@ def _figure(width: float, height: float):
 
 
 def _save(fig, path: str | os.PathLike) -> None:
-    from .report import guard_output, write_atomic
+    from .files import write_atomic
+    from .report import guard_output
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     write_atomic(guard_output(path, [], "--plot"), buffer.getvalue())

@@ -6,7 +6,6 @@ import json
 import math
 import os
 import re
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Iterable
@@ -14,6 +13,7 @@ from typing import Iterable
 import numpy as np
 
 from .errors import GdcError
+from .files import write_atomic
 from .fitting import FitResult, Problem
 
 PARAMS_FORMAT = "gdc-params/1"
@@ -147,23 +147,6 @@ def guard_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | N
     if out.is_dir():
         raise GdcError(f"{os.fspath(out)} is a directory", where=option, hint="give a file name")
     return out
-
-
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise GdcError(f"the folder {os.fspath(directory)} does not exist", where=os.fspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def params_document(result: FitResult, problem: Problem) -> dict:

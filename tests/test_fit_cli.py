@@ -197,3 +197,16 @@ def test_progress_only_on_a_terminal_and_not_when_quiet(monkeypatch):
         bar(epoch, 1.0 / epoch, 0.5, 0.01)
     bar.close()
     assert "gdc fit (sgd)" in screen.getvalue() and "loss 0.333333, |grad| 0.5, lr 0.01" in screen.getvalue()
+
+
+def test_written_files_get_ordinary_permissions(tmp_path):
+    """Outputs are written atomically through a temporary file, but end up like any other file."""
+    import os
+    from gdc.files import write_atomic
+    mask = os.umask(0o022)
+    try:
+        write_atomic(tmp_path / "out.csv", "a\n1\n")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]

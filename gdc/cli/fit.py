@@ -135,8 +135,8 @@ def _say(args, text: str) -> None:
 def run_fit(args) -> int:
     from ..fitting import FitDiverged, run
     from ..progress import progress_bar
-    from ..report import (dumps, guard_output, history_csv, preamble, result_json, result_text,
-                          save_params, write_atomic)
+    from ..files import write_atomic
+    from ..report import dumps, guard_output, history_csv, preamble, result_json, result_text, save_params
     options = _options(args, args.lr)
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     problem, init = _prepare(args, outputs)
@@ -195,7 +195,8 @@ def run_predict(args) -> int:
     from ..data import parse_mapping, read_table, select_columns
     from ..fitting import model_identity
     from ..load import load_kernels, read_model
-    from ..report import guard_output, load_params, model_name, predictions_csv, write_atomic
+    from ..files import write_atomic
+    from ..report import guard_output, load_params, model_name, predictions_csv
     doc = load_params(args.params)
     out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None
     known = doc.get("classified_by") or {}
