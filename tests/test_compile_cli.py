@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gdc import api
-from gdc.cli import compile as compile_cli
+from gdc import gradcheck
 from gdc.cli import main
 
 LINEAR = "# a line\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
@@ -107,8 +107,8 @@ def test_check_on_a_data_file(model, kernel_cache, tmp_path, capsys):
 
 
 def test_check_fails_when_the_gradient_is_wrong(model, kernel_cache, monkeypatch, capsys):
-    right = compile_cli.central_differences
-    monkeypatch.setattr(compile_cli, "central_differences", lambda *a: right(*a) * 1.01 + 1e-3)
+    right = gradcheck.central_differences
+    monkeypatch.setattr(gradcheck, "central_differences", lambda *a: right(*a) * 1.01 + 1e-3)
     assert main(["check", str(model)]) == 1
     assert capsys.readouterr().out.rstrip().endswith("FAILED")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 from pathlib import Path
@@ -86,6 +85,7 @@ def run_check(args) -> int:
         kernels = load.load_kernels(args.model, data_names_option(args.data))
         data = tuple(rng.uniform(0.1, 2.0, args.rows) for _ in kernels.data_names)
         where = f"on {args.rows} random rows"
+    from ..gradcheck import gradient_errors
     errors, skipped = gradient_errors(kernels, data, args.points, rng)
     if not errors:
         raise GdcError("the loss is not finite at any of the random points tried", where=args.model,
@@ -102,37 +102,6 @@ def run_check(args) -> int:
     ok = overall <= args.tol
     print(f"worst relative error {overall:.2e} (tolerance {args.tol:g}): {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1
-
-
-def gradient_errors(kernels, data, points: int, rng, tries: int = 20):
-    """Per point, per parameter: |g − fd| / max(|g|, |fd|, 1e-4·max(1, |J|)); and points skipped."""
-    import numpy as np
-    errors, skipped = [], 0
-    for _ in range(points * tries):
-        if len(errors) == points:
-            break
-        params = kernels.initial + rng.uniform(-1.0, 1.0, len(kernels.initial))
-        grad = np.zeros_like(params)
-        value = kernels.loss_grad(params, *data, grad)
-        fd = central_differences(kernels.loss, params, data)
-        if not (math.isfinite(value) and np.isfinite(grad).all() and np.isfinite(fd).all()):
-            skipped += 1
-            continue
-        floor = 1e-4 * max(1.0, abs(value))
-        errors.append(np.abs(grad - fd) / np.maximum(np.maximum(np.abs(grad), np.abs(fd)), floor))
-    return errors, skipped
-
-
-def central_differences(loss, params, data):
-    """(J(θ + h·e_j) − J(θ − h·e_j)) / 2h, with h ≈ ∛ε relative to θ_j."""
-    fd = params.copy()
-    for j in range(len(params)):
-        h = 6e-6 * max(1.0, abs(params[j]))
-        up, down = params.copy(), params.copy()
-        up[j] += h
-        down[j] -= h
-        fd[j] = (loss(up, *data) - loss(down, *data)) / (up[j] - down[j])
-    return fd
 
 
 # ------------------------------------------------------------------ gdc cache
