@@ -18,10 +18,11 @@ from sympy import Add, Derivative, Mul, S
 
 from .errors import GdcError, InternalError
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
-from .simplify import (REDUCTIONS, collect, equal, evaluate_reductions, factor_constants, per_sample,
+from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
 from .stable import stable_steps
 from .symbolic import PerSample, SymbolicModel
+from .verify import derivative, equal
 
 J = sympy.Symbol("J")
 THETA = sympy.Symbol("theta")
@@ -124,9 +125,9 @@ class _Engine:
         step = rule.derive(expr, var, self)
         after = tidy(step.after)
         if self.total:
-            ok = equal(sympy.diff(self.ctx.full(expr), var), self.ctx.full(after))
+            ok = equal(derivative(self.ctx.full(expr), var), self.ctx.full(after))
         else:
-            ok = equal(sympy.diff(expr, var), after)
+            ok = equal(derivative(expr, var), after)
         if not ok:
             raise InternalError(f"the {step.rule} gave d/d{var} of {expr} as {after}, "
                                 f"which does not match sympy.diff")
@@ -183,6 +184,10 @@ class _Context:
         self._adjoints: dict[sympy.Expr, dict[sympy.Symbol, Step]] = {}
         self._partials: dict[tuple, Step] = {}
         self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
+        self._full: dict[sympy.Expr, sympy.Expr] = {}
+        self.written_out: dict[sympy.Symbol, sympy.Expr] = {}  # each body over parameters and data
+        for sym in self.order:
+            self.written_out[sym] = self.bodies[sym].xreplace(self.written_out)
 
     def fresh(self) -> Fresh:
         while True:
@@ -193,10 +198,11 @@ class _Context:
 
     def full(self, expr):
         """Every definition substituted: an expression over parameters and data only."""
-        for sym in reversed(self.order):
-            if expr.has(sym):
-                expr = expr.xreplace({sym: self.bodies[sym]})
-        return expr.xreplace(self.inline) if self.inline else expr
+        if expr not in self._full:
+            # One pass with each body already written out: sympy builds every node once
+            # (building min and max is costly).
+            self._full[expr] = expr.xreplace(self.written_out).xreplace(self.inline)
+        return self._full[expr]
 
     def later(self, expr, sym):
         """The definitions after `sym` substituted (they may depend on it; earlier ones cannot)."""
@@ -217,12 +223,13 @@ class _Context:
     def gradient(self, param) -> sympy.Expr:
         """sympy.diff of the loss: the oracle every result is checked against (computed once)."""
         if param not in self._gradients:
-            self._gradients[param] = sympy.diff(self.model.loss, param)
+            self._gradients[param] = derivative(self.model.loss, param)
         return self._gradients[param]
 
     def rewrite(self, before, after, name: str, args=()) -> Step:
         """A named rewrite as a verified step (definitions may be substituted to see it)."""
-        if not (equal(before, after) or equal(self.full(before), self.full(after))):
+        # Over parameters and data first: it is equal there whenever it is equal at all.
+        if not (equal(self.full(before), self.full(after)) or equal(before, after)):
             raise InternalError(f"the rewrite '{name}' changed {before} into {after}, which is not equal")
         # A name in the rule's name is the name as written: "substitute the model y", not yᵢ.
         args = tuple(sympy.Symbol(a.name, real=True) if isinstance(a, PerSample) else a for a in args)
@@ -244,7 +251,7 @@ class _Context:
                 step = replace(tree, quantity=Derivative(sym, var))
             else:
                 rewrite = self.rewrite(tree.after, new, name, args)
-                if not equal(self.full(sympy.diff(body, var)), self.full(new)):
+                if not equal(self.full(derivative(body, var)), self.full(new)):
                     raise InternalError(f"∂{sym}/∂{var} = {new} does not match sympy.diff")
                 step = Step(DEFINITION, Derivative(body, var), new, (tree, rewrite), True,
                             quantity=Derivative(sym, var))
@@ -286,7 +293,7 @@ class _Context:
                 return replace(step, quantity=quantity)
             subs = [step, self.rewrite(value, new, name, args)]
             value = new
-        ok = equal(sympy.diff(self.later(term, sym), sym), self.later(value, sym))
+        ok = equal(derivative(self.later(term, sym), sym), self.later(value, sym))
         if not ok:
             raise InternalError(f"∂{label}/∂{sym} = {value} does not match sympy.diff")
         return Step(SHARED, Derivative(term, sym), value, tuple(subs), True, quantity=quantity,
@@ -340,7 +347,7 @@ class _Context:
             parts.append(Derivative(penalty, THETA))
         after = Add(*parts)
         for p in self.params:
-            claim = Add(*(c * type(r)(sympy.diff(self.full(r.args[0]), p)) for r, c in coeffs.items()),
+            claim = Add(*(c * type(r)(derivative(self.full(r.args[0]), p)) for r, c in coeffs.items()),
                         sympy.diff(penalty, p))
             if not equal(claim, self.gradient(p)):
                 raise InternalError(f"linearity: ∂J/∂{p} does not match sympy.diff")
@@ -392,7 +399,7 @@ class _Context:
     def update(self, param, gradient, compact) -> tuple[Update, sympy.Expr]:
         """The update rules, and the per-sample gradient over parameters and data."""
         sample = per_sample(compact)
-        expected = sympy.diff(per_sample(self.model.loss), param)
+        expected = derivative(per_sample(self.model.loss), param)
         full = per_sample(gradient)
         if not (equal(full, expected) and equal(self.full(sample), expected)):
             raise InternalError(f"the per-sample gradient for {param} does not match sympy.diff")

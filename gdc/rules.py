@@ -8,6 +8,7 @@ does not cover raises `DoesNotApply`; it never returns None. Printing lives in g
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, ClassVar, Iterator, Protocol
 
 import sympy
@@ -124,7 +125,7 @@ class SumRule(Rule):
     def derive(self, expr, var, engine):
         if not expr.is_Add:
             raise self.refuse(expr, var)
-        terms = [t for t in expr.as_ordered_terms() if engine.depends(t, var)]
+        terms = [t for t in ordered_terms(expr) if engine.depends(t, var)]
         subs = [engine.d(t, var) for t in terms]
         note = "the constant terms drop out" if len(terms) < len(expr.args) else ""
         return self.step(expr, var, Add(*(s.after for s in subs)), subs, note=note)
@@ -184,6 +185,13 @@ class QuotientRule(Rule):
         dnum, dden = engine.d(num, var), engine.d(den, var)
         after = (dnum.after * den - num * dden.after) / den**2
         return self.step(expr, var, after, (dnum, dden))
+
+
+@lru_cache(maxsize=1024)
+def ordered_terms(expr) -> tuple[sympy.Expr, ...]:
+    """The terms of a sum in sympy's display order, remembered: every parameter of
+    w₁x₁ + … + w_dx_d asks for the order of the same d terms."""
+    return tuple(expr.as_ordered_terms())
 
 
 def split_constant(expr, var, engine) -> tuple[sympy.Expr, sympy.Expr]:

@@ -8,6 +8,7 @@ rewrite is an identity, checked numerically at random points before it is return
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 import sympy
@@ -15,8 +16,9 @@ from sympy import Add, Max, exp, log
 
 from .errors import InternalError
 from .rules import DoesNotApply
-from .simplify import equal, size, tidy
+from .simplify import size, tidy
 from .symbolic import sigmoid, softplus
+from .verify import equal
 
 @dataclass(frozen=True)
 class Rewrite:
@@ -92,14 +94,17 @@ REWRITES = (
 )
 
 
-def _bottom_up(expr, fn):
+@lru_cache(maxsize=1 << 14)
+def _bottom_up(expr, k: int):
+    """REWRITES[k] applied at every node, leaves first; remembered node by node, since the
+    code generator stabilises many expressions that share their large parts."""
     if expr.is_Atom:
         return expr
-    args = tuple(_bottom_up(a, fn) for a in expr.args)
+    args = tuple(_bottom_up(a, k) for a in expr.args)
     if args != expr.args:
         expr = expr.func(*args)
     try:
-        return fn(expr)
+        return REWRITES[k].apply(expr)
     except DoesNotApply:
         return expr
 
@@ -107,8 +112,8 @@ def _bottom_up(expr, fn):
 def stable_steps(expr: sympy.Expr) -> tuple[tuple[Rewrite, sympy.Expr, sympy.Expr], ...]:
     """Each stable rewrite that changes the expression: (rewrite, before, after), in order."""
     steps = []
-    for rewrite in REWRITES:
-        new = _bottom_up(expr, rewrite.apply)
+    for k, rewrite in enumerate(REWRITES):
+        new = _bottom_up(expr, k)
         if new != expr:
             if not equal(expr, new):
                 raise InternalError(f"the stable form '{rewrite.name}' changed the value of {expr}")

@@ -16,6 +16,7 @@ from gdc.explain import render
 from gdc.frontend import check_text
 from gdc.stable import stabilize
 from gdc.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+from gdc.verify import equal
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.gd"))
@@ -274,3 +275,34 @@ def test_stabilize_log_sigmoid_and_log_sum_exp():
     assert values_equal(lse, sympy.log(sympy.exp(a) + sympy.exp(z)))
     same, none = stabilize(z**2)
     assert same == z**2 and none == ()
+
+
+# ---------------------------------------------------------------- the check every step passes
+
+
+def _logistic(d: int) -> str:
+    z = " + ".join(f"w{k}*x{k}" for k in range(1, d + 1)) + " + b"
+    return f"model p = sigmoid({z})\nloss mean(-Y*log(p) - (1 - Y)*log(1 - p))\n"
+
+
+def test_equal_settles_rounding_in_high_precision():
+    """Where z is large, log(1 − σ(z)) loses digits in floating point; −softplus(z) does not."""
+    z = sympy.Add(*(sympy.Symbol(f"w{k}", real=True) * PerSample(f"x{k}", real=True) for k in range(30)))
+    naive = sympy.log(1 - sigmoid(z))
+    assert equal(naive, -softplus(z))
+    assert not equal(naive, -softplus(z) * (1 + sympy.Rational(1, 10**5)))
+    assert not equal(naive, -softplus(z) + sympy.Rational(1, 10**6))
+
+
+def test_equal_rejects_what_differs_only_at_some_points():
+    x = sympy.Symbol("x", real=True)
+    assert not equal(sympy.Abs(x), x)
+    assert not equal(sympy.Max(x, 0), x)
+    assert equal(sympy.Max(x, 0), (x + sympy.Abs(x)) / 2)
+
+
+def test_wide_logistic_regression_derives_like_sympy():
+    d = derive(model_of(_logistic(20)))
+    assert len(d.partials) == 21
+    for param in (d.params[0], d.params[7], d.params[-1]):
+        assert values_equal(d.partials[param], sympy.diff(d.model.loss, param)), param
