@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 
 from . import ir
 from .errors import GdcError, Span
-from .language import ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED, looks_like_data
+from .language import ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED, looks_like_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +219,8 @@ class _Checker:
             if known is not None or name in self.free:
                 raise self.error(f"`{name}` is not a function", call.name_span,
                                  f"write `{name}*(...)` for a product")
-            guess = difflib.get_close_matches(name, FUNCTIONS + REDUCTIONS, n=1)
+            guess = [ALIASES[name]] if name in ALIASES else \
+                difflib.get_close_matches(name, FUNCTIONS + REDUCTIONS, n=1)
             hint = (f"did you mean `{guess[0]}`?" if guess else
                     f"for a product write `{name}*(...)`; the functions are " + ", ".join(FUNCTIONS))
             raise self.error(f"unknown function `{name}`", call.name_span, hint)

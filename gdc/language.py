@@ -16,6 +16,11 @@ REDUCTIONS = ("mean", "sum")
 
 CONSTANTS = ("pi", "e")
 
+# Names other tools use for gd's functions, for a hint when one is called.
+ALIASES = {"ln": "log", "log1p": "log(1 + ...)", "arcsin": "asin", "arccos": "acos",
+           "arctan": "atan", "logistic": "sigmoid", "expit": "sigmoid", "relu": "max(0, ...)",
+           "pow": "a^b", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max"}
+
 RESERVED = frozenset(KEYWORDS + FUNCTIONS + REDUCTIONS + CONSTANTS)
 
 # The rule for undeclared names when a file declares neither `param` nor `data` and no data

@@ -11,6 +11,10 @@ from .errors import GdcError, Span
 from .parse import parse_tree, token_span
 
 
+# Each operator token (whichever of its spellings was written) to the IR's operator.
+_OPERATOR = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "POW": "^"}
+
+
 def _meta_span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
@@ -43,7 +47,7 @@ class _Lower(Transformer):
 
     def binop(self, meta, children):
         left, op, right = children
-        return ir.BinOp("^" if str(op) == "**" else str(op), left, right, _meta_span(meta))
+        return ir.BinOp(_OPERATOR[op.type], left, right, _meta_span(meta))
 
     def args(self, meta, children):
         return tuple(children)

@@ -166,3 +166,8 @@ def test_random_text_fails_only_with_a_gdc_error(text):
         check_text(text, "fuzz.gd")
     except GdcError as exc:
         assert exc.render().startswith("fuzz.gd")
+
+
+def test_typographic_operators_from_papers():
+    assert lower("model y = m×x − b·c ÷ d; loss mean((y − Y)^2)") == \
+        lower("model y = m*x - b*c/d; loss mean((y - Y)^2)")

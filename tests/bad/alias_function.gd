@@ -1,0 +1,2 @@
+model y = ln(m*x)
+loss mean((y - Y)^2)
