@@ -19,6 +19,7 @@ import sympy
 from . import __version__
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
 from .errors import InternalError
+from .hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
 from .load import seal
 from .symbolic import Sum, SymbolicModel, mean, sigmoid, softplus
 
@@ -132,6 +133,14 @@ class Plan:
     loss: sympy.Expr
     partials: tuple[sympy.Expr, ...]
     prediction: sympy.Expr
+    # Second order (None when the model has more than MAX_SECOND_ORDER parameters, or when a
+    # second derivative cannot be printed): the least-squares residual r, its scale c
+    # (loss = c·Σr², or c/N·Σr² when lsq_mean), ∂r/∂θ; and ∂²J/∂θⱼ∂θₖ for j ≤ k.
+    residual: sympy.Expr | None = None
+    lsq_scale: float | None = None
+    lsq_mean: bool = False
+    residual_partials: tuple[sympy.Expr, ...] = ()
+    hessian: tuple[sympy.Expr, ...] | None = None
 
 
 def plan(sm: SymbolicModel) -> Plan:
@@ -141,7 +150,21 @@ def plan(sm: SymbolicModel) -> Plan:
     prediction = stable_form(sm.prediction)
     inputs = tuple(d for d in sm.data if d in prediction.free_symbols)
     initial = tuple(float(p.init) for p in sm.checked.params)
-    return Plan(sm.params, sm.data, inputs, initial, stable_form(sm.loss), partials, prediction)
+    base = Plan(sm.params, sm.data, inputs, initial, stable_form(sm.loss), partials, prediction)
+    if len(sm.params) > MAX_SECOND_ORDER:
+        return base
+    extra = {}
+    form = least_squares_form(sm.loss)
+    if form is not None:
+        jac = tuple(stable_form(d) for d in form.jacobian(sm.params))
+        if printable(jac):
+            extra = dict(residual=stable_form(form.residual), lsq_scale=float(form.scale),
+                         lsq_mean=form.is_mean, residual_partials=jac)
+    hessian = tuple(stable_form(h) for h in second_derivatives(sm, grads).values())
+    if printable(hessian):
+        extra["hessian"] = hessian
+    return Plan(*(getattr(base, f) for f in ("params", "data", "inputs", "initial", "loss",
+                                             "partials", "prediction")), **extra)
 
 
 # ------------------------------------------------------------------ emitting functions
@@ -154,6 +177,8 @@ _FIXED = frozenset({
     "inv_n", "chunks", "total", "grad", "out", "abs", "range", "min", "max", "dict", "ValueError",
     "IndexError", "loss", "loss_grad", "loss_grad_parallel", "sgd_epoch", "minibatch_epoch",
     "predict", "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish",
+    "jtj_out", "jtr_out", "hess_out", "jtj_jtr", "loss_grad_hess", "_jtj_sums", "_jtj_finish",
+    "_hess_sums", "_hess_finish", "LSQ_SCALE", "LSQ_MEAN", "r_out", "jac_out", "residuals_jacobian",
 }) | HELPER_NAMES
 _MANGLED = re.compile(r"(p|d|di)_[A-Za-z_][A-Za-z0-9_]*|(t|s|g)_[0-9]+")
 
@@ -251,7 +276,13 @@ def _sums_function(p: Plan, acc: Accumulation, name: str, indexed: bool) -> str:
 
 def _finish_function(p: Plan, acc: Accumulation, name: str, with_grad: bool) -> str:
     """The loss (and the gradient, into grad_out) from the sums and 1/N."""
-    f = _Function(p, f"{name}(params, s, inv_n{', grad_out' if with_grad else ''})")
+    targets = [[f"grad_out[{j}]"] for j in range(len(p.params))] if with_grad else []
+    return _finish_into(p, acc, name, ", grad_out" if with_grad else "", targets)
+
+
+def _finish_into(p: Plan, acc: Accumulation, name: str, outs: str, targets: list[list[str]]) -> str:
+    """Return acc.outer[0] from the sums; acc.outer[1 + j] is stored into each of targets[j]."""
+    f = _Function(p, f"{name}(params, s, inv_n{outs})")
     f.name_sums(acc)
     f.read_params(acc.outer)
     used = set().union(*(e.free_symbols for e in acc.outer))
@@ -259,8 +290,9 @@ def _finish_function(p: Plan, acc: Accumulation, name: str, with_grad: bool) -> 
         if s in used:
             f.emit(f"{s.name} = s[{j}]")
     values = f.shared(acc.outer, 1)
-    for j, value in enumerate(values[1:]):
-        f.emit(f"grad_out[{j}] = {f.text(value)}")
+    for value, places in zip(values[1:], targets):
+        for place in places:
+            f.emit(f"{place} = {f.text(value)}")
     f.emit(f"return {f.text(values[0])}")
     return f.source()
 
@@ -365,6 +397,7 @@ def _predict(p: Plan) -> str:
 
 def generate(sm: SymbolicModel, model_hash: str) -> str:
     """The complete, sealed module text for one model (deterministic for a given model)."""
+    from .codegen_second_order import second_order_parts   # it builds on this module's emitters
     p = plan(sm)
     loss_acc = accumulate([p.loss])
     grad_acc = accumulate([p.loss, *p.partials])
@@ -382,6 +415,7 @@ def generate(sm: SymbolicModel, model_hash: str) -> str:
         _sgd_epoch(p),
         _minibatch_epoch(p),
         _predict(p),
+        *second_order_parts(p),
     ]
     body = "\n\n".join(part.rstrip("\n") + "\n" for part in parts)
     _check_module(body)
@@ -411,6 +445,8 @@ DATA_NAMES = {tuple(d.name for d in p.data)!r}
 INPUT_NAMES = {tuple(d.name for d in p.inputs)!r}
 INITIAL = {p.initial!r}
 N_CHUNKS = {N_CHUNKS}
+LSQ_SCALE = {p.lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
+LSQ_MEAN = {p.lsq_mean!r}
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
 _JIT_PARALLEL = dict(_JIT, parallel=True)

@@ -7,6 +7,7 @@ prints what `prepare` decided before `run` starts.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
@@ -23,11 +24,12 @@ from .errors import GdcError
 from .kernels import Kernels
 from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
                          SampleKernel, first_step, probe_adam, trial_sgd_step)
-from .options import Options, Schedule
+from .options import SECOND_ORDER, Options, Schedule
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
-STOP_REASONS = ("gtol", "tol", "max_epochs", "diverged", "interrupted")
+STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
+CONVERGED = ("gtol", "tol", "xtol", "ftol")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -71,6 +73,8 @@ class FitResult:
     model_hash: str = ""
     n_rows: int = 0
     load_seconds: float = 0.0        # numba compiling or loading the kernels, before the fit
+    method_note: str | None = None   # why --method auto chose this method
+    stats: object | None = None      # second_order.LeastSquaresStats, for a least-squares loss
 
     def __str__(self) -> str:
         from .report import result_text
@@ -244,12 +248,33 @@ def parse_init(text: str) -> dict[str, float]:
 
 # --- the loop ----------------------------------------------------------------------------------
 
+def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
+    """The method to run, and why when --method auto chose it (from the loss's structure)."""
+    if options.method != "auto":
+        return options.method, None
+    size = len(kernels.param_names)
+    some = f"{size} parameter{'s' if size != 1 else ''}"
+    if options.lr is not None or options.schedule.kind != "constant" or options.tolerances_given:
+        return "gd", "a learning rate, schedule or tolerance was given, so gradient descent"
+    if kernels.jtj_jtr is not None:
+        return "lm", f"the loss is a sum of squared residuals; {some}"
+    if kernels.loss_grad_hess is not None:
+        return "newton", f"the loss is not a sum of squares; {some}, so its Hessian is cheap"
+    return "gd", f"{some} and no second-derivative kernels, so gradient descent with automatic steps"
+
+
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,
         progress: Callable | None = None) -> FitResult:
     """Fit; a diverged fit is returned with reason "diverged" (fit() raises instead)."""
     options.validate()
     kernels = problem.kernels
     params = initial_params(kernels, init)
+    method, why = choose_method(kernels, options)
+    if method != options.method:
+        options = dataclasses.replace(options, method=method)
+    if method in SECOND_ORDER:
+        from .fit_second_order import run_second_order
+        return run_second_order(problem, options, params, why, progress)
     loading = time.perf_counter()
     objective = Objective(kernels, problem.data)
     _warm_up(objective, params, options)
@@ -264,12 +289,18 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     reason = loop.reason
     return FitResult(
         params=dict(zip(kernels.param_names, params.tolist())), loss=loop.loss, iterations=k,
-        converged=reason in ("gtol", "tol"), reason=reason, seconds=seconds,
+        converged=reason in CONVERGED, reason=reason, seconds=seconds,
         method=_method_name(options), lr=lr, history=loop.history[:k + 1].copy(),
         message=loop.message(lr), grad_norm=loop.gnorm, lr_note=_lr_note(note, driver),
         schedule=options.schedule.describe(), updates=updates,
         path=None if loop.recorder is None else loop.recorder[:k + 1].copy(),
-        model_hash=problem.model_hash, n_rows=problem.n_rows, load_seconds=started - loading)
+        model_hash=problem.model_hash, n_rows=problem.n_rows, load_seconds=started - loading,
+        method_note=why, stats=least_squares_report(problem, params, reason))
+
+
+def least_squares_report(problem: Problem, params: np.ndarray, reason: str):
+    from .fit_second_order import least_squares_report as report
+    return report(problem, params, reason)
 
 
 def _warm_up(objective: Objective, params: np.ndarray, options: Options) -> None:
@@ -401,8 +432,13 @@ class _Loop:
                 stalled = 0
             else:
                 stalled += 1
+                if stalled == 1:
+                    anchor = params.copy()
                 if stalled >= patience:
-                    self.reason = "tol"
+                    # A loss that stopped changing because the steps stopped moving the
+                    # parameters is a stall, not convergence (e.g. a step size far too small).
+                    moved = float(np.linalg.norm(params - anchor))
+                    self.reason = "stalled" if moved <= 1e-14 * float(np.linalg.norm(params)) else "tol"
                     return
             if loss < best:
                 best = loss
@@ -428,6 +464,9 @@ class _Loop:
                         f"by more than --tol {o.tol:g} (relative)")
             return (f"converged: the loss changed by less than --tol {o.tol:g} (relative) "
                     f"for {patience} epochs in a row")
+        if self.reason == "stalled":
+            return (f"not converged: stalled, the steps no longer change the parameters; the "
+                    f"gradient norm is still {self.gnorm:.3g}")
         if self.reason == "max_epochs":
             return (f"not converged: stopped at the epoch limit ({k}); the gradient norm is "
                     f"still {self.gnorm:.3g} (--gtol {o.gtol:g})")
@@ -441,8 +480,8 @@ class _Loop:
         return f"the fit diverged at epoch {k}{rate}: the loss {what}"
 
 
-def fit(model, data, method: str = "gd", lr: float | None = None, *, epochs: int | None = None,
-        tol: float = 1e-10, gtol: float = 1e-6, batch_size: int | None = None,
+def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: int | None = None,
+        tol: float | None = None, gtol: float | None = None, batch_size: int | None = None,
         schedule: str = "constant", power_t: float = 0.25, step_every: int = 100,
         step_factor: float = 0.5, momentum: float = 0.9, nesterov: bool = False,
         beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, seed: int = 0,
@@ -451,9 +490,9 @@ def fit(model, data, method: str = "gd", lr: float | None = None, *, epochs: int
     """Fit `model` (a .gd path, model text, or Kernels) to `data` (a file path or a mapping of
     arrays). Raises FitDiverged when the loss blows up, GdcError for bad input."""
     options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),
-                      epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size, momentum=momentum,
-                      nesterov=nesterov, beta1=beta1, beta2=beta2, eps=eps, seed=seed,
-                      shuffle=shuffle).validate()
+                      epochs=epochs, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
+                      beta1=beta1, beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
+    options = options.with_tolerances(tol, gtol).validate()
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
     result = run(problem, options, init=init)
     if result.reason == "diverged":

@@ -26,6 +26,17 @@ class Kernels:
     - minibatch_epoch(params, *data, lr, batch_size, order) -> float: likewise, per batch
     - predict(params, *inputs) -> ndarray: the model's prediction; `inputs` are the data
       names the prediction uses, in the order of `input_names`
+
+    Second order (None where the model has none, see below):
+    - jtj_jtr(params, *data, jtj_out, jtr_out) -> float: for a least-squares loss
+      (loss = lsq_scale·Σᵢ rᵢ², or lsq_scale/N·Σᵢ rᵢ² when lsq_mean), one pass that fills
+      jtj_out (p×p) with JᵀJ and jtr_out with Jᵀr, J = ∂r/∂θ, and returns Σᵢ rᵢ².
+      None when the loss is not least squares.
+    - residuals_jacobian(params, *data, r_out, jac_out) -> int: r (N) and J (N×p) written
+      out; for least squares only, like jtj_jtr.
+    - loss_grad_hess(params, *data, grad_out, hess_out) -> float: the loss, gradient and
+      Hessian (p×p) in one pass. None when a second derivative has no kernel form.
+    Neither exists for models of more than 50 parameters (gdc.hessian.MAX_SECOND_ORDER).
     """
 
     param_names: tuple[str, ...]
@@ -59,6 +70,26 @@ class Kernels:
     @property
     def predict(self) -> Callable:
         return self.module.predict
+
+    @property
+    def jtj_jtr(self) -> Callable | None:
+        return getattr(self.module, "jtj_jtr", None)
+
+    @property
+    def residuals_jacobian(self) -> Callable | None:
+        return getattr(self.module, "residuals_jacobian", None)
+
+    @property
+    def loss_grad_hess(self) -> Callable | None:
+        return getattr(self.module, "loss_grad_hess", None)
+
+    @property
+    def lsq_scale(self) -> float | None:
+        return getattr(self.module, "LSQ_SCALE", None)
+
+    @property
+    def lsq_mean(self) -> bool:
+        return bool(getattr(self.module, "LSQ_MEAN", False))
 
     @classmethod
     def from_module(cls, module: ModuleType, path: str | None = None) -> "Kernels":

@@ -242,6 +242,11 @@ def curvature(objective: Objective, params: np.ndarray, seed: int = 0, rounds: i
     objective(params)
     g0 = objective.grad.copy()
     h = 1e-4 * max(1.0, float(np.linalg.norm(params)))
+    # A probe must be small beside every parameter, or a parameter of 1e-4 beside one of 500
+    # is moved far out of the region where the loss is quadratic (Misra1a: λmax ≈ 4e12, not 7e42).
+    nonzero = np.abs(params[params != 0.0])
+    if nonzero.size and h > 1e-2 * float(nonzero.min()):
+        h = 1e-4 * float(nonzero.min())
     v = np.random.default_rng(seed).standard_normal(len(params))
     v /= np.linalg.norm(v)
     lam = 0.0

@@ -3,6 +3,7 @@ so that the command line can offer them without importing the numeric runtime)."
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import itertools
 import math
@@ -11,10 +12,12 @@ from typing import Iterator
 
 from .errors import GdcError
 
-METHODS = ("gd", "sgd", "minibatch", "momentum", "adam")
+METHODS = ("auto", "lm", "newton", "gd", "sgd", "minibatch", "momentum", "adam")
+SECOND_ORDER = ("lm", "newton")
 SCHEDULES = ("constant", "invscaling", "step")
 
 FULL_BATCH_EPOCHS = 10_000
+SECOND_ORDER_ITERATIONS = 1_000
 STOCHASTIC_EPOCHS = 1_000
 
 
@@ -53,7 +56,7 @@ class Schedule:
 class Options:
     """How to fit: the method, its rate and schedule, and when to stop."""
 
-    method: str = "gd"
+    method: str = "auto"                # auto: fitting.choose_method decides (lm, newton or gd)
     lr: float | None = None             # None: gdc chooses a step that does not diverge
     schedule: Schedule = Schedule()
     epochs: int | None = None           # None: FULL_BATCH_EPOCHS or STOCHASTIC_EPOCHS
@@ -68,6 +71,7 @@ class Options:
     eps: float = 1e-8
     seed: int = 0
     shuffle: bool = True
+    tolerances_given: bool = False      # --tol/--gtol set by the user, not the defaults
 
     @property
     def stochastic(self) -> bool:
@@ -77,7 +81,16 @@ class Options:
     def max_epochs(self) -> int:
         if self.epochs is not None:
             return self.epochs
+        if self.method in SECOND_ORDER:
+            return SECOND_ORDER_ITERATIONS
         return STOCHASTIC_EPOCHS if self.stochastic else FULL_BATCH_EPOCHS
+
+    def with_tolerances(self, tol: float | None, gtol: float | None) -> "Options":
+        """These options with the tolerances the user gave (None: the defaults)."""
+        if tol is None and gtol is None:
+            return self
+        return dataclasses.replace(self, tol=self.tol if tol is None else tol,
+                                   gtol=self.gtol if gtol is None else gtol, tolerances_given=True)
 
     def validate(self) -> "Options":
         """Raise a GdcError naming the option for a value that cannot work."""
@@ -105,9 +118,18 @@ class Options:
             raise GdcError("sgd updates after every row; --batch-size is for minibatch, "
                            "momentum and adam", where="--batch-size",
                            hint="use --method minibatch --batch-size N")
-        if self.method == "gd" and self.batch_size is not None:
+        if self.method in ("gd", "auto") and self.batch_size is not None:
             raise GdcError("gd uses the full batch", where="--batch-size",
                            hint="use --method minibatch --batch-size N for mini-batch gradient descent")
+        if self.method in SECOND_ORDER:
+            for name, given in (("--lr", self.lr is not None), ("--batch-size", self.batch_size is not None),
+                                ("--schedule", self.schedule.kind != "constant"),
+                                ("--tol/--gtol", self.tolerances_given)):
+                if given:
+                    raise GdcError(f"{self.method} chooses its own steps from second derivatives, uses "
+                                   "the full batch and stops at full precision; "
+                                   f"{name} is for the first-order methods",
+                                   where=name, hint=f"leave {name} out, or use --method gd")
         if self.nesterov and self.method != "momentum":
             raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")
         return self

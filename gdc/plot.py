@@ -67,7 +67,7 @@ def _loss_axes(ax, result: FitResult, color: str = "C0", title: str | None = Non
                     xytext=(-8, -14), ha="right", color="C3", fontweight="bold")
     if _positive(history):
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
+    ax.set_xlabel("epoch" if result.lr is not None else "iteration")
     ax.set_ylabel("loss" + (" (log scale)" if ax.get_yscale() == "log" else ""))
     ax.set_title(title or "loss per epoch")
     ax.grid(True, which="major", alpha=0.3)
@@ -168,8 +168,11 @@ def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> No
             panels.append("surface")
     fig = _figure(5.2 * len(panels) + (0.8 if "surface" in panels else 0), 4.4)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    rate = f"lr {result.lr:.3g}" + (" (automatic)" if result.lr_note else "")
-    _loss_axes(axes[0], result, title=f"loss per epoch — {result.method}, {rate}")
+    if result.lr is None:  # second-order methods take steps, not a learning rate
+        title = f"loss per iteration — {result.method}"
+    else:
+        title = f"loss per epoch — {result.method}, lr {result.lr:.3g}" + (" (automatic)" if result.lr_note else "")
+    _loss_axes(axes[0], result, title=title)
     for ax, panel in zip(axes[1:], panels[1:]):
         if panel == "data":
             _data_axes(ax, result, problem, text)

@@ -26,7 +26,7 @@ class Progress:
         if now < self.next:
             return
         self.next = now + self.INTERVAL
-        status = f"loss {loss:.6g}, |grad| {grad_norm:.3g}, lr {lr:.3g}"
+        status = f"loss {loss:.6g}, |grad| {grad_norm:.3g}" + (f", lr {lr:.3g}" if lr == lr else "")
         if self.bar is None:
             self.bar = self.tqdm(total=self.total, initial=epoch, desc=f"gdc fit ({self.method})",
                                  unit="epoch", file=self.stream, leave=False, dynamic_ncols=True,

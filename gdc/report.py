@@ -61,9 +61,15 @@ def preamble(problem: Problem, options) -> str:
         rows.append(("unused", _listing(problem.unused)))
     rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
                                                  if problem.dropped else "")))
-    method = options.method + (" (nesterov)" if options.nesterov else "")
-    rate = f"lr {options.lr:g}" if options.lr is not None else "step size chosen automatically"
-    rows.append(("method", f"{method}, {rate}"))
+    from .fitting import choose_method
+    chosen, why = choose_method(k, options)
+    method = chosen + (" (nesterov)" if options.nesterov else "")
+    if chosen in ("lm", "newton"):
+        name = "Levenberg–Marquardt" if chosen == "lm" else "Newton's method, damped where needed"
+        rows.append(("method", f"{'auto: ' if why else ''}{chosen} ({name}" + (f"; {why})" if why else ")")))
+    else:
+        rate = f"lr {options.lr:g}" if options.lr is not None else "step size chosen automatically"
+        rows.append(("method", f"{'auto: ' if why else ''}{method}, {rate}" + (f" ({why})" if why else "")))
     model = problem.model_source or "the model"
     return f"fitting {model} to {problem.source}\n" + _table(rows)
 
@@ -71,25 +77,38 @@ def preamble(problem: Problem, options) -> str:
 def result_text(result: FitResult) -> str:
     """The fitted parameters and how the fit went, as an aligned table."""
     lines = []
+    stats = result.stats
     if result.reason != "diverged":
         width = max(len(name) for name in [*result.params, "parameter"])
         values = [f"{value:.10g}" for value in result.params.values()]
         right = max(len(v) for v in values)
-        lines.append(f"  {'parameter':<{width}}  {'value':>{right}}")
-        for name, value in zip(result.params, values):
-            lines.append(f"  {name:<{width}}  {value:>{right}}")
+        errors = [f"{e:.4g}" for e in stats.std_errors] if stats is not None else None
+        head = f"  {'parameter':<{width}}  {'value':>{right}}"
+        lines.append(head + ("  standard error" if errors else ""))
+        for j, (name, value) in enumerate(zip(result.params, values)):
+            lines.append(f"  {name:<{width}}  {value:>{right}}" + (f"  {errors[j]}" if errors else ""))
         lines.append("")
-    rate = "chosen by gdc" if result.lr is None else f"{result.lr:.4g}"
-    if result.lr_note:
-        rate += f" ({result.lr_note})"
-    elif result.schedule != "constant":
-        rate += f", schedule {result.schedule}"
-    rows = [
-        ("loss", f"{result.loss:.10g}"),
+    if result.method in ("lm", "newton"):
+        how = result.method + (f" (auto: {result.method_note})" if result.method_note else "")
+        count = ("iterations", f"{result.iterations}")
+    else:
+        rate = "chosen by gdc" if result.lr is None else f"{result.lr:.4g}"
+        if result.lr_note:
+            rate += f" ({result.lr_note})"
+        elif result.schedule != "constant":
+            rate += f", schedule {result.schedule}"
+        how = f"{result.method}, lr {rate}" + (f" (auto: {result.method_note})" if result.method_note else "")
+        count = ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
+                                                     if result.updates != result.iterations else ""))
+    rows = [("loss", f"{result.loss:.10g}")]
+    if stats is not None and result.reason != "diverged":
+        rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
+                 ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
+        rows += [("warning", note) for note in stats.warnings]
+    rows += [
         ("gradient norm", f"{result.grad_norm:.3g}"),
-        ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
-                                             if result.updates != result.iterations else "")),
-        ("method", f"{result.method}, lr {rate}"),
+        count,
+        ("method", how),
         ("stopped", result.message),
         ("time", f"{result.seconds:.3g} s" + (f" (and {result.load_seconds:.2g} s to load the kernels)"
                                               if result.load_seconds >= 0.05 else "")),
@@ -123,7 +142,18 @@ def result_json(result: FitResult) -> dict:
         "updates": result.updates,
         "n_rows": result.n_rows,
         "model_hash": result.model_hash,
+        "method_auto": result.method_note,
+        **_stats_json(result),
     }
+
+
+def _stats_json(result: FitResult) -> dict:
+    s = result.stats
+    if s is None or result.reason == "diverged":
+        return {}
+    return {"rss": _number(s.rss), "dof": s.dof, "residual_sd": _number(s.sigma),
+            "std_errors": dict(zip(result.params, (_number(e) for e in s.std_errors))),
+            "condition": _number(s.condition), "warnings": list(s.warnings)}
 
 
 def dumps(obj) -> str:

@@ -10,6 +10,20 @@ TESTS = Path(__file__).resolve().parent
 GOLDEN = TESTS / "golden"
 
 
+@pytest.fixture(scope="session")
+def kernel_dir(tmp_path_factory):
+    """The test session's own kernel cache: each run compiles what it uses, as CI does."""
+    return tmp_path_factory.mktemp("gdc-kernels")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def kernel_cache(kernel_dir):
+    """Every test compiles into the session's cache, never into the user's ~/.cache/gdc."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GDC_CACHE_DIR", str(kernel_dir))
+        yield kernel_dir
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite golden files from the current output (review the diff!)")

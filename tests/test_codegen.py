@@ -27,10 +27,8 @@ NO_HASH = "0" * 64
 
 
 @pytest.fixture(scope="module")
-def cache(request, tmp_path_factory):
-    if request.config.cache is not None:
-        return request.config.cache.mkdir("gdc-kernels")
-    return tmp_path_factory.mktemp("gdc-kernels")
+def cache(kernel_dir):
+    return kernel_dir
 
 
 def module_text(text: str, data_names=None) -> str:

@@ -24,15 +24,6 @@ def model(tmp_path) -> Path:
     return path
 
 
-@pytest.fixture
-def kernel_cache(request, monkeypatch, tmp_path_factory):
-    """Compiled modules in pytest's cache (kept between runs), unless a test needs a fresh one."""
-    cache = (request.config.cache.mkdir("gdc-kernels") if request.config.cache is not None
-             else tmp_path_factory.mktemp("gdc-kernels"))
-    monkeypatch.setenv("GDC_CACHE_DIR", str(cache))
-    return cache
-
-
 # ------------------------------------------------------------------ gdc compile
 
 def test_compile_prints_the_module_without_o(model, capsys):

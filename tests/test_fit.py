@@ -32,14 +32,6 @@ DIABETES_MODEL = ("model y = w0 + w1*age + w2*sex + w3*bmi + w4*bp + w5*s1 + w6*
 LOGISTIC = "model p = sigmoid(w0 + w1*x1 + w2*x2 + w3*x3)\nloss -mean(Y*log(p) + (1 - Y)*log(1 - p))\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernel_cache(tmp_path_factory):
-    """A kernel cache of this test session's own: each run compiles what it uses."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GDC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gdc-cache"))
-        yield
-
-
 def columns(path: Path) -> dict[str, np.ndarray]:
     table = np.genfromtxt(path, delimiter=",", names=True)
     return {name: table[name] for name in table.dtype.names}
@@ -68,8 +60,8 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 def test_gd_with_automatic_step_solves_the_ill_conditioned_seed_model():
     want = least_squares(LINEAR, STUDENTS, MAP, "Y")
-    result = gdc.fit(LINEAR, STUDENTS, mapping=MAP, gtol=1e-9)
-    assert result.converged and result.reason == "gtol"
+    result = gdc.fit(LINEAR, STUDENTS, mapping=MAP, gtol=1e-9)   # a tolerance makes auto choose gd
+    assert result.method == "gd" and result.converged and result.reason == "gtol"
     assert result.iterations < 100          # plain gd at a fixed rate needs millions here
     assert relative_error(values(result), want) < 1e-6
     assert result.lr_note.startswith("automatic")
@@ -228,7 +220,7 @@ def test_init_overrides_and_is_checked():
 
 
 @pytest.mark.parametrize("options, where", [
-    (dict(method="newton"), "--method"), (dict(lr=-1.0), "--lr"), (dict(lr=math.nan), "--lr"),
+    (dict(method="bfgs"), "--method"), (dict(method="lm", gtol=1e-9), "--tol/--gtol"), (dict(lr=-1.0), "--lr"), (dict(lr=math.nan), "--lr"),
     (dict(epochs=0), "--epochs"), (dict(method="sgd", batch_size=4), "--batch-size"),
     (dict(momentum=1.0, method="momentum"), "--momentum"), (dict(nesterov=True), "--nesterov"),
     (dict(schedule="cosine"), "--schedule"), (dict(tol=-1.0), "--tol"),
@@ -271,7 +263,8 @@ def test_names_in_the_header_are_data_the_rest_parameters():
 def test_result_reads_well():
     result = gdc.fit(SCALED, STUDENTS, mapping=MAP)
     text = str(result)
-    for expected in ("parameter", "m ", "b ", "loss", "epochs", "converged", "time"):
+    for expected in ("parameter", "standard error", "m ", "b ", "loss", "RSS", "iterations",
+                     "lm (auto: the loss is a sum of squared residuals", "converged", "time"):
         assert expected in text
     assert callable(gdc.fit) and gdc.FitResult is FitResult
 

@@ -22,13 +22,6 @@ SCALED = "model y = m*(x - 170)/10 + b\nloss mean((y - Y)^2)\n"
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernel_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GDC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gdc-cache"))
-        yield
-
-
 @pytest.fixture
 def work(tmp_path, monkeypatch):
     """A folder holding the model and the data, as the current directory (messages show short paths)."""
@@ -53,10 +46,17 @@ def test_fit_says_what_is_data_then_reports(work, capsys):
     assert status == 0 and err == ""
     assert "parameters  m, b (not columns of students.csv)" in out
     assert "data        x ← height, Y ← weight (columns of students.csv, by --map)" in out
-    assert "step size chosen automatically" in out
-    for line in ("parameter", "loss", "gradient norm", "epochs", "stopped", "time"):
+    assert "method      auto: lm (Levenberg–Marquardt; the loss is a sum of squared residuals" in out
+    for line in ("parameter", "loss", "RSS", "condition", "gradient norm", "iterations", "stopped", "time"):
         assert f"\n  {line}" in out
-    assert "converged: the gradient norm" in out
+    assert "standard error" in out and "stopped        converged: " in out
+
+
+def test_first_order_fit_reports_its_step_size(work, capsys):
+    status, out, err = gdc(capsys, *FIT, "--method", "gd")
+    assert status == 0 and err == ""
+    assert "step size chosen automatically" in out
+    assert "converged: the gradient norm" in out and "\n  epochs" in out
 
 
 def test_quiet_json_is_one_object(work, capsys):
@@ -169,14 +169,14 @@ def test_a_real_gdc_fit_process(tmp_path):
     (tmp_path / "scaled.gd").write_text(SCALED)
     env = dict(os.environ, GDC_CACHE_DIR=str(tmp_path / "cache"))
     command = [sys.executable, "-m", "gdc", "fit", "scaled.gd", str(STUDENTS),
-               "--map", "x=height,Y=weight", "--json", "--gtol", "1e-9"]
+               "--map", "x=height,Y=weight", "--json"]
     done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     h, w = np.loadtxt(STUDENTS, delimiter=",", skiprows=1, unpack=True)
     want = np.linalg.lstsq(np.c_[(h - 170) / 10, np.ones_like(h)], w, rcond=None)[0]
     assert [result["params"]["m"], result["params"]["b"]] == pytest.approx(want, rel=1e-6)
-    assert result["reason"] == "gtol"
+    assert result["method"] == "lm" and result["converged"] and result["reason"] in ("xtol", "ftol", "gtol")
     assert "parameters  m, b" in done.stderr   # beside --json, the preamble goes to stderr
 
 

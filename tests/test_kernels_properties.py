@@ -48,11 +48,8 @@ ROWS = 64
 
 
 @pytest.fixture(scope="module")
-def cache(request, tmp_path_factory):
-    """Compiled modules survive between runs in pytest's cache (a fresh directory without it)."""
-    if request.config.cache is not None:
-        return request.config.cache.mkdir("gdc-kernels")
-    return tmp_path_factory.mktemp("gdc-kernels")
+def cache(kernel_dir):
+    return kernel_dir
 
 
 # ------------------------------------------------------------------ oracles

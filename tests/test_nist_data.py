@@ -200,11 +200,6 @@ if os.environ.get("GDC_NIST_ALL"):
     COMPILED = list(PROBLEMS)
 
 
-@pytest.fixture(scope="module")
-def kernel_cache(tmp_path_factory):
-    return tmp_path_factory.mktemp("gdc-nist-cache")
-
-
 @pytest.mark.parametrize("name", COMPILED)
 def test_compiled_loss_at_certified_values(name, kernel_cache):
     try:

@@ -20,13 +20,6 @@ LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 MAP = {"x": "height", "Y": "weight"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def kernel_cache(tmp_path_factory):
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GDC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "gdc-cache"))
-        yield
-
-
 @pytest.fixture(scope="module")
 def students():
     return prepare(LINEAR, STUDENTS, mapping=MAP)

@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("--data", metavar="NAMES", help="comma-separated names to take as data columns")
     p.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
     p.add_argument("--wrt", metavar="PARAM", help="only the partial derivative with respect to PARAM")
+    p.add_argument("--hessian", action="store_true",
+                   help="also the second derivatives (and, for least squares, the Gauss–Newton "
+                        "approximation), each checked against sympy.diff (text and json formats)")
     p.set_defaults(run=run)
 
 
@@ -41,5 +44,22 @@ def run(args) -> int:
     model = symbolic(check_source(args.model, data_names_option(args.data)))   # front end, then sympy
     derivation = derive(model, [args.wrt] if args.wrt else None)               # every step checked
     text = render(derivation, args.format, color=args.format == "text" and use_color(sys.stdout))
+    if args.hessian:                                                           # second derivatives, checked
+        text = _with_hessian(text, model, derivation, args.format)
     sys.stdout.write(text)                                                     # only once all is verified
     return 0
+
+
+def _with_hessian(text: str, model, derivation, fmt: str) -> str:
+    """The derivation's output with the second derivatives appended (JSON: key `hessian`)."""
+    import json
+
+    from ..hessian import hessian_json, hessian_report, hessian_text
+    if fmt not in ("text", "json"):
+        raise GdcError(f"--hessian is shown in the text and json formats, not {fmt}", where="--hessian")
+    report = hessian_report(model, dict(derivation.partials))
+    if fmt == "text":
+        return text + hessian_text(report)
+    doc = json.loads(text)
+    doc["hessian"] = hessian_json(report)
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"

@@ -10,7 +10,9 @@ from ..errors import GdcError
 from ..options import METHODS, SCHEDULES, Schedule
 
 FIT_HELP = """\
-Fit the parameters of a gd model to a data file by gradient descent.
+Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
+the loss: a sum of squared residuals is fitted by Levenberg–Marquardt, another loss of a
+few parameters by Newton's method (damped), anything else by gradient descent.
 
 The model's undeclared names that are columns of the data file are data; the others are
 parameters. --map NAME=COLUMN feeds a model data name from a column of another name."""
@@ -32,7 +34,7 @@ def add_parser(sub) -> None:
     fit.add_argument("--plot", metavar="FIT.png",
                      help="draw the loss curve, the data and fitted curve (one input), "
                           "and the loss surface with the optimizer's path (two parameters)")
-    fit.set_defaults(run=run_fit)
+    fit.set_defaults(run=run_fit, command_name="fit")
 
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
                            description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,7 +43,7 @@ def add_parser(sub) -> None:
                        help="the learning rates to try, e.g. 0.001,0.01,0.1,1")
     sweep.add_argument("--json", action="store_true", help="print one JSON object per rate, in a list")
     sweep.add_argument("--plot", metavar="SWEEP.png", help="draw the loss curves side by side")
-    sweep.set_defaults(run=run_sweep)
+    sweep.set_defaults(run=run_sweep, command_name="lr-sweep")
 
     predict = sub.add_parser("predict", help="write a fitted model's predictions for a data file")
     predict.add_argument("model", help="the model file (.gd)")
@@ -62,8 +64,11 @@ def _common(p) -> None:
     d.add_argument("--drop-nonfinite", action="store_true",
                    help="skip rows holding NaN, inf or an empty cell (refused by default)")
     m = p.add_argument_group("method")
-    m.add_argument("--method", default="gd", choices=METHODS,
-                   help="gd (full batch), sgd (one row at a time), minibatch, momentum, adam (default: gd)")
+    m.add_argument("--method", choices=METHODS,
+                   help="auto (the default of fit: lm for a sum of squared residuals, else newton for "
+                        "up to 50 parameters, else gd), lm (Levenberg–Marquardt), newton (damped), "
+                        "gd (full batch), sgd (one row at a time), minibatch, momentum, adam "
+                        "(lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
                    help="rows per update: minibatch (default 32), momentum and adam (default: all)")
     m.add_argument("--schedule", default="constant", choices=SCHEDULES, help="learning-rate schedule")
@@ -84,11 +89,13 @@ def _common(p) -> None:
     s.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N",
                    help="at most N epochs, i.e. passes over the data; for gd, steps "
                         "(default 10000, or 1000 for sgd, minibatch and --batch-size)")
-    s.add_argument("--tol", type=float, default=1e-10,
-                   help="stop when the loss changes by less than this, relatively, "
-                        "5 epochs in a row (default 1e-10)")
-    s.add_argument("--gtol", type=float, default=1e-6,
-                   help="stop when the gradient norm falls to this (default 1e-6)")
+    s.add_argument("--tol", type=float,
+                   help="first-order methods: stop when the loss changes by less than this, "
+                        "relatively, 5 epochs in a row (default 1e-10). lm and newton stop at full "
+                        "precision: a relative step of 1e-13 or a relative loss change of 1e-15; "
+                        "with auto, giving --tol or --gtol chooses gd")
+    s.add_argument("--gtol", type=float,
+                   help="first-order methods: stop when the gradient norm falls to this (default 1e-6)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 
@@ -105,10 +112,12 @@ def _rates(text: str) -> list[float]:
 def _options(args, lr: float | None):
     from ..fitting import Options
     schedule = Schedule(args.schedule, args.power_t, args.step_every, args.step_factor)
-    return Options(method=args.method, lr=lr, schedule=schedule, epochs=args.epochs, tol=args.tol,
-                   gtol=args.gtol, batch_size=args.batch_size, momentum=args.momentum,
-                   nesterov=args.nesterov, beta1=args.beta1, beta2=args.beta2, eps=args.eps,
-                   seed=args.seed, shuffle=not args.no_shuffle).validate()
+    method = args.method or ("gd" if args.command_name == "lr-sweep" else "auto")
+    options = Options(method=method, lr=lr, schedule=schedule, epochs=args.epochs,
+                      batch_size=args.batch_size, momentum=args.momentum, nesterov=args.nesterov,
+                      beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
+                      shuffle=not args.no_shuffle)
+    return options.with_tolerances(args.tol, args.gtol).validate()
 
 
 def _prepare(args, outputs: list[tuple[str | None, str]]):

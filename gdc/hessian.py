@@ -1,0 +1,123 @@
+"""Symbolic model to second-order information: the least-squares form, ∂²J/∂θⱼ∂θₖ, and their display.
+
+Both the kernels (codegen.py) and `gdc derive --hessian` take their second derivatives from
+here. The first derivatives are the derivation's partials (codegen.gradient_exprs); each
+second derivative is sympy.diff of a partial, checked against sympy.diff(sympy.diff(J)).
+A loss is least squares when it is c·Σᵢ rᵢ² or c·mean(rᵢ²) with a constant c > 0; then
+the Gauss–Newton matrix 2c·Σᵢ ∂r/∂θⱼ ∂r/∂θₖ (mean: 2c/N·Σ) approximates the Hessian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from .errors import InternalError
+from .symbolic import Sum, SymbolicModel, mean
+
+# Above this many parameters no second-order kernels are generated (p(p+1)/2 sums per pass).
+MAX_SECOND_ORDER = 50
+
+
+@dataclass(frozen=True)
+class LeastSquares:
+    """loss = scale·Σᵢ residual² (is_mean: scale/N·Σᵢ); `residual` is per sample."""
+
+    residual: sympy.Expr
+    scale: sympy.Expr
+    is_mean: bool
+
+    def jacobian(self, params) -> tuple[sympy.Expr, ...]:
+        return tuple(sympy.diff(self.residual, p) for p in params)
+
+
+def least_squares_form(loss: sympy.Expr) -> LeastSquares | None:
+    """The residual when the (expanded) loss is a positive constant times mean/sum of a square."""
+    scale, rest = loss.as_coeff_Mul()
+    if not isinstance(rest, (mean, Sum)) or not scale.is_positive:
+        return None
+    body = rest.args[0]
+    factor, square = body.as_coeff_Mul()
+    if not (factor.is_positive and isinstance(square, sympy.Pow) and square.exp == 2):
+        return None
+    return LeastSquares(square.base, scale * factor, isinstance(rest, mean))
+
+
+def _almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
+    """The derivative of a kink (sign, Heaviside) is 0 wherever it exists: DiracDelta → 0."""
+    return expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
+
+
+def second_derivatives(sm: SymbolicModel, partials: dict) -> dict[tuple[int, int], sympy.Expr]:
+    """∂²J/∂θⱼ∂θₖ for j ≤ k, as sympy.diff of the partial ∂J/∂θⱼ."""
+    params = sm.params
+    return {(j, k): _almost_everywhere(sympy.diff(partials[params[j]], params[k]))
+            for j in range(len(params)) for k in range(j, len(params))}
+
+
+def printable(exprs) -> bool:
+    """Whether every expression is free of what the kernels cannot print (unevaluated derivatives)."""
+    return not any(e.has(sympy.Derivative, sympy.Subs, sympy.DiracDelta) for e in exprs)
+
+
+# ------------------------------------------------------------------ the display (`derive --hessian`)
+
+_MEAN, _SUM = sympy.Symbol("MEAN"), sympy.Symbol("SUM")
+
+
+def _unreduced(expr: sympy.Expr) -> sympy.Expr:
+    """mean(u) → u·MEAN, sum(u) → u·SUM: linear, so equal losses stay equal (mean(2) = 2·mean(1))."""
+    return expr.replace(lambda e: isinstance(e, (mean, Sum)),
+                        lambda e: e.args[0] * (_MEAN if isinstance(e, mean) else _SUM))
+
+@dataclass(frozen=True)
+class HessianReport:
+    params: tuple[str, ...]
+    entries: tuple[tuple[str, str, sympy.Expr], ...]           # (θⱼ, θₖ, ∂²J/∂θⱼ∂θₖ), j ≤ k
+    gauss_newton: tuple[tuple[str, str, sympy.Expr], ...] | None
+
+
+def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
+    """Every second derivative, each verified against sympy.diff twice of the loss."""
+    second = second_derivatives(sm, partials)
+    names = tuple(p.name for p in sm.params)
+    entries = []
+    for (j, k), value in second.items():
+        oracle = _almost_everywhere(sympy.diff(sm.loss, sm.params[j], sm.params[k]))
+        if sympy.simplify(_unreduced(value) - _unreduced(oracle)) != 0:
+            raise InternalError(f"∂²J/∂{names[j]}∂{names[k]} differs from sympy.diff: {value} vs {oracle}")
+        entries.append((names[j], names[k], value))
+    form = least_squares_form(sm.loss)
+    gn = None
+    if form is not None:
+        jac = form.jacobian(sm.params)
+        red = mean if form.is_mean else Sum
+        gn = tuple((names[j], names[k], 2 * form.scale * red(jac[j] * jac[k]))
+                   for j in range(len(names)) for k in range(j, len(names)))
+    return HessianReport(names, tuple(entries), gn)
+
+
+def _shown(expr: sympy.Expr) -> str:
+    """Unicode math, as in the rest of the derivation; the mean of a constant is that constant."""
+    from .explain.text import UnicodePrinter
+    from .symbolic import PerSample
+    expr = expr.replace(lambda e: isinstance(e, mean) and not e.atoms(PerSample), lambda e: e.args[0])
+    return UnicodePrinter().doprint(expr)
+
+
+def hessian_text(report: HessianReport) -> str:
+    from .explain.text import unicode_name
+    lines = ["", "Second derivatives (∂²J/∂θⱼ∂θₖ, each checked against sympy.diff):", ""]
+    lines += [f"  ∂²J/∂{unicode_name(a)}∂{unicode_name(b)} = {_shown(v)}" for a, b, v in report.entries]
+    if report.gauss_newton is not None:
+        lines += ["", "The loss is a sum of squared residuals r; the Gauss–Newton approximation "
+                  "(what --method lm uses) drops the terms in r·∂²r:", ""]
+        lines += [f"  ∂²J/∂{unicode_name(a)}∂{unicode_name(b)} ≈ {_shown(v)}" for a, b, v in report.gauss_newton]
+    return "\n".join(lines) + "\n"
+
+
+def hessian_json(report: HessianReport) -> dict:
+    return {"entries": [{"wrt": [a, b], "value": sympy.sstr(v)} for a, b, v in report.entries],
+            "gauss_newton": None if report.gauss_newton is None else
+            [{"wrt": [a, b], "value": sympy.sstr(v)} for a, b, v in report.gauss_newton]}

@@ -1,0 +1,43 @@
+"""gdc fit at its defaults (--method auto) on NIST StRD problems, from both NIST starts, scored
+against the certified values (the full 27 × 2 run, beside scipy, is benchmarks/bench_nist.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gdc.fitting import prepare, run
+from gdc.options import Options
+
+NIST = Path(__file__).resolve().parent / "data" / "nist"
+# One lower-difficulty problem, and hard ones: MGH09 and Bennett5 (far starts, slow valleys),
+# Eckerle4 (start 1 far out on a flat Gaussian tail), BoxBOD (start 1 leads plain LM onto a
+# plateau; gdc retries with geodesic acceleration).
+PROBLEMS = ["Misra1a", "MGH09", "Bennett5", "Eckerle4", "BoxBOD"]
+
+
+def log_relative_error(estimate, certified) -> float:
+    """min over parameters of −log10(|estimate − certified| / |certified|), capped at 11."""
+    scores = [11.0 if e == c else min(11.0, -math.log10(abs(e - c) / abs(c)))
+              for e, c in zip(estimate, certified)]
+    return min(scores)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_auto_solves_from_both_nist_starts_to_six_digits(name):
+    meta = json.loads((NIST / f"{name}.json").read_text())
+    problem = prepare(NIST / f"{name}.gd", NIST / f"{name}.csv")
+    names = problem.kernels.param_names
+    assert list(names) == meta["parameters"]
+    for start in ("start1", "start2"):
+        result = run(problem, Options(method="auto"), init=dict(zip(names, meta[start])))
+        assert result.method == "lm" and result.converged, (start, result.message)
+        estimate = [result.params[n] for n in names]
+        assert log_relative_error(estimate, meta["certified_values"]) >= 6, (start, estimate)
+        assert result.stats.rss == pytest.approx(meta["certified_rss"], rel=1e-6)
+        # the standard errors are NIST's certified standard deviations
+        np.testing.assert_allclose(result.stats.std_errors, meta["certified_std_dev"], rtol=1e-3)
