@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
+from .trust_region import trust_region_lm
+
 # Stopping: full precision where the problem allows it.
 XTOL = 1e-13       # the scaled step is this small relative to the scaled parameters
 FTOL = 1e-15       # the actual and predicted relative reduction of the loss are both this small
@@ -146,6 +148,21 @@ def _damped_step(a, g, d, lam, params, h_out, trial_out):  # pragma: no cover (c
     return math.sqrt(znorm), math.sqrt(xnorm), hg, hmh
 
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _gradient_test(a, g, d, rss, update):  # pragma: no cover (compiled)
+    """With update, d ← max(d, √diag(a)) first (Moré's scales never decrease); returns ‖g‖ and
+    max |gᵢ|/(dᵢ·√rss), the largest cosine between a column of J and r (MINPACK's gtol test)."""
+    root, gg, worst, bad = math.sqrt(rss), 0.0, 0.0, False
+    for i in range(g.shape[0]):
+        if update:
+            d[i] = max(d[i], math.sqrt(a[i, i]))
+        gg += g[i] * g[i]
+        v = abs(g[i]) / (d[i] * root)
+        bad = bad or v != v
+        worst = max(worst, v)
+    return math.sqrt(gg), (math.nan if bad else worst)
+
+
 def _nielsen(lam: float, rho: float) -> float:
     return lam * max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
 
@@ -159,18 +176,34 @@ UNDETERMINED = 100.0
 
 def fit_least_squares(ls: LeastSquaresKernels, params: np.ndarray, max_iter: int = MAX_ITERATIONS,
                       progress=None, record: bool = False) -> Outcome:
-    """Levenberg–Marquardt; where it ends unconverged, or with a parameter far from determined
-    (a plateau such as BoxBOD's from NIST start 1), once more from the start with geodesic
-    acceleration, keeping the fit of lower RSS."""
+    """Levenberg–Marquardt; where it ends unconverged, once more from the start with MINPACK's
+    trust region (gdc.trust_region; MGH10 from NIST start 1); where that fails too, or the fit
+    has a parameter far from determined (a plateau such as BoxBOD's from NIST start 1), once
+    more with geodesic acceleration, keeping the fit of lower RSS."""
     start = params.copy()
     plain = levenberg_marquardt(ls, params, max_iter, progress, record)
-    if plain.reason in ("diverged", "interrupted") or ls.kernels.residuals_jacobian is None \
-            or ls.n * len(params) > GEODESIC_MAX_SIZE:
+    if plain.reason in ("diverged", "interrupted"):
         return plain
     if plain.converged:
         plain.stats = least_squares_stats(ls, params, [""] * len(params))
         if _well_determined(plain.stats, params):
             return plain
+    else:   # first fallback: MINPACK's trust region, whose bounded steps keep out of valleys
+        bounded = start.copy()
+        tr = trust_region_lm(ls, bounded, Outcome(math.nan, 0, "max_epochs", math.nan), max_iter,
+                             XTOL, FTOL, GTOL, progress, record)
+        if tr.converged and (tr.loss <= plain.loss or not math.isfinite(plain.loss)):
+            tr.stats = least_squares_stats(ls, bounded, [""] * len(params))
+            if _well_determined(tr.stats, bounded):
+                params[:] = bounded
+                tr.iterations += plain.iterations
+                return tr
+        if tr.reason == "interrupted":
+            ls.full(params)
+            return plain
+    if ls.kernels.residuals_jacobian is None or ls.n * len(params) > GEODESIC_MAX_SIZE:
+        ls.full(params)
+        return plain
     retry = start.copy()
     accelerated = levenberg_marquardt(ls, retry, max_iter, progress, record, geodesic=True)
     if accelerated.reason != "diverged" and (accelerated.loss < plain.loss or not math.isfinite(plain.loss)):
@@ -206,8 +239,9 @@ def levenberg_marquardt(ls: LeastSquaresKernels, params: np.ndarray, max_iter: i
     trial, h = np.empty_like(params), np.empty_like(params)
     try:
         for k in range(1, max_iter + 1):
-            out.grad_norm = 2.0 * ls.factor * float(np.linalg.norm(g))
-            if rss == 0.0 or np.max(np.abs(g) / (d * math.sqrt(rss))) <= GTOL:
+            gnorm, cosine = _gradient_test(a, g, d, rss, k > 1)
+            out.grad_norm = 2.0 * ls.factor * gnorm
+            if rss == 0.0 or cosine <= GTOL:
                 out.reason = "gtol"
                 return out
             while True:
@@ -244,8 +278,7 @@ def levenberg_marquardt(ls: LeastSquaresKernels, params: np.ndarray, max_iter: i
                     out.reason = "stalled"
                     return out
             params[:] = trial
-            rss = ls.full(params)
-            np.maximum(d, np.sqrt(np.diag(a)), out=d)
+            rss = ls.full(params)   # d is updated from the new JᵀJ by _gradient_test
             lam, nu = max(_nielsen(lam, rho), 1e-300), 2.0
             out.iterations, out.loss = k, ls.factor * rss
             out.history.append(out.loss)
@@ -379,20 +412,21 @@ def least_squares_stats(ls: LeastSquaresKernels, params: np.ndarray, names) -> L
     scaled = a / np.outer(d, d)
     notes = []
     try:
-        eig = np.linalg.eigvalsh(scaled)
+        eig, vecs = np.linalg.eigh(scaled)
         cond = float(eig[-1] / eig[0]) if eig[0] > 0.0 else math.inf
     except np.linalg.LinAlgError:
-        cond = math.inf
+        eig, vecs, cond = None, None, math.inf
     if math.isfinite(cond) and cond < 1.0 / np.finfo(float).eps:
-        cov = s2 * np.linalg.inv(scaled) / np.outer(d, d)
-        errors = tuple(float(math.sqrt(v)) if v >= 0.0 else math.nan for v in np.diag(cov))
+        inverse = ((vecs / eig) * vecs).sum(axis=1)   # diag of the scaled (JᵀJ)⁻¹
+        errors = tuple(float(math.sqrt(v)) if v >= 0.0 else math.nan for v in s2 * inverse / d ** 2)
     else:
         errors = (math.nan,) * size
     if dof <= 0:
         notes.append(f"{n} rows for {size} parameters: the parameters are not determined "
                      "(no standard errors)")
     if not cond <= COND_WARNING:
-        weak = [names[j] for j in np.argsort(-np.abs(np.linalg.eigh(scaled)[1][:, 0]))[:2]]
+        order = np.argsort(-np.abs(vecs[:, 0])) if vecs is not None else range(size)
+        weak = [names[j] for j in order[:2]]
         notes.append(f"the problem is poorly determined: the condition number of the scaled JᵀJ "
                      f"is {cond:.3g} (> {COND_WARNING:g}); look at {', '.join(weak)}")
     return LeastSquaresStats(float(rss), dof, math.sqrt(s2) if s2 >= 0 else math.nan,

@@ -16,8 +16,9 @@ from gdc.options import Options
 NIST = Path(__file__).resolve().parent / "data" / "nist"
 # One lower-difficulty problem, and hard ones: MGH09 and Bennett5 (far starts, slow valleys),
 # Eckerle4 (start 1 far out on a flat Gaussian tail), BoxBOD (start 1 leads plain LM onto a
-# plateau; gdc retries with geodesic acceleration).
-PROBLEMS = ["Misra1a", "MGH09", "Bennett5", "Eckerle4", "BoxBOD"]
+# plateau; gdc retries with geodesic acceleration), MGH10 (start 1 sends λ-damped LM down a
+# valley where b1 ~ 1e-50; gdc retries with MINPACK's trust region).
+PROBLEMS = ["Misra1a", "MGH09", "Bennett5", "Eckerle4", "BoxBOD", "MGH10"]
 
 
 def log_relative_error(estimate, certified) -> float:

@@ -214,3 +214,32 @@ def test_a_poorly_determined_fit_is_flagged():
     assert result.stats is not None and result.stats.condition > 1e12
     assert any("poorly determined" in note for note in result.stats.warnings)
     assert "warning" in str(result)
+
+
+def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
+    """gdc.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
+    import math
+
+    from gdc.second_order import FTOL, GTOL, XTOL, LeastSquaresKernels, Outcome, levenberg_marquardt
+    from gdc.trust_region import trust_region_lm
+
+    def fit(problem, start, solver):
+        ls, params = LeastSquaresKernels(problem.kernels, problem.data), np.array(start, float)
+        out = solver(ls, params, Outcome(math.nan, 0, "max_epochs", math.nan), 1000,
+                     XTOL, FTOL, GTOL)
+        return out, params
+
+    out, params = fit(decay, [1.0, 0.1, 0.0], trust_region_lm)
+    assert out.converged and out.history == sorted(out.history, reverse=True)
+    ref = np.array([1.0, 0.1, 0.0])
+    levenberg_marquardt(LeastSquaresKernels(decay.kernels, decay.data), ref)
+    np.testing.assert_allclose(params, ref, rtol=1e-8)
+    meta = json.loads((NIST / "MGH10.json").read_text())
+    mgh10 = prepare(NIST / "MGH10.gd", NIST / "MGH10.csv")
+    # λ-damped LM alone does not get there from NIST start 1 (b1 falls to ~1e-50) ...
+    plain = levenberg_marquardt(LeastSquaresKernels(mgh10.kernels, mgh10.data), np.array(meta["start1"]))
+    assert not plain.converged
+    # ... the trust region does
+    out, params = fit(mgh10, meta["start1"], trust_region_lm)
+    assert out.converged
+    np.testing.assert_allclose(params, meta["certified_values"], rtol=1e-7)

@@ -1,0 +1,119 @@
+"""Levenberg–Marquardt with an explicit trust region, as MINPACK's lmder does it (Moré 1978).
+
+The fallback of gdc.second_order.fit_least_squares when the λ-damped run ends unconverged: a
+bound Δ on the scaled step ‖D·h‖ (D the largest column norms of J so far), first
+FACTOR·‖D·x0‖, updated from the ratio of actual to predicted reduction; λ is whatever puts
+the step on the boundary (Moré–Hebden iteration on an eigendecomposition of the scaled JᵀJ).
+Where λ-damping lets the first steps run into a valley it crawls along (MGH10 from NIST
+start 1), the bounded steps do not. Runtime only: numpy, no sympy, no lark.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+FACTOR = 100.0   # MINPACK's default initial step bound factor
+
+
+def _step(vecs, vals, c, d, delta, lam):
+    """The step h with ‖D·h‖ ≈ Δ (within 10 %), or the Gauss–Newton step when it is inside;
+    returns (h, λ). vals, vecs: the eigendecomposition of D⁻¹JᵀJD⁻¹; c = vecsᵀ·D⁻¹g."""
+    vals = np.maximum(vals, 0.0)
+    c2 = c * c
+
+    def norm(x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return math.sqrt(float(np.sum(c2 / (vals + x) ** 2)))
+
+    if vals[0] > 1e-14 * vals[-1] and norm(0.0) <= 1.1 * delta:
+        lam = 0.0
+    else:
+        upper = math.sqrt(float(np.sum(c2))) / delta
+        lower = 0.0
+        lam = min(max(lam, 1e-300), upper)
+        for _ in range(60):
+            zn = norm(lam)
+            if not math.isfinite(zn) or zn > 1.1 * delta:
+                lower = max(lower, lam)
+            elif zn < 0.9 * delta:
+                upper = min(upper, lam)
+            else:
+                break
+            q = float(np.sum(c2 / (vals + lam) ** 3)) if math.isfinite(zn) else 0.0
+            new = lam + (zn - delta) / delta * zn * zn / q if q > 0.0 else math.nan
+            if not (lower < new < upper):
+                new = max(math.sqrt(lower * upper), 1e-3 * upper) if lower > 0.0 else 1e-3 * upper
+            lam = new
+    z = -(vecs @ (c / (vals + lam)))
+    return z / d, lam
+
+
+def trust_region_lm(ls, params, out, max_iter, xtol, ftol, gtol, progress=None, record=False):
+    """Minimize Σr² from params (in place); fills and returns out (a second_order.Outcome)."""
+    rss = ls.full(params)
+    out.loss, out.iterations, out.reason = ls.factor * rss, 0, "max_epochs"
+    out.history, out.path = [out.loss], ([params.copy()] if record else None)
+    if not math.isfinite(rss):
+        out.reason = "diverged"
+        return out
+    a, g = ls.jtj, ls.jtr
+    d = np.sqrt(np.diag(a)).copy()
+    d[d == 0.0] = 1.0
+    delta = FACTOR * float(np.linalg.norm(d * params)) or FACTOR
+    lam = 0.0
+    try:
+        for k in range(1, max_iter + 1):
+            out.grad_norm = 2.0 * ls.factor * float(np.linalg.norm(g))
+            if rss == 0.0 or np.max(np.abs(g) / (d * math.sqrt(rss))) <= gtol:
+                out.reason = "gtol"
+                return out
+            vals, vecs = np.linalg.eigh(a / np.outer(d, d))
+            c = vecs.T @ (g / d)
+            while True:
+                h, lam = _step(vecs, vals, c, d, delta, lam)
+                pnorm = float(np.linalg.norm(d * h))
+                if k == 1:
+                    delta = min(delta, pnorm)
+                trial = params + h
+                new = ls.rss(trial) if np.all(np.isfinite(trial)) else math.nan
+                jh2 = float(h @ (a @ h))
+                predicted = (jh2 + 2.0 * lam * pnorm * pnorm) / rss    # relative, as lmder
+                dirder = -(jh2 + lam * pnorm * pnorm) / rss
+                actual = 1.0 - new / rss if math.isfinite(new) and new < 100.0 * rss else -1.0
+                ratio = actual / predicted if predicted > 0.0 else 0.0
+                if ratio <= 0.25:
+                    temp = 0.5 if actual >= 0.0 else 0.5 * dirder / (dirder + 0.5 * actual)
+                    if not math.isfinite(new) or new >= 100.0 * rss or not temp >= 0.1:
+                        temp = 0.1
+                    delta = temp * min(delta, pnorm / 0.1)
+                    lam /= temp
+                elif lam == 0.0 or ratio >= 0.75:
+                    delta, lam = pnorm / 0.5, 0.5 * lam
+                xnorm = float(np.linalg.norm(d * (trial if ratio >= 1e-4 else params)))
+                if ratio >= 1e-4:
+                    params[:] = trial
+                    rss = ls.full(params)
+                    np.maximum(d, np.sqrt(np.diag(a)), out=d)
+                    out.iterations, out.loss = k, ls.factor * rss
+                    out.history.append(out.loss)
+                    if record:
+                        out.path.append(params.copy())
+                    if progress is not None:
+                        progress(k, out.loss, out.grad_norm, math.nan)
+                if abs(actual) <= ftol and predicted <= ftol and 0.5 * ratio <= 1.0:
+                    out.reason = "ftol"
+                    return out
+                if delta <= xtol * xnorm:
+                    out.reason = "xtol"
+                    return out
+                if not delta > 0.0 or not math.isfinite(delta):
+                    out.reason = "stalled"
+                    return out
+                if ratio >= 1e-4:
+                    break
+    except KeyboardInterrupt:
+        out.reason = "interrupted"
+    out.grad_norm = 2.0 * ls.factor * float(np.linalg.norm(g))
+    return out
