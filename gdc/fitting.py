@@ -25,6 +25,7 @@ from .kernels import Kernels
 from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
                          SampleKernel, first_step, probe_adam, trial_sgd_step)
 from .options import SECOND_ORDER, Options, Schedule
+from .parse import looks_like_path  # parse.py imports lark only to parse
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
@@ -126,15 +127,10 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     used = [mapping.get(name, name) for name in kernels.data_names]
     unused = tuple(n for n in names if n not in used)
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
-        isinstance(model, str) and _is_path(model)) else None
+        isinstance(model, str) and looks_like_path(model)) else None
     data_tuple = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
     return Problem(kernels, data_tuple, tuple(used), source, len(data_tuple[0]) if data_tuple else 0,
                    dropped, unused, model_source, model_identity(text, kernels), (known, origin))
-
-
-def _is_path(text: str) -> bool:
-    from .frontend import looks_like_path
-    return looks_like_path(text)
 
 
 def _some_column_is_named(model, names: tuple[str, ...], source: str) -> None:

@@ -210,3 +210,17 @@ def test_written_files_get_ordinary_permissions(tmp_path):
         os.umask(mask)
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_a_warm_fit_imports_neither_sympy_nor_lark(tmp_path):
+    """Once the kernels are cached, `gdc fit` runs on numpy and numba alone."""
+    (tmp_path / "scaled.gd").write_text(SCALED)
+    env = dict(os.environ, GDC_CACHE_DIR=str(tmp_path / "cache"))
+    code = ("import sys; from gdc.cli import main; "
+            f"status = main(['fit', 'scaled.gd', {str(STUDENTS)!r}, '--map', 'x=height,Y=weight', '--quiet']); "
+            "print(sorted(m for m in ('sympy', 'lark') if m in sys.modules)); sys.exit(status)")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    assert runs[0].stdout.strip().endswith("['lark', 'sympy']")   # the first run compiles
+    assert runs[1].stdout.strip().endswith("[]")
