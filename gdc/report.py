@@ -176,6 +176,10 @@ def guard_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | N
                            hint="choose another output path")
     if out.is_dir():
         raise GdcError(f"{os.fspath(out)} is a directory", where=option, hint="give a file name")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():  # found before the fit, not after it
+        raise GdcError(f"the folder {os.fspath(folder)} does not exist", where=option,
+                       hint="create it first, or choose another path")
     return out
 
 

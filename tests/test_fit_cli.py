@@ -142,6 +142,8 @@ BAD = {
     "missing_column": ("fit", "scaled.gd", "students.csv"),
     "predict_no_params": ("predict", "scaled.gd", "params.json", "students.csv"),
     "predict_not_params": ("predict", "scaled.gd", "students.csv", "students.csv"),
+    "tolerance_for_lm": (*FIT, "--method", "lm", "--gtol", "1e-9"),
+    "save_in_missing_folder": (*FIT, "--save", "nowhere/params.json"),
 }
 
 
