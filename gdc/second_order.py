@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numba
 import numpy as np
 
-from .trust_region import trust_region_lm
+from .trust_region import column_scales, trust_region_lm
 
 # Stopping: full precision where the problem allows it.
 XTOL = 1e-13       # the scaled step is this small relative to the scaled parameters
@@ -233,8 +233,7 @@ def levenberg_marquardt(ls: LeastSquaresKernels, params: np.ndarray, max_iter: i
         out.reason = "diverged"
         return out
     a, g = ls.jtj, ls.jtr
-    d = np.sqrt(np.diag(a)).copy()
-    d[d == 0.0] = 1.0
+    d = column_scales(a)
     lam, nu = TAU, 2.0
     trial, h = np.empty_like(params), np.empty_like(params)
     try:
@@ -407,8 +406,7 @@ def least_squares_stats(ls: LeastSquaresKernels, params: np.ndarray, names) -> L
     n, size = ls.n, len(params)
     dof = n - size
     s2 = rss / dof if dof > 0 else math.nan
-    d = np.sqrt(np.diag(a))
-    d[d == 0.0] = 1.0
+    d = column_scales(a)
     scaled = a / np.outer(d, d)
     notes = []
     try:

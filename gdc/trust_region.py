@@ -50,6 +50,13 @@ def _step(vecs, vals, c, d, delta, lam):
     return z / d, lam
 
 
+def column_scales(a: np.ndarray) -> np.ndarray:
+    """Moré's scales D: the column norms of J, from the diagonal of JᵀJ (1 for a zero column)."""
+    d = np.sqrt(np.diag(a)).copy()
+    d[d == 0.0] = 1.0
+    return d
+
+
 def trust_region_lm(ls, params, out, max_iter, xtol, ftol, gtol, progress=None, record=False):
     """Minimize Σr² from params (in place); fills and returns out (a second_order.Outcome)."""
     rss = ls.full(params)
@@ -59,8 +66,7 @@ def trust_region_lm(ls, params, out, max_iter, xtol, ftol, gtol, progress=None, 
         out.reason = "diverged"
         return out
     a, g = ls.jtj, ls.jtr
-    d = np.sqrt(np.diag(a)).copy()
-    d[d == 0.0] = 1.0
+    d = column_scales(a)
     delta = FACTOR * float(np.linalg.norm(d * params)) or FACTOR
     lam = 0.0
     try:
