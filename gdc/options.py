@@ -119,7 +119,8 @@ class Options:
                            "momentum and adam", where="--batch-size",
                            hint="use --method minibatch --batch-size N")
         if self.method in ("gd", "auto") and self.batch_size is not None:
-            raise GdcError("gd uses the full batch", where="--batch-size",
+            what = "gd uses" if self.method == "gd" else "--method auto chooses lm, newton or gd, which use"
+            raise GdcError(f"{what} the full batch", where="--batch-size",
                            hint="use --method minibatch --batch-size N for mini-batch gradient descent")
         if self.method in SECOND_ORDER:
             for name, given in (("--lr", self.lr is not None), ("--batch-size", self.batch_size is not None),
