@@ -10,26 +10,34 @@ from typing import Iterable, Iterator
 
 from . import ir
 from .errors import GdcError, Span
-from .language import ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED, looks_like_data
+from .language import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
+                       VECTOR_FUNCTIONS, looks_like_data)
+from .shapes import Shape, ShapeChecker, check_sizes, shape_text
 
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """A parameter the fit adjusts, with its initial value and how gdc knew it is one."""
+    """A parameter the fit adjusts, with its initial value and how gdc knew it is one.
+
+    `init` fills every element; None (a vector or matrix declared without a value) asks for
+    small seeded random values, so that the hidden units of a network can differ.
+    """
 
     name: str
-    init: float
+    init: float | None
     span: Span
     origin: str  # "declared", or the rule that classified it
+    shape: Shape = ()
 
 
 @dataclass(frozen=True, slots=True)
 class Data:
-    """A per-sample data column."""
+    """A per-sample data column, or (shaped) a vector of columns."""
 
     name: str
     span: Span
     origin: str
+    shape: Shape = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +50,11 @@ class CheckedModel:
     definitions: tuple[ir.Let | ir.ModelDef, ...]  # the lets and the model, in source order
     model: ir.ModelDef
     loss: ir.LossDef
+
+    @property
+    def shaped(self) -> bool:
+        """Whether any parameter or data value is a vector or matrix."""
+        return any(v.shape for v in self.params + self.data)
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -94,6 +107,8 @@ class _Checker:
         self.loss: ir.LossDef | None = None
         self.free: dict[str, Span] = {}  # undeclared names, by first use
         self.sample_level: set[str] = set()  # definitions that depend on data
+        self.sizes: dict[str, Span] = {}  # size names, bound by data vectors
+        self.sample_reductions: set[int] = set()  # ids of the mean/sum calls over the samples
 
     def error(self, message: str, span: Span, hint: str | None = None) -> GdcError:
         return GdcError(message, where=self.program.where, span=span, source=self.program.source, hint=hint)
@@ -113,8 +128,10 @@ class _Checker:
         if self.loss is None:
             raise GdcError("there is no `loss` statement", where=self.program.where,
                            hint=f"add the objective, e.g. `loss mean(({self.model.name} - Y)^2)`")
+        self.sizes = check_sizes(self.param_items, self.data_items, self.error)
         self.resolve_all()
         params, data = self.classify()
+        self.check_shapes(params, data)
         self.check_levels({d.name for d in data})
         definitions = tuple(s for s in self.program.statements if isinstance(s, (ir.Let, ir.ModelDef)))
         return CheckedModel(self.program, params, data, definitions, self.model, self.loss)
@@ -123,12 +140,10 @@ class _Checker:
         if isinstance(stmt, ir.ParamDecl):
             for item in stmt.items:
                 self.define(item.name, "parameter", item.name_span)
-                self.no_shape(item.name, item.shape)
                 self.param_items.append(item)
         elif isinstance(stmt, ir.DataDecl):
             for item in stmt.items:
                 self.define(item.name, "data column", item.name_span)
-                self.no_shape(item.name, item.shape)
                 self.data_items.append(item)
         elif isinstance(stmt, ir.Let):
             self.define(stmt.name, "`let`", stmt.name_span)
@@ -160,11 +175,6 @@ class _Checker:
                              "choose another name")
         self.defined[name] = (kind, span)
 
-    def no_shape(self, name: str, shape: tuple[ir.Dim, ...]) -> None:
-        if shape:
-            raise self.error(f"`{name}` has a shape, but vector and matrix values are not supported yet",
-                             shape[0].span.join(shape[-1].span), "declare scalars only, for now")
-
     # ------------------------------------------------------------ names
 
     def resolve_all(self) -> None:
@@ -174,24 +184,36 @@ class _Checker:
                 self.init_value(item)
         for stmt in self.program.statements:
             if isinstance(stmt, (ir.Let, ir.ModelDef)):
-                self.resolve(stmt.expr, visible, in_loss=False)
+                self.resolve(stmt.expr, visible)
                 visible.add(stmt.name)
             elif isinstance(stmt, ir.LossDef):
-                self.resolve(stmt.expr, visible, in_loss=True)
+                self.resolve(stmt.expr, visible)
 
-    def resolve(self, expr: ir.Expr, visible: set[str], in_loss: bool, reduction: ir.Call | None = None):
+    def resolve(self, expr: ir.Expr, visible: set[str]):
         if isinstance(expr, ir.Var):
             self.resolve_name(expr, visible)
             return
+        if isinstance(expr, ir.Element):
+            self.resolve_element(expr, visible)
+            return
         if isinstance(expr, ir.Call):
-            reduction = self.check_call(expr, in_loss, reduction)
+            self.check_call(expr)
         for child in children(expr):
-            self.resolve(child, visible, in_loss, reduction)
+            self.resolve(child, visible)
+
+    def resolve_element(self, expr: ir.Element, visible: set[str]) -> None:
+        if expr.name not in visible:
+            self.resolve_name(ir.Var(expr.name, expr.name_span), visible)
+            raise self.error(f"`{expr.name}` is not a declared vector or matrix", expr.name_span,
+                             f"declare it with its shape, e.g. `param {expr.name}[3]`")
 
     def resolve_name(self, var: ir.Var, visible: set[str]) -> None:
         name = var.name
         if name in visible or name in CONSTANTS:
             return
+        if name in self.sizes:
+            raise self.error(f"`{name}` is a size, not a value", var.span,
+                             "sizes give shapes in `param` and `data`; they cannot be used in formulas")
         if name in FUNCTIONS or name in REDUCTIONS:
             raise self.error(f"`{name}` is a function", var.span, f"call it with an argument: `{name}(...)`")
         if name in KEYWORDS:
@@ -203,29 +225,23 @@ class _Checker:
                              "move the definition above its first use")
         self.free.setdefault(name, var.span)
 
-    def check_call(self, call: ir.Call, in_loss: bool, reduction: ir.Call | None) -> ir.Call | None:
+    def check_call(self, call: ir.Call) -> None:
+        """A known function with the right number of arguments (where it may appear: shapes.py)."""
         name = call.func
         if name in REDUCTIONS:
-            if not in_loss:
-                raise self.error(f"`{name}(...)` reduces over the samples and may only appear in `loss`",
-                                 call.name_span, "compute the per-sample value here and reduce it in `loss`")
-            if reduction is not None:
-                raise self.error(f"`{name}(...)` inside `{reduction.func}(...)`: reductions cannot be nested",
-                                 call.name_span)
             self.arity(call, 1)
-            return call
+            return
         if name not in ARITY:
             known = self.defined.get(name)
             if known is not None or name in self.free:
                 raise self.error(f"`{name}` is not a function", call.name_span,
                                  f"write `{name}*(...)` for a product")
             guess = [ALIASES[name]] if name in ALIASES else \
-                difflib.get_close_matches(name, FUNCTIONS + REDUCTIONS, n=1)
+                difflib.get_close_matches(name, FUNCTIONS + VECTOR_FUNCTIONS + REDUCTIONS, n=1)
             hint = (f"did you mean `{guess[0]}`?" if guess else
                     f"for a product write `{name}*(...)`; the functions are " + ", ".join(FUNCTIONS))
             raise self.error(f"unknown function `{name}`", call.name_span, hint)
         self.arity(call, ARITY[name])
-        return reduction
 
     def arity(self, call: ir.Call, expected: int) -> None:
         if len(call.args) != expected:
@@ -243,8 +259,9 @@ class _Checker:
     # ------------------------------------------------------------ parameters and data
 
     def classify(self) -> tuple[tuple[Param, ...], tuple[Data, ...]]:
-        params = [Param(it.name, self.evaluate_init(it), it.name_span, "declared") for it in self.param_items]
-        data = [Data(it.name, it.name_span, "declared") for it in self.data_items]
+        params = [Param(it.name, self.evaluate_init(it), it.name_span, "declared", _sizes(it.shape))
+                  for it in self.param_items]
+        data = [Data(it.name, it.name_span, "declared", _sizes(it.shape)) for it in self.data_items]
         for name, span in self.free.items():
             if self.param_items and self.data_items:
                 raise self.undefined(name, span)
@@ -272,9 +289,9 @@ class _Checker:
         hint = f"did you mean `{guess[0]}`?" if guess else "declare it with `param` or `data`, or define it with `let`"
         return self.error(f"`{name}` is not defined", span, hint)
 
-    def evaluate_init(self, item: ir.ParamItem) -> float:
+    def evaluate_init(self, item: ir.ParamItem) -> float | None:
         if item.init is None:
-            return 0.0
+            return None if item.shape else 0.0
         try:
             value = constant_value(item.init)
         except (ArithmeticError, ValueError):
@@ -283,27 +300,52 @@ class _Checker:
             raise self.error(f"the initial value of `{item.name}` is not a finite number", item.init.span)
         return value
 
+    # ------------------------------------------------------------ shapes
+
+    def check_shapes(self, params, data) -> None:
+        """Every expression has a shape; the model and the loss are scalars."""
+        checker = ShapeChecker({v.name: v.shape for v in params + data}, self.error)
+        for stmt in self.lets + [self.model]:
+            checker.names[stmt.name] = checker.shape(stmt.expr, in_loss=False)
+        shape = checker.names[self.model.name]
+        if shape:
+            raise self.error(f"the model `{self.model.name}` has {shape_text(shape)}; a model gives one "
+                             "value per sample", self.model.expr.span,
+                             "reduce it to a scalar, e.g. with dot(w, x) or sum(...)")
+        if checker.shape(self.loss.expr, in_loss=True):
+            raise self.error("the loss is not a scalar", self.loss.expr.span,
+                             "reduce it with sum(...) or mean(...)")
+        self.sample_reductions = checker.sample_reductions
+
     # ------------------------------------------------------------ sample level
 
     def check_levels(self, data: set[str]) -> None:
         """Data may be used only inside a reduction in the loss, and the loss must reduce over it."""
         per_sample = set(data)
         for stmt in self.lets + [self.model]:
-            if any(isinstance(n, ir.Var) and n.name in per_sample for n in walk(stmt.expr)):
+            if any(_mentions(n, per_sample) for n in walk(stmt.expr)):
                 per_sample.add(stmt.name)
-        reductions = [n for n in walk(self.loss.expr) if isinstance(n, ir.Call) and n.func in REDUCTIONS]
+        reductions = [n for n in walk(self.loss.expr) if id(n) in self.sample_reductions]
         inside = {id(n) for r in reductions for n in walk(r)}
         for node in walk(self.loss.expr):
-            if isinstance(node, ir.Var) and node.name in per_sample and id(node) not in inside:
+            if _mentions(node, per_sample) and id(node) not in inside:
                 raise self.error(f"`{node.name}` has a value per sample, so the loss must reduce it",
                                  node.span, f"wrap it in mean(...) or sum(...), e.g. `mean({node.name}^2)`")
-        if not any(isinstance(n, ir.Var) and n.name in per_sample for r in reductions for n in walk(r)):
+        if not any(_mentions(n, per_sample) for r in reductions for n in walk(r)):
             raise self.error("the loss never reduces over the data", self.loss.expr.span,
                              "average the per-sample error over the samples, "
                              f"e.g. `loss mean(({self.model.name} - Y)^2)`")
         if self.model.name not in _uses(self.loss.expr, self.lets):
             raise self.error(f"the loss does not use the model `{self.model.name}`", self.loss.expr.span,
                              f"compare the prediction with the data, e.g. `mean(({self.model.name} - Y)^2)`")
+
+
+def _mentions(node: ir.Expr, names: set[str]) -> bool:
+    return isinstance(node, (ir.Var, ir.Element)) and node.name in names
+
+
+def _sizes(dims: tuple[ir.Dim, ...]) -> Shape:
+    return tuple(d.size for d in dims)
 
 
 def _uses(expr: ir.Expr, lets: Iterable[ir.Let]) -> set[str]:

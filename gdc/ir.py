@@ -47,7 +47,7 @@ class Neg:
 
 @dataclass(frozen=True, slots=True)
 class BinOp:
-    """A binary operation; `op` is one of + - * / ^."""
+    """A binary operation; `op` is one of + - * / ^ @ (@: matrix times vector or matrix)."""
 
     op: str
     left: "Expr"
@@ -65,7 +65,17 @@ class Call:
     name_span: Span = _span()
 
 
-Expr = Union[Num, Var, Neg, BinOp, Call]
+@dataclass(frozen=True, slots=True)
+class Element:
+    """`w[2]` or `W[0, 3]`: one element of a vector or matrix, by fixed positions from 0."""
+
+    name: str
+    indices: tuple[int, ...]
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+Expr = Union[Num, Var, Neg, BinOp, Call, Element]
 
 # ---------------------------------------------------------------- statements
 

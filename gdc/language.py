@@ -11,17 +11,23 @@ FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "
              "sinh", "cosh", "tanh", "sigmoid", "softplus", "min", "max")
 ARITY = {name: 1 for name in FUNCTIONS} | {"min": 2, "max": 2}
 
-# Reductions over the samples; they may appear only in `loss`.
+# Reductions: over the samples when their argument is a scalar (then only in `loss`), over
+# the elements when it is a vector or matrix (anywhere): mean((y - Y)^2), sum(w^2).
 REDUCTIONS = ("mean", "sum")
+
+# Functions of vectors and matrices (besides the elementwise FUNCTIONS and the operator @).
+VECTOR_FUNCTIONS = ("dot",)
+ARITY = ARITY | {"dot": 2}
 
 CONSTANTS = ("pi", "e")
 
 # Names other tools use for gd's functions, for a hint when one is called.
 ALIASES = {"ln": "log", "log1p": "log(1 + ...)", "arcsin": "asin", "arccos": "acos",
            "arctan": "atan", "logistic": "sigmoid", "expit": "sigmoid", "relu": "max(0, ...)",
-           "pow": "a^b", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max"}
+           "pow": "a^b", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max",
+           "inner": "dot", "matmul": "W @ x", "norm": "sum(w^2)", "sumsq": "sum(w^2)"}
 
-RESERVED = frozenset(KEYWORDS + FUNCTIONS + REDUCTIONS + CONSTANTS)
+RESERVED = frozenset(KEYWORDS + FUNCTIONS + VECTOR_FUNCTIONS + REDUCTIONS + CONSTANTS)
 
 # The rule for undeclared names when a file declares neither `param` nor `data` and no data
 # names are given (`--data`, or a CSV header): a name is data when it starts with an

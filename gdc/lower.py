@@ -12,7 +12,7 @@ from .parse import parse_tree, token_span
 
 
 # Each operator token (whichever of its spellings was written) to the IR's operator.
-_OPERATOR = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "POW": "^"}
+_OPERATOR = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "POW": "^", "AT": "@"}
 
 
 def _meta_span(meta) -> Span:
@@ -55,6 +55,18 @@ class _Lower(Transformer):
     def call(self, meta, children):
         name, args = children
         return ir.Call(str(name), args or (), _meta_span(meta), token_span(name))
+
+    def index(self, meta, children):
+        (tok,) = children
+        value = number(str(tok))
+        if value.denominator != 1:
+            raise GdcError(f"an index must be a whole number, not {tok}", span=token_span(tok),
+                           hint="elements are numbered from 0")
+        return int(value), token_span(tok)
+
+    def element(self, meta, children):
+        name, *indices = children
+        return ir.Element(str(name), tuple(i for i, _ in indices), _meta_span(meta), token_span(name))
 
     def shape(self, meta, children):
         dims = []

@@ -11,7 +11,7 @@ from .errors import GdcError, Span
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB"}
 _CLOSE = {"RPAR": "LPAR", "RSQB": "LSQB"}
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL", "COMMA"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"}
 _SHOW = {"_NL": "end of line", "SEMICOLON": "`;`", "$END": "end of file"}
 
 

@@ -9,7 +9,7 @@ from functools import singledispatch
 from . import ir
 
 # Binding strength: higher binds tighter. Neg sits between products and powers.
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 4}
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "@": 2, "^": 4}
 _NEG = 3
 _ATOM = 5
 
@@ -58,6 +58,11 @@ def _(expr: ir.Num) -> str:
 @expr_text.register
 def _(expr: ir.Var) -> str:
     return expr.name
+
+
+@expr_text.register
+def _(expr: ir.Element) -> str:
+    return f"{expr.name}[{', '.join(map(str, expr.indices))}]"
 
 
 @expr_text.register

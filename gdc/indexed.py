@@ -1,0 +1,100 @@
+"""The sympy vocabulary of shaped models: sizes, element indices, vectors and matrices.
+
+A shaped value is written in index form. A vector parameter `w[d]` is a sympy IndexedBase
+whose element is `w[k]`; a data vector `x[d]` likewise, its label a PerSample symbol, so
+`x[k]` means the k-th element of sample i's row. Sizes are positive integer symbols (`d`,
+bound from the data) or integers; element indices are integer symbols. A reduction over the
+elements is a `sympy.Sum(body, (k, 0, d - 1))`, never symbolic.mean/Sum, which reduce over
+the samples.
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Indexed, IndexedBase, KroneckerDelta
+
+from .symbolic import PerSample
+
+# The names of the free indices of ∂J/∂w[j] and ∂J/∂W[j, k], in order.
+FREE_INDEX_NAMES = ("j", "k", "l")
+
+
+def size_symbol(name: str) -> sympy.Symbol:
+    """A size bound from the data, such as the `d` of `data x[d]`."""
+    return sympy.Symbol(name, integer=True, positive=True)
+
+
+def index_symbol(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, integer=True, nonnegative=True)
+
+
+def shaped(name: str, sizes: tuple[sympy.Expr, ...], per_sample: bool = False) -> IndexedBase:
+    """The IndexedBase of a shaped parameter or (per_sample) data vector."""
+    label = (PerSample if per_sample else sympy.Symbol)(name, real=True)
+    return IndexedBase(label, shape=sizes, real=True)
+
+
+def free_indices(base: IndexedBase, taken: set[str] = frozenset()) -> tuple[sympy.Symbol, ...]:
+    """j, k, … for the elements of `base`, avoiding names already taken by the model."""
+    names = [n for n in FREE_INDEX_NAMES + tuple(f"j_{m}" for m in range(8)) if n not in taken]
+    return tuple(index_symbol(n) for n in names[:len(base.shape)])
+
+
+def element(base: IndexedBase, indices) -> Indexed:
+    return base[tuple(indices)]
+
+
+def element_sum(body: sympy.Expr, index: sympy.Symbol, size: sympy.Expr) -> sympy.Expr:
+    """Σ_index body, index from 0 to size − 1."""
+    return sympy.Sum(body, (index, 0, size - 1))
+
+
+def collapse_deltas(expr: sympy.Expr) -> sympy.Expr:
+    """Σ_k δ_jk f(k) = f(j): every Kronecker delta whose sum runs over one of its indices.
+
+    The sums come from the model and run over a whole axis, so j is always in range and no
+    case split is needed (sympy's own doit() adds a Piecewise for that).
+    """
+    def collapse(node):
+        if not isinstance(node, sympy.Sum) or len(node.limits) != 1:
+            return node
+        body, (k, lo, hi) = node.function, node.limits[0]
+        out = []
+        for term in _delta_terms(body, k):
+            delta = next((f for f in sympy.Mul.make_args(term)
+                          if isinstance(f, KroneckerDelta) and k in f.args), None)
+            if delta is None:
+                out.append(sympy.Sum(term, (k, lo, hi)) if term.has(k) else term * (hi - lo + 1))
+                continue
+            other = delta.args[1] if delta.args[0] == k else delta.args[0]
+            out.append((term / delta).xreplace({k: other}))
+        return sympy.Add(*out)
+    previous = None
+    while previous != expr:
+        previous = expr
+        expr = expr.replace(lambda n: isinstance(n, sympy.Sum), collapse)
+    return expr
+
+
+def _delta_terms(body: sympy.Expr, k: sympy.Symbol) -> list[sympy.Expr]:
+    """The terms of body, each with its δ over k as a plain factor (expanded only where needed)."""
+    terms = []
+    for term in sympy.Add.make_args(body):
+        factors = sympy.Mul.make_args(term)
+        plain = any(isinstance(f, KroneckerDelta) and k in f.args for f in factors)
+        if plain or not any(isinstance(a, KroneckerDelta) and k in a.args for a in term.atoms(KroneckerDelta)):
+            terms.append(term)
+        else:
+            terms.extend(sympy.Add.make_args(sympy.expand_mul(term)))
+    return terms
+
+
+def indexed_bases(expr: sympy.Expr) -> set[IndexedBase]:
+    return {node.base for node in expr.atoms(Indexed)}
+
+
+def depends_on(expr: sympy.Expr, var: sympy.Expr) -> bool:
+    """Whether expr mentions var: a symbol, or any element of var's base when var is w[j]."""
+    if isinstance(var, Indexed):
+        return var.base in indexed_bases(expr)
+    return var in expr.free_symbols
