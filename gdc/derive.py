@@ -17,6 +17,7 @@ import sympy
 from sympy import Add, Derivative, Mul, S
 
 from .errors import GdcError, InternalError
+from .indexed import depends_on, element_name
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
@@ -112,9 +113,9 @@ class _Engine:
         self.total = total
 
     def depends(self, expr, var) -> bool:
-        free = expr.free_symbols
-        if var in free:
+        if depends_on(expr, var):
             return True
+        free = expr.free_symbols
         return self.total and any(var in self.ctx.params_of.get(s, ()) for s in free)
 
     def d(self, expr, var) -> Step:
@@ -171,7 +172,7 @@ class _Context:
         self.loss = model.loss_compact.xreplace(inline)
         self.params_of: dict[sympy.Symbol, frozenset] = {}
         for sym, body in bodies.items():
-            found = {s for s in body.free_symbols if s in params}
+            found = {p for p in params if depends_on(body, p)}
             for used in body.free_symbols & bodies.keys():
                 found |= self.params_of[used]
             self.params_of[sym] = frozenset(found)
@@ -304,13 +305,13 @@ class _Context:
         shared = self.adjoints(term)
         label = self.labels.get(term, sympy.Symbol("ell"))
         values, middle, subs, names = [], [], [], []
-        if var in term.free_symbols:
+        if depends_on(term, var):
             direct = self.local.d(term, var)
             subs.append(direct)
             values.append(direct.after)
             middle.append(Derivative(term, var))
         for sym in self.order:
-            if sym in shared and var in self.bodies[sym].free_symbols:
+            if sym in shared and depends_on(self.bodies[sym], var):
                 values.append(shared[sym].after * self.definition_partial(sym, var).after)
                 middle.append(Derivative(label, sym) * Derivative(sym, var))
                 names.append(sym)
@@ -343,12 +344,12 @@ class _Context:
         penalty = outer.xreplace({d: S.Zero for d in rho.values()})  # J is affine in the reductions
         parts = [c * type(r)(Derivative(self.labels[r.args[0]], THETA), evaluate=False)
                  for r, c in coeffs.items()]
-        if penalty.free_symbols & set(self.params):
+        if any(depends_on(penalty, p) for p in self.params):
             parts.append(Derivative(penalty, THETA))
         after = Add(*parts)
         for p in self.params:
             claim = Add(*(c * type(r)(derivative(self.full(r.args[0]), p)) for r, c in coeffs.items()),
-                        sympy.diff(penalty, p))
+                        derivative(penalty, p))
             if not equal(claim, self.gradient(p)):
                 raise InternalError(f"linearity: ∂J/∂{p} does not match sympy.diff")
         data = ", ".join(str(d) for d in self.model.data)
@@ -367,7 +368,7 @@ class _Context:
     def partial_section(self, param) -> tuple[Step, sympy.Expr]:
         """The steps to ∂J/∂θ, and ∂J/∂θ written with the definitions' names."""
         subs = [self.definition_partial(d, param) for d in self.order
-                if self.params_of[d] and param in self.bodies[d].free_symbols]
+                if self.params_of[d] and depends_on(self.bodies[d], param)]
         tree = replace(self.total.d(self.loss, param), quantity=Derivative(J, param))
         subs.append(tree)
         expr = tree.after
@@ -434,8 +435,8 @@ class _Context:
 def select_params(model: SymbolicModel, wrt: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
     """The parameters to derive: all of them, or those named (a user error for others)."""
     if wrt is None:
-        return model.params
-    by_name = {p.name: p for p in model.params}
+        return model.elements
+    by_name = {element_name(p): p for p in model.elements}
     chosen = []
     for name in wrt:
         if name not in by_name:

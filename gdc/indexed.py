@@ -10,6 +10,8 @@ the samples.
 
 from __future__ import annotations
 
+import random
+
 import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 
@@ -40,8 +42,9 @@ def free_indices(base: IndexedBase, taken: set[str] = frozenset()) -> tuple[symp
     return tuple(index_symbol(n) for n in names[:len(base.shape)])
 
 
-def element(base: IndexedBase, indices) -> Indexed:
-    return base[tuple(indices)]
+def element_name(var: sympy.Expr) -> str:
+    """The gd name of a parameter, given its symbol or its generic element w[j]."""
+    return var.base.label.name if isinstance(var, Indexed) else var.name
 
 
 def element_sum(body: sympy.Expr, index: sympy.Symbol, size: sympy.Expr) -> sympy.Expr:
@@ -98,3 +101,64 @@ def depends_on(expr: sympy.Expr, var: sympy.Expr) -> bool:
     if isinstance(var, Indexed):
         return var.base in indexed_bases(expr)
     return var in expr.free_symbols
+
+
+# ---------------------------------------------------------------- verification at fixed sizes
+
+# Index form is checked numerically: at each of these choices, every size named by the data
+# takes the value given, each free index (the j of ∂J/∂w[j]) a seeded value in its range, and
+# every sum over elements is written out; then the expressions are compared as scalars.
+CHECK_SIZES = (3, 2)
+_CHECK_SEED = 20261126
+
+
+def is_indexed(expr: sympy.Expr) -> bool:
+    return expr.has(Indexed, sympy.Sum, KroneckerDelta)
+
+
+def instances(*exprs: sympy.Expr) -> list[tuple[sympy.Expr, ...]]:
+    """The expressions written out at a few sizes and free-index values, the same for all."""
+    sizes = sorted(set().union(*(_size_symbols(e) for e in exprs)), key=str)
+    out = []
+    for n, size in enumerate(CHECK_SIZES):
+        values = {s: sympy.Integer(size) for s in sizes}
+        ranges = {}
+        for e in exprs:
+            ranges.update(_free_index_ranges(e.xreplace(values)))
+        rng = random.Random(f"{_CHECK_SEED}:{n}")
+        values.update({k: sympy.Integer(rng.randrange(int(r))) for k, r in sorted(ranges.items(), key=str)})
+        out.append(tuple(written_out(e.xreplace(values)) for e in exprs))
+    return out
+
+
+def _size_symbols(expr: sympy.Expr) -> set[sympy.Symbol]:
+    found = set()
+    for node in expr.atoms(Indexed):
+        found |= {s for s in node.base.shape if s.is_Symbol}
+    for node in expr.atoms(sympy.Sum):
+        found |= {s for lim in node.limits for s in lim[2].free_symbols}
+    return found
+
+
+def _free_index_ranges(expr: sympy.Expr) -> dict[sympy.Symbol, sympy.Expr]:
+    free = expr.free_symbols
+    return {k: size for node in expr.atoms(Indexed)
+            for k, size in zip(node.indices, node.base.shape) if k.is_Symbol and k in free}
+
+
+def written_out(expr: sympy.Expr) -> sympy.Expr:
+    """Sums over concrete ranges expanded; each element w[2] a scalar symbol `w[2]`."""
+    def expand(node):
+        body, (k, lo, hi) = node.function, node.limits[0]
+        inner = sympy.Sum(body, *node.limits[1:]) if len(node.limits) > 1 else body
+        return sympy.Add(*(written_out(inner.xreplace({k: sympy.Integer(v)}))
+                           for v in range(int(lo), int(hi) + 1)))
+
+    expr = expr.replace(lambda n: isinstance(n, sympy.Sum), expand)
+
+    def scalar(node):
+        label = node.base.label
+        name = f"{label.name}[{', '.join(str(i) for i in node.indices)}]"
+        return (PerSample if isinstance(label, PerSample) else sympy.Symbol)(name, real=True)
+
+    return expr.replace(lambda n: isinstance(n, Indexed), scalar)

@@ -12,9 +12,10 @@ from functools import lru_cache
 from typing import Callable, ClassVar, Iterator, Protocol
 
 import sympy
-from sympy import Add, Derivative, Heaviside, Mul, S
+from sympy import Add, Derivative, Heaviside, Indexed, KroneckerDelta, Mul, S
 
 from .errors import InternalError
+from .indexed import collapse_deltas
 from .symbolic import Sum, mean, sigmoid, softplus
 
 
@@ -497,6 +498,44 @@ class MinRule(MaxRule):
         return Heaviside(rival - arg)
 
 
+# ---------------------------------------------------------------- index calculus
+
+
+class ElementRule(Rule):
+    """∂w_k/∂w_j = δ_jk, the Kronecker delta (1 when k = j, else 0); for a matrix
+    ∂W_lm/∂W_jk = δ_jl·δ_km: each element is a parameter of its own."""
+
+    name = "element rule"
+
+    def derive(self, expr, var, engine):
+        if not (isinstance(expr, Indexed) and isinstance(var, Indexed) and expr.base == var.base):
+            raise self.refuse(expr, var)
+        return self.step(expr, var, Mul(*(KroneckerDelta(j, k) for j, k in zip(var.indices, expr.indices))))
+
+
+class ElementSumRule(Rule):
+    """∂/∂w_j Σ_k f_k = Σ_k ∂f_k/∂w_j, then Σ_k δ_jk·g_k = g_j: the derivative moves inside a
+    sum over elements, and a Kronecker delta keeps the one term where k = j."""
+
+    name = "sum over elements"
+
+    def derive(self, expr, var, engine):
+        if not isinstance(expr, sympy.Sum) or len(expr.limits) != 1:
+            raise self.refuse(expr, var)
+        inner = engine.d(expr.function, var)
+        summed = sympy.Sum(inner.after, *expr.limits)
+        after = collapse_deltas(summed)
+        return self.step(expr, var, after, (inner,), middle=sympy.Sum(Derivative(expr.function, var), *expr.limits),
+                         note=_delta_note(summed))
+
+
+def _delta_note(summed: sympy.Sum) -> str:
+    k = summed.limits[0][0]
+    deltas = [d for d in summed.function.atoms(KroneckerDelta) if k in d.args]
+    other = next((a for d in deltas for a in d.args if a != k), None)
+    return f"δ keeps only the term {k} = {other}" if other is not None else ""
+
+
 # ---------------------------------------------------------------- the samples and the definitions
 
 
@@ -534,6 +573,7 @@ FUNCTION_RULES: dict[type, FunctionRule] = {
 KINK_RULES: dict[type, MaxRule] = {sympy.Max: MaxRule(), sympy.Min: MinRule()}
 
 CONSTANT, VARIABLE, LINEARITY = ConstantRule(), VariableRule(), LinearityRule()
+ELEMENT, ELEMENT_SUM = ElementRule(), ElementSumRule()
 THROUGH_DEFINITIONS = ThroughDefinitionsRule()
 SUM, DIFFERENCE, CONSTANT_MULTIPLE = SumRule(), DifferenceRule(), ConstantMultipleRule()
 PRODUCT, QUOTIENT = ProductRule(), QuotientRule()
@@ -558,6 +598,10 @@ def rule_for(expr: sympy.Expr, var: sympy.Symbol, engine: Engine, through: bool)
         return LINEARITY
     if through:
         return THROUGH_DEFINITIONS
+    if isinstance(expr, sympy.Sum):
+        return ELEMENT_SUM
+    if isinstance(expr, Indexed):
+        return ELEMENT
     if expr.is_Add:
         return DIFFERENCE if any(t.could_extract_minus_sign() for t in expr.args) else SUM
     if expr.is_Mul:

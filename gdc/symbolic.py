@@ -13,7 +13,7 @@ import sympy
 
 from . import ir
 from .check import CheckedModel
-from .errors import GdcError
+from .errors import GdcError, InternalError
 
 
 class sigmoid(sympy.Function):
@@ -103,6 +103,40 @@ _FUNCTIONS = {
 _CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 
 
+@dataclass(frozen=True)
+class Tensor:
+    """A vector or matrix value in index form: `expr` is its element at `indices`."""
+
+    expr: sympy.Expr
+    indices: tuple[sympy.Symbol, ...]
+    sizes: tuple[sympy.Expr, ...]
+
+    def at(self, indices) -> sympy.Expr:
+        """The element at other indices (fresh ones, or the indices of another operand)."""
+        return self.expr.xreplace(dict(zip(self.indices, indices)))
+
+    def map(self, f) -> "Tensor":
+        return Tensor(f(self.expr), self.indices, self.sizes)
+
+
+class Indices:
+    """Fresh element indices k, l, m, … for the sums of one model, never a name the model uses."""
+
+    NAMES = ("k", "l", "m", "n", "q", "r", "s")
+
+    def __init__(self, taken: set[str]):
+        self.taken = set(taken) | {"i", "j", "N"}
+        self.count = 0
+
+    def __call__(self) -> sympy.Symbol:
+        from .indexed import index_symbol
+        while True:
+            k, self.count = self.count, self.count + 1
+            name = self.NAMES[k] if k < len(self.NAMES) else f"k_{k - len(self.NAMES) + 1}"
+            if name not in self.taken:
+                return index_symbol(name)
+
+
 def symbol(name: str, per_sample: bool = False) -> sympy.Symbol:
     """The sympy symbol of a gd name (all gd values are real)."""
     return (PerSample if per_sample else sympy.Symbol)(name, real=True)
@@ -124,6 +158,13 @@ class SymbolicModel:
     loss_compact: sympy.Expr  # over the definitions' symbols
     loss: sympy.Expr  # definitions substituted
     prediction: sympy.Expr  # definitions substituted
+    # What each partial is taken with respect to: the parameter's symbol, or for a vector or
+    # matrix its generic element w[j], W[j, k] (params then holds its IndexedBase).
+    elements: tuple[sympy.Expr, ...] = ()
+
+    @property
+    def shaped(self) -> bool:
+        return self.checked.shaped
 
     def expand(self, expr: sympy.Expr) -> sympy.Expr:
         """Substitute every definition into an expression."""
@@ -131,9 +172,10 @@ class SymbolicModel:
             expr = expr.subs(name, body)
         return expr
 
-    def gradient(self) -> dict[sympy.Symbol, sympy.Expr]:
-        """∂J/∂θ for every parameter, straight from sympy.diff: the oracle for every derivation."""
-        return {p: sympy.diff(self.loss, p) for p in self.params}
+    def gradient(self) -> dict[sympy.Expr, sympy.Expr]:
+        """∂J/∂θ for every parameter (element), straight from sympy.diff: the oracle for every derivation."""
+        from .indexed import collapse_deltas
+        return {p: collapse_deltas(sympy.diff(self.loss, p)) for p in self.elements}
 
 
 @singledispatch
@@ -152,8 +194,15 @@ def _(expr: ir.Var, env: dict) -> sympy.Expr:
 
 
 @to_sympy.register
-def _(expr: ir.Neg, env: dict) -> sympy.Expr:
-    return -to_sympy(expr.operand, env)
+def _(expr: ir.Element, env: dict) -> sympy.Expr:
+    value = env[expr.name]
+    return value.at(tuple(sympy.Integer(k) for k in expr.indices))
+
+
+@to_sympy.register
+def _(expr: ir.Neg, env: dict):
+    value = to_sympy(expr.operand, env)
+    return value.map(lambda e: -e) if isinstance(value, Tensor) else -value
 
 
 _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
@@ -161,17 +210,61 @@ _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a
 
 
 @to_sympy.register
-def _(expr: ir.BinOp, env: dict) -> sympy.Expr:
-    return _real(_BINARY[expr.op](to_sympy(expr.left, env), to_sympy(expr.right, env)), expr)
+def _(expr: ir.BinOp, env: dict):
+    left, right = to_sympy(expr.left, env), to_sympy(expr.right, env)
+    if expr.op == "@":
+        return _matmul(left, right, env[_INDICES])
+    return _elementwise(_BINARY[expr.op], (left, right), expr)
 
 
 @to_sympy.register
-def _(expr: ir.Call, env: dict) -> sympy.Expr:
+def _(expr: ir.Call, env: dict):
     args = [to_sympy(a, env) for a in expr.args]
+    fresh = env[_INDICES]
+    if expr.func == "dot":
+        k = fresh()
+        a, b = args
+        return sympy.Sum(a.at((k,)) * b.at((k,)), (k, 0, a.sizes[0] - 1))
+    if expr.func in ("sum", "mean") and isinstance(args[0], Tensor):
+        return _element_reduction(args[0], fresh, expr.func == "mean")
     try:
-        return _real(_FUNCTIONS[expr.func](*args), expr)
+        return _elementwise(_FUNCTIONS[expr.func], args, expr)
     except ValueError:  # sympy's Min/Max refuse arguments that are never real
         raise GdcError(f"`{expr.func}` compares values that are not real numbers", span=expr.span) from None
+
+
+# The env key of the model's fresh-index generator (not a gd name: it has brackets).
+_INDICES = "<indices>"
+
+
+def _elementwise(f, args, node):
+    """f applied element by element; a scalar argument is the same for every element."""
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    if not tensors:
+        return _real(f(*args), node)
+    first = tensors[0]
+    values = [a.at(first.indices) if isinstance(a, Tensor) else a for a in args]
+    return Tensor(_real(f(*values), node), first.indices, first.sizes)
+
+
+def _matmul(a: Tensor, b: Tensor, fresh) -> Tensor:
+    """(A @ b)_r = Σ_k A_rk·b_k, and likewise for each column of a matrix b."""
+    k = fresh()
+    rows = (fresh(),)
+    cols = tuple(fresh() for _ in b.indices[1:])
+    body = a.at(rows + (k,)) * b.at((k,) + cols)
+    return Tensor(sympy.Sum(body, (k, 0, a.sizes[1] - 1)), rows + cols, (a.sizes[0],) + b.sizes[1:])
+
+
+def _element_reduction(t: Tensor, fresh, average: bool) -> sympy.Expr:
+    """Σ over every element (sum(w^2)); divided by their number for mean."""
+    bound = tuple(fresh() for _ in t.indices)
+    total = t.at(bound)
+    for k, n in reversed(tuple(zip(bound, t.sizes))):
+        total = sympy.Sum(total, (k, 0, n - 1))
+    if average:
+        total = total / sympy.Mul(*t.sizes)
+    return total
 
 
 def _real(value: sympy.Expr, node) -> sympy.Expr:
@@ -193,17 +286,43 @@ def symbolic(model: CheckedModel) -> SymbolicModel:
 
 
 def _symbolic(model: CheckedModel) -> SymbolicModel:
-    params = tuple(symbol(p.name) for p in model.params)
-    data = tuple(symbol(d.name, per_sample=True) for d in model.data)
-    env = {s.name: s for s in params + data}
+    from .indexed import free_indices, shaped, size_symbol   # it builds on this module's PerSample
+    taken = {v.name for v in model.params + model.data} | {s.name for s in model.definitions}
+    taken |= {size for v in model.params + model.data for size in v.shape if isinstance(size, str)}
+    elements, env = [], {}
+
+    def declare(value, per_sample: bool):
+        if not value.shape:
+            sym = symbol(value.name, per_sample)
+            env[value.name] = sym
+            return sym
+        sizes = tuple(sympy.Integer(n) if isinstance(n, int) else size_symbol(n) for n in value.shape)
+        base = shaped(value.name, sizes, per_sample)
+        indices = free_indices(base, taken)
+        env[value.name] = Tensor(base[indices], indices, sizes)
+        return base
+
+    params = tuple(declare(p, False) for p in model.params)
+    data = tuple(declare(d, True) for d in model.data)
+    for p, value in zip(params, model.params):
+        elements.append(env[value.name].expr if value.shape else p)
+    # Sums run over k, l, …; j (and k, for a matrix) name the element a partial is taken for.
+    free = {str(i) for e in elements if not e.is_Symbol for i in e.indices}
+    env[_INDICES] = Indices(taken | free)
     definitions = []
     for stmt in model.definitions:
         body = to_sympy(stmt.expr, env)
+        if isinstance(body, Tensor):  # a vector `let` is written out where it is used
+            env[stmt.name] = body
+            continue
         sym = symbol(stmt.name, per_sample=bool(body.atoms(PerSample)))
         definitions.append((sym, body))
         env[stmt.name] = sym
     loss_compact = to_sympy(model.loss.expr, env)
+    if isinstance(loss_compact, Tensor) or isinstance(env[model.model.name], Tensor):
+        raise InternalError("the checker let a vector model or loss through")
     sm = SymbolicModel(model, params, data, tuple(definitions), env[model.model.name],
-                       loss_compact, sympy.S.Zero, sympy.S.Zero)
+                       loss_compact, sympy.S.Zero, sympy.S.Zero, tuple(elements))
     return SymbolicModel(model, params, data, tuple(definitions), sm.prediction_symbol,
-                         loss_compact, sm.expand(loss_compact), sm.expand(sm.prediction_symbol))
+                         loss_compact, sm.expand(loss_compact), sm.expand(sm.prediction_symbol),
+                         tuple(elements))

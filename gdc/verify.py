@@ -17,12 +17,21 @@ from functools import lru_cache
 import mpmath
 import sympy
 
+from .indexed import collapse_deltas, instances, is_indexed
 from .simplify import REDUCTIONS, evaluate_reductions, has_denominator, size
 from .symbolic import PerSample, mean, sigmoid, softplus
 
 
 def equal(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> bool:
-    """Whether a and b are the same function of their symbols (every symbol independent)."""
+    """Whether a and b are the same function of their symbols (every symbol independent).
+
+    Index form (vectors, sums over elements) is compared written out at fixed sizes, where
+    symbolic checking of indexed expressions is out of reach (indexed.instances).
+    """
+    if a == b:
+        return True
+    if is_indexed(a) or is_indexed(b):
+        return all(_equal(evaluate_reductions(x), evaluate_reductions(y), limit) for x, y in instances(a, b))
     return _equal(evaluate_reductions(a), evaluate_reductions(b), limit)
 
 
@@ -247,8 +256,12 @@ def _compute(expr, attempt: int, sample: int) -> float:
 
 @lru_cache(maxsize=4096)
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
-    """sympy.diff, remembered: several checks of one parameter ask for the same derivative."""
-    return sympy.diff(expr, var)
+    """sympy.diff, remembered: several checks of one parameter ask for the same derivative.
+
+    By an element w[j], its Kronecker deltas collapsed: Σ_k δ_jk·x_k = x_j.
+    """
+    found = sympy.diff(expr, var)
+    return collapse_deltas(found) if isinstance(var, sympy.Indexed) else found
 
 
 def clear_caches() -> None:

@@ -107,7 +107,8 @@ def _names(kind: str, items) -> tuple[Part, ...]:
     """Names grouped by why they were classified: `m, b (by the naming rule: …)`."""
     groups: dict[str, list[str]] = {}
     for item in items:
-        groups.setdefault(item.origin, []).append(item.name)
+        shape = f"[{', '.join(str(n) for n in item.shape)}]" if item.shape else ""
+        groups.setdefault(item.origin, []).append(item.name + shape)
     return tuple("; ".join(f"{', '.join(names)} ({origin_words(kind, origin)})"
                            for origin, names in groups.items()),)
 
@@ -119,6 +120,10 @@ def outline(d: Derivation) -> tuple[Block, ...]:
     blocks: list[Block] = [Heading(1, (f"Derivation of {checked.program.where}",))]
     blocks.append(Paragraph(("Parameters: ",) + _names("parameter", checked.params)))
     blocks.append(Paragraph(("Data: ",) + _names("data", checked.data)))
+    if checked.shaped:
+        blocks.append(Paragraph(("Indices: i numbers the samples; j, k, l, … number the elements of a "
+                                 "vector or matrix, from 0, and a sum over one of them runs over all "
+                                 "its elements.",)))
     for sym, body in model.definitions:
         what = "the model" if sym == model.prediction_symbol else "a definition"
         blocks.append(Paragraph(("Definition: ", Math((sym, body)), f" ({what})")))
@@ -331,9 +336,11 @@ class Layout:
             return self._print(c)
         return self.product(c, Mul.make_args(rest))
 
-    def factor(self, f) -> str:
+    def factor(self, f, last: bool = False) -> str:
+        """A factor of a product, bracketed where needed; a sum over elements reaches to the end."""
         text = self._print(f)
-        if f.is_Add or (f.is_Mul and f.as_coeff_Mul()[0].is_negative) or is_reduction(f):
+        if f.is_Add or (f.is_Mul and f.as_coeff_Mul()[0].is_negative) or is_reduction(f) \
+                or (isinstance(f, sympy.Sum) and not last):
             return self.paren(text)
         return text
 
@@ -343,7 +350,8 @@ class Layout:
         body = self.times.join(factors)
         if not coeff:
             return body
-        return coeff + ("" if not body[:1].isdigit() else self.times) + body
+        glue = self.times if body[:1].isdigit() or body.startswith(("Σ", r"\sum")) else ""
+        return coeff + glue + body
 
     def product(self, c, factors) -> str:
         derivatives = [f for f in factors if isinstance(f, sympy.Derivative)]
@@ -366,7 +374,7 @@ class Layout:
             p_text, q = self._print(c), 1
         reductions = [f for f in num if is_reduction(f)]
         others = ordered_factors([f for f in num if not is_reduction(f)])
-        num_text = self.juxtapose(p_text, [self.factor(f) for f in others])
+        num_text = self.juxtapose(p_text, [self.factor(f, k == len(others) - 1) for k, f in enumerate(others)])
         den_factors = ordered_factors(den)
         den_text = self.juxtapose("" if q == 1 else str(q), [self.factor(f) for f in den_factors])
         if reductions:
@@ -392,7 +400,20 @@ class Layout:
         return self.reduction(mean, "", "", self.reduction_body(expr.args[0]))
 
     def _print_Sum(self, expr, **kwargs):
+        # sympy's printers dispatch on the class name, and gdc's Sum over the samples shares
+        # it with sympy.Sum, the sum over a vector's elements.
+        if isinstance(expr, sympy.Sum):
+            (k, _, _), body = expr.limits[0], expr.function
+            return self.element_sum(self._print(k), self.reduction_body(body))
         return self.reduction(Sum, "", "", self.reduction_body(expr.args[0]))
+
+    def element_sum(self, index: str, body: str) -> str:
+        raise NotImplementedError
+
+    def indices(self, expr) -> list[str]:
+        """The subscripts of an element: i first for data (a sample's row), then its indices."""
+        label = expr.base.label
+        return (["i"] if isinstance(label, PerSample) else []) + [str(k) for k in expr.indices]
 
 
 __all__ = ["render", "outline", "FORMATS", "Math", "Heading", "Paragraph", "Line", "Display",

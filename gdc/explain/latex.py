@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sympy
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 
@@ -52,6 +53,19 @@ class MathPrinter(Layout, LatexPrinter):
 
     def _print_Integer(self, expr):
         return str(expr.p)
+
+    def element_sum(self, index, body):
+        return rf"\sum_{{{index}}} {body}"
+
+    def _print_Indexed(self, expr):
+        name = self._print(sympy.Symbol(expr.base.label.name))
+        indices = self.indices(expr)
+        sep = "," if any(k.isdigit() for k in indices) and len(indices) > 1 else ""
+        return f"{name}_{{{sep.join(indices)}}}"
+
+    def _print_KroneckerDelta(self, expr, exp=None):
+        text = rf"\delta_{{{''.join(str(a) for a in expr.args)}}}"
+        return text if exp is None else f"{text}^{{{exp}}}"
 
     def _print_Rational(self, expr):
         text = decimal(expr)

@@ -14,6 +14,8 @@ from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduc
 
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+# The letters Unicode has as subscripts, for element indices (xᵢⱼ, Wⱼₖ, Σₖ).
+_SUB_LETTERS = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _NAMES = {"ell": "ℓ", "lamda": "λ", "lambda": "λ"}
 _FUNCTIONS = {"sigmoid": "σ", "Heaviside": "H", "Max": "max", "Min": "min"}
 _POWER_NAMES = {"sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid"}
@@ -26,6 +28,15 @@ def unicode_name(name: str) -> str:
         base, subs = name, []
     base = _NAMES.get(base) or greek_unicode.get(base) or base
     return base + "".join(s.translate(_SUB) for s in subs)
+
+
+def subscript(indices: list[str]) -> str:
+    """ᵢⱼ for letters Unicode can lower, ₁,₂ for numbers; [q] where it cannot."""
+    if all(k in _SUB_LETTERS or k.isdigit() for k in indices):
+        parts = [_SUB_LETTERS[k] if k in _SUB_LETTERS else k.translate(_SUB) for k in indices]
+        numbers = any(k.isdigit() for k in indices) and len(indices) > 1
+        return ("," if numbers else "").join(parts)
+    return "[" + ", ".join(indices) + "]"
 
 
 class UnicodePrinter(Layout, StrPrinter):
@@ -52,6 +63,15 @@ class UnicodePrinter(Layout, StrPrinter):
 
     def _print_Integer(self, expr, **kwargs):
         return str(expr.p).replace("-", self.minus)
+
+    def element_sum(self, index, body):
+        return f"Σ{subscript([index])} {body}"
+
+    def _print_Indexed(self, expr, **kwargs):
+        return unicode_name(expr.base.label.name) + subscript(self.indices(expr))
+
+    def _print_KroneckerDelta(self, expr, **kwargs):
+        return "δ" + subscript([str(a) for a in expr.args])
 
     def _print_Rational(self, expr, **kwargs):
         text = decimal(expr) or f"{expr.p}/{expr.q}"
@@ -83,7 +103,7 @@ class UnicodePrinter(Layout, StrPrinter):
     def atom(self, expr) -> str:
         """An expression as an operand of a power or a root: bracketed unless it is one piece."""
         text = self._print(expr)
-        if expr.is_Symbol or (expr.is_Function and not is_reduction(expr)) or \
+        if expr.is_Symbol or isinstance(expr, sympy.Indexed) or (expr.is_Function and not is_reduction(expr)) or \
                 (expr.is_Integer and expr >= 0):
             return text
         return self.paren(text)
