@@ -1,0 +1,822 @@
+"""IndexPlan to the Python source of @numba.njit kernels for SHAPED models: loops over elements.
+
+The text never grows with a size: sizes are read at run time from the data shapes and every
+element-wise computation is a loop. Per sample, each element sum is materialized first (the
+innermost first) into a scalar or a temp array over its free indices; then every subexpression
+of a body that depends on a strict subset of the body's loop indices is hoisted into a temp over
+that subset, so ∂J/∂W[j,k] = s·a[j]·x[k] costs one multiply-add per (j, k), and a function
+call over indices (tanh(u[j])) is one temp array, computed once per sample and shared by every
+body that uses it. Temps are cached by their index-renamed form, so the loss and the partials
+share the forward pass. Scratch arrays are allocated once per call (per chunk, per batch).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+from dataclasses import dataclass, field
+
+import sympy
+from sympy import Indexed, IndexedBase, KroneckerDelta
+
+from . import __version__
+from .codegen import (_INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, _walk_generated, accumulate,
+                      per_sample)
+from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
+from .errors import InternalError
+from .symbolic import Sum as SampleSum
+from .symbolic import mean
+
+Partials = tuple[tuple[tuple[sympy.Symbol, ...], sympy.Expr], ...]
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    """What the kernels of a shaped model compute, as sympy in index form (see the shared spec)."""
+
+    params: tuple[sympy.Symbol | IndexedBase, ...]  # in PARAM_NAMES order
+    data: tuple[sympy.Symbol | IndexedBase, ...]  # PerSample symbols or per-sample bases
+    inputs: tuple[sympy.Symbol | IndexedBase, ...]  # the data the prediction uses
+    initial: tuple[float | None, ...]
+    loss: sympy.Expr  # scalar, with mean/Sum over samples
+    partials: Partials  # (free indices, ∂J/∂θ[indices]) per parameter
+    prediction: sympy.Expr  # scalar per sample
+    residual: sympy.Expr | None = None  # least squares: loss = c·Σr² (c/N when lsq_mean)
+    lsq_scale: float | None = None
+    lsq_mean: bool = False
+    residual_partials: Partials = ()
+    sizes: dict[str, tuple[str, int]] = field(default_factory=dict)  # size -> (data name, axis)
+
+
+# Placeholders for the indices of a temp's key: a temp is shared by every use that differs
+# only in the names of its indices (the loss's Σ_m W[l,m]x[m] and the partials' Σ_m W[j,m]x[m]).
+_PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
+
+
+def _name(item) -> str:
+    return item.label.name if isinstance(item, IndexedBase) else item.name
+
+
+def _shape(item) -> tuple:
+    return tuple(item.shape) if isinstance(item, IndexedBase) else ()
+
+
+def _shape_const(item) -> tuple:
+    return tuple(int(s) if s.is_Integer else s.name for s in _shape(item))
+
+
+def _agree(sizes: dict, index: sympy.Symbol, size: sympy.Expr) -> None:
+    size = sympy.sympify(size)
+    if sizes.setdefault(index, size) != size:
+        raise InternalError(f"codegen: index {index} runs over both {sizes[index]} and {size}")
+
+
+def _index_sizes(expr: sympy.Expr, sizes: dict | None = None) -> dict:
+    """index symbol -> its size, from the bases it indexes and the limits of the sums over it."""
+    sizes = {} if sizes is None else dict(sizes)
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, Indexed):
+            if node.base.shape is None:
+                raise InternalError(f"codegen: {node.base} has no shape")
+            for pos, ix in enumerate(node.indices):
+                if ix.is_Symbol:
+                    _agree(sizes, ix, node.base.shape[pos])
+                elif not ix.is_Integer:
+                    raise InternalError(f"codegen: cannot index {node.base} by {ix}")
+        elif isinstance(node, sympy.Sum):
+            for m, lo, hi in node.limits:
+                if lo != 0:
+                    raise InternalError(f"codegen: an element sum from {lo}, not 0")
+                _agree(sizes, m, hi + 1)
+    return sizes
+
+
+def _trivial(e: sympy.Expr) -> bool:
+    """A value read, not computed: never worth a temp of its own."""
+    if e.is_Atom or isinstance(e, (Indexed, KroneckerDelta)):
+        return True
+    return e.is_Mul and len(e.args) == 2 and e.args[0].is_Number and _trivial(e.args[1])
+
+
+def _expensive(e: sympy.Expr) -> bool:
+    """A call worth computing once per index value and sharing: tanh, exp, sigmoid, a root."""
+    if isinstance(e, sympy.Pow):
+        return not e.exp.is_Integer
+    return isinstance(e, sympy.Function) and not isinstance(e, KroneckerDelta)
+
+
+def _inversions(expr: sympy.Expr, order: tuple) -> int:
+    """How many index pairs of the element reads run against `order` (strided inner loops)."""
+    rank = {ix: n for n, ix in enumerate(order)}
+    count = 0
+    for node in expr.atoms(Indexed):
+        ranks = [rank[ix] for ix in node.indices if ix in rank]
+        count += sum(1 for a, b in itertools.combinations(ranks, 2) if a > b)
+    return count
+
+
+def _nested_sums(e: sympy.Sum) -> sympy.Expr:
+    """A sum over several limits as one-limit sums, the first limit innermost (sympy's order)."""
+    body = e.function
+    for limit in e.limits:
+        body = sympy.Sum(body, limit)
+    return body
+
+
+class _Printer(KernelPrinter):
+    """KernelPrinter plus element reads: `p_W[ix_j, ix_k]`, `d_x[i, ix_k]`."""
+
+    printmethod = "_gdc_kernel"  # not `_sympystr`: Indexed would print itself
+
+    def __init__(self, names, arrays):
+        super().__init__(names)
+        self.arrays = arrays
+
+    def _index(self, ix) -> str:
+        return str(int(ix)) if ix.is_Integer else self._print_Symbol(ix)
+
+    def _print_Indexed(self, expr):
+        try:
+            name, prefix = self.arrays[expr.base]
+        except KeyError:
+            raise InternalError(f"codegen: no array for {expr.base}") from None
+        return f"{name}[{prefix}{', '.join(self._index(ix) for ix in expr.indices)}]"
+
+    def _print_KroneckerDelta(self, expr):
+        a, b = (self._index(ix) for ix in expr.args)
+        return f"(1.0 if {a} == {b} else 0.0)"
+
+
+# ------------------------------------------------------------------ one generated function
+
+class _Function:
+    """The lines of one generated function, its names, and the per-sample lowering into loops."""
+
+    def __init__(self, m: "_Module", signature: str, decorator: str = "@numba.njit(**_JIT)"):
+        self.m = m
+        self.lines = [decorator, f"def {signature}:"]
+        self.allocs: list[str] = []
+        self.alloc_at = None
+        self.names = dict(m.names)
+        self.arrays = dict(m.arrays)
+        self.cache: dict = {}
+        self.count = itertools.count()
+        self.depth = 1  # where temps are emitted: the top of the per-sample code
+
+    # ---------------------------------------------------------------- text
+
+    def emit(self, line: str, depth: int = 1) -> None:
+        self.lines.append("    " * depth + line)
+
+    def mark_allocs(self) -> None:
+        """Scratch arrays found while lowering are allocated here, before any loop."""
+        self.alloc_at = len(self.lines)
+
+    def text(self, e: sympy.Expr) -> str:
+        return _Printer(self.names, self.arrays).doprint(e)
+
+    def size(self, s: sympy.Expr) -> str:
+        if s.is_Integer:
+            return str(int(s))
+        if s in self.m.size_names:
+            return self.m.size_names[s]
+        raise InternalError(f"codegen: cannot print the size {s}")
+
+    def shape_text(self, sizes) -> str:
+        return "(" + ", ".join(self.size(s) for s in sizes) + ("," if len(sizes) == 1 else "") + ")"
+
+    def count_text(self, sizes) -> str:
+        return " * ".join(self.size(s) for s in sizes) if sizes else "1"
+
+    def index(self, ix: sympy.Symbol) -> str:
+        if ix not in self.names:
+            taken = set(self.names.values())
+            name = "ix_" + ix.name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ix.name) else "ix_0"
+            while name in taken:
+                name = f"ix_{next(self.count)}"
+            self.names[ix] = name
+        return self.names[ix]
+
+    def loops(self, order, sizes, depth: int) -> int:
+        for n, ix in enumerate(order):
+            self.emit(f"for {self.index(ix)} in range({self.size(sizes[ix])}):", depth + n)
+        return depth + len(order)
+
+    def values(self, assigns, depth: int) -> None:
+        """Emit `lhs op value` lines, their common subexpressions first as local temps."""
+        temps = sympy.numbered_symbols("t", cls=sympy.Dummy)
+        replacements, reduced = sympy.cse([e for _, _, e in assigns], symbols=temps, order="canonical")
+        for sym, value in replacements:
+            self.names[sym] = f"t_{next(self.count)}"
+            self.emit(f"{self.names[sym]} = {self.text(value)}", depth)
+        for (lhs, op, _), value in zip(assigns, reduced):
+            self.emit(f"{lhs} {op} {self.text(value)}", depth)
+
+    def new_array(self, sizes: tuple, prefix: str = "u") -> IndexedBase:
+        base = IndexedBase(sympy.Dummy(prefix), shape=sizes)
+        name = f"{prefix}_{next(self.count)}"
+        self.arrays[base] = (name, "")
+        self.allocs.append(f"{name} = np.empty({self.shape_text(sizes)})")
+        return base
+
+    def new_scalar(self) -> sympy.Symbol:
+        sym = sympy.Dummy("t")
+        self.names[sym] = f"t_{next(self.count)}"
+        return sym
+
+    def source(self) -> str:
+        lines = list(self.lines)
+        if self.alloc_at is not None:
+            lines[self.alloc_at:self.alloc_at] = ["    " + a for a in self.allocs]
+        elif self.allocs:
+            raise InternalError("codegen: scratch arrays without a place to allocate them")
+        return "\n".join(lines) + "\n"
+
+    # ---------------------------------------------------------------- lowering
+
+    def targets(self, targets, depth: int) -> None:
+        """Emit every _Target; those with the same loop share one loop nest and its common
+        subexpressions."""
+        self.depth = depth
+        groups: dict = {}
+        for t in targets:
+            groups.setdefault((t.loop, tuple(t.sizes[ix] for ix in t.loop)), []).append(t)
+        for (loop, _), group in groups.items():
+            lowered = [(t, self.lower(t.value, loop, t.sizes)) for t in group]
+            inner = self.loops(loop, group[0].sizes, depth)
+            names = [self.index(ix) for ix in loop]
+            self.values([(t.place.format(*names), t.op, v) for t, v in lowered], inner)
+
+    def lower(self, e: sympy.Expr, loop: tuple, sizes: dict) -> sympy.Expr:
+        """e as an expression over the loop's indices: element sums and hoistable parts are temps."""
+        sizes = _index_sizes(e, sizes)
+        return self.hoist(self.sums(e, sizes), frozenset(loop), sizes)
+
+    def free(self, e: sympy.Expr, sizes: dict) -> frozenset:
+        return frozenset(s for s in e.free_symbols if s in sizes)
+
+    def sums(self, e: sympy.Expr, sizes: dict) -> sympy.Expr:
+        """Every element sum replaced by a temp, the innermost first."""
+        if not e.has(sympy.Sum):
+            return e
+        if isinstance(e, sympy.Sum):
+            if len(e.limits) > 1:
+                return self.sums(_nested_sums(e), sizes)
+            return self.sum_temp(self.sums(e.function, sizes), e.limits[0], sizes)
+        return e.func(*(self.sums(a, sizes) for a in e.args))
+
+    def key(self, kind: str, e: sympy.Expr, indices, sizes: dict, last=None):
+        """(the loop order, the cache key): the order with the fewest strided reads, then `last`
+        innermost, then the smallest renamed form (so equal temps get equal keys)."""
+        best = None
+        for order in itertools.permutations(sorted(indices, key=sympy.default_sort_key)):
+            renamed = e.xreplace({ix: _PLACES[n] for n, ix in enumerate(order)})
+            rank = (_inversions(e, order), order[-1] != last if order else False,
+                    sympy.default_sort_key(renamed))
+            if best is None or rank < best[0]:
+                best = (rank, order, (kind, renamed, tuple(sizes[ix] for ix in order)))
+        return best[1], best[2]
+
+    def sum_temp(self, body: sympy.Expr, limit, sizes: dict) -> sympy.Expr:
+        """Σ_m body over its free indices G: a scalar (G empty) or a temp array T[G]."""
+        m, _, hi = limit
+        sizes = _index_sizes(body, {**sizes, m: hi + 1})
+        bound = frozenset({m})
+        order, key = self.key("sum", body, self.free(body, sizes) | bound, sizes, last=m)
+        axes = tuple(ix for ix in order if ix != m)
+        if key in self.cache:
+            return self.read(self.cache[key], axes)
+        value = self.hoist(body, frozenset(order), sizes)
+        depth = self.depth
+        if order[-1] == m:  # a dot product: a scalar accumulator the loop can vectorize
+            target = self.new_array(tuple(sizes[ix] for ix in axes)) if axes else self.new_scalar()
+            inner = self.loops(axes, sizes, depth)
+            acc = self.new_scalar() if axes else target
+            self.emit(f"{self.names[acc]} = 0.0", inner)
+            self.loops((m,), sizes, inner)
+            self.values([(self.names[acc], "+=", value)], inner + 1)
+            if axes:
+                self.emit(f"{self.text(self.read(target, axes))} = {self.names[acc]}", inner)
+        else:  # an axpy: the inner loop runs over a free index, T[..., k] += ...
+            target = self.new_array(tuple(sizes[ix] for ix in axes))
+            self.emit(f"{self.arrays[target][0]}.fill(0.0)", depth)
+            inner = self.loops(order, sizes, depth)
+            self.values([(self.text(self.read(target, axes)), "+=", value)], inner)
+        self.cache[key] = target
+        return self.read(target, axes)
+
+    def read(self, target, axes) -> sympy.Expr:
+        return target[tuple(axes)] if isinstance(target, IndexedBase) else target
+
+    def hoist(self, e: sympy.Expr, loop: frozenset, sizes: dict) -> sympy.Expr:
+        """e inside a loop over `loop`: parts that need fewer indices become temps before it."""
+        if _trivial(e):
+            return e
+        ix = self.free(e, sizes)
+        if ix < loop or (ix and _expensive(e)):
+            return self.temp(e, ix, sizes)
+        return self.descend(e, loop, sizes)
+
+    def descend(self, e: sympy.Expr, loop: frozenset, sizes: dict) -> sympy.Expr:
+        if not isinstance(e, (sympy.Add, sympy.Mul)):
+            return e.func(*(self.hoist(a, loop, sizes) for a in e.args)) if e.args else e
+        groups: dict = {}  # the factors (terms) of e by the indices they use
+        for a in e.args:
+            groups.setdefault(self.free(a, sizes), []).append(a)
+        args = []
+        for ix, group in sorted(groups.items(), key=lambda g: sorted(map(str, g[0]))):
+            part = e.func(*group)
+            if len(group) > 1 and not _trivial(part) and (ix < loop or self.cached(part, ix, sizes)):
+                args.append(self.temp(part, ix, sizes))
+            else:
+                args.extend(self.hoist(a, loop, sizes) for a in group)
+        return e.func(*args)
+
+    def cached(self, e, indices, sizes) -> bool:
+        return self.key("temp", e, indices, sizes)[1] in self.cache
+
+    def temp(self, e: sympy.Expr, indices: frozenset, sizes: dict) -> sympy.Expr:
+        """e computed once per sample into a scalar or a temp array over its indices."""
+        order, key = self.key("temp", e, indices, sizes)
+        if key not in self.cache:
+            value = self.descend(e, frozenset(order), sizes)
+            if order:
+                target = self.new_array(tuple(sizes[ix] for ix in order))
+                inner = self.loops(order, sizes, self.depth)
+                self.values([(self.text(target[order]), "=", value)], inner)
+            else:
+                target = self.new_scalar()
+                self.values([(self.names[target], "=", value)], self.depth)
+            self.cache[key] = target
+        return self.read(self.cache[key], order)
+
+
+# ------------------------------------------------------------------ what every function shares
+
+@dataclass(frozen=True)
+class _Target:
+    """`place op value`, in a loop over `loop` (the place's axes) when there is one."""
+
+    place: str  # a text with one `{}` per loop index
+    op: str
+    loop: tuple[sympy.Symbol, ...]
+    sizes: dict
+    value: sympy.Expr
+
+
+class _Module:
+    """The names, sizes and parameter offsets every function of one module shares."""
+
+    def __init__(self, plan: IndexPlan):
+        self.plan = plan
+        self.size_names = {}
+        for item in plan.params + plan.data:
+            for s in _shape(item):
+                if s.is_Symbol and s.name not in plan.sizes:
+                    raise InternalError(f"codegen: the size {s} is not bound from the data")
+        for name in plan.sizes:
+            self.size_names[sympy.Symbol(name, integer=True, positive=True)] = "sz_" + name
+        self.names: dict = dict(self.size_names)
+        self.arrays: dict = {}
+        for p in plan.params:
+            if isinstance(p, IndexedBase):
+                self.arrays[p] = (PARAM + _name(p), "")
+            else:
+                self.names[p] = PARAM + p.name
+        for d in plan.data:
+            if isinstance(d, IndexedBase):
+                self.arrays[d] = (DATA_ARRAY + _name(d), "i, ")
+            else:
+                self.names[d] = DATA_VALUE + d.name
+        self.partial_sizes = tuple(dict(zip(ix, _shape(p))) for p, (ix, _) in zip(plan.params, plan.partials))
+
+    def args(self, data=None) -> str:
+        return ", ".join(DATA_ARRAY + _name(d) for d in (self.plan.data if data is None else data))
+
+    def prologue(self, f: _Function, data=None, check: bool = False, outs=()) -> None:
+        """n, the sizes from the data shapes and the parameters' offsets; with check, the
+        ValueErrors for arrays that disagree (loops would read past the end of one)."""
+        data = self.plan.data if data is None else data
+        arrays = [DATA_ARRAY + _name(d) for d in data]
+        f.emit(f"n = {arrays[0]}.shape[0]" if arrays else "n = 1")
+        bound = {_name(d) for d in data}
+        for name, (source, axis) in self.plan.sizes.items():
+            if source in bound:
+                f.emit(f"sz_{name} = {DATA_ARRAY}{source}.shape[{axis + 1}]")
+            elif any(s.is_Symbol and s.name == name for p in self.plan.params for s in _shape(p)):
+                raise InternalError(f"codegen: the size {name} is not bound by {', '.join(sorted(bound))}")
+        if check:
+            for a in arrays[1:]:
+                f.emit(f"if {a}.shape[0] != n:")
+                f.emit('raise ValueError("the data arrays must all have the same length")', 2)
+            for d in data:
+                for pos, s in enumerate(_shape(d)):
+                    if s.is_Symbol and self.plan.sizes[s.name] == (_name(d), pos):
+                        continue
+                    f.emit(f"if {DATA_ARRAY}{_name(d)}.shape[{pos + 1}] != {f.size(s)}:")
+                    f.emit(f'raise ValueError("{_name(d)} must have {s} columns (DATA_SHAPES, SIZES)")', 2)
+        total = "0"
+        for q, p in enumerate(self.plan.params):
+            f.emit(f"op_{q} = {total}")
+            total = f"op_{q} + {f.count_text(_shape(p))}"
+        f.emit(f"n_params = {total}")
+        if check:
+            for vector in ("params", *outs):
+                f.emit(f"if {vector}.shape[0] != n_params:")
+                f.emit(f'raise ValueError("{vector} must hold one value per parameter element '
+                       '(PARAM_NAMES, PARAM_SHAPES)")', 2)
+
+    def read_params(self, f: _Function, depth: int = 1, scalars: bool = True) -> None:
+        for q, p in enumerate(self.plan.params):
+            if isinstance(p, IndexedBase):
+                f.emit(f"{PARAM}{_name(p)} = {self.view(f, 'params', f'op_{q}', _shape(p))}", depth)
+            elif scalars:
+                f.emit(f"{PARAM}{p.name} = params[op_{q}]", depth)
+
+    def view(self, f: _Function, array: str, offset: str, shape: tuple) -> str:
+        """A view of a flat array's part as an array of `shape` (C order)."""
+        text = f"{array}[{offset}:{offset} + {f.count_text(shape)}]"
+        return text if len(shape) == 1 else f"{text}.reshape({f.shape_text(shape)})"
+
+    def param_places(self, f: _Function, array: str, prefix: str, depth: int = 1) -> list[str]:
+        """Per parameter, where its entries of a flat vector (grad_out, a Jacobian row) go."""
+        places = []
+        for q, p in enumerate(self.plan.params):
+            if isinstance(p, IndexedBase):
+                f.emit(f"{prefix}_{q} = {self.view(f, array, f'op_{q}', _shape(p))}", depth)
+                places.append(f"{prefix}_{q}[" + ", ".join(["{}"] * len(_shape(p))) + "]")
+            else:
+                places.append(f"{array}[op_{q}]")
+        return places
+
+    def read_data(self, f: _Function, exprs, depth: int) -> None:
+        used = set().union(*(e.free_symbols for e in exprs))
+        for d in self.plan.data:
+            if not isinstance(d, IndexedBase) and d in used:
+                f.emit(f"{DATA_VALUE}{d.name} = {DATA_ARRAY}{d.name}[i]", depth)
+
+    def sample_loop(self, f: _Function, indexed: bool, exprs) -> None:
+        if indexed:
+            f.emit("for r in range(lo, hi):")
+            f.emit("i = order[r]", 2)
+            f.emit("if i < 0 or i >= n:", 2)
+            f.emit('raise IndexError("order holds an index outside the data")', 3)
+        else:
+            f.emit("for i in range(lo, hi):")
+        self.read_data(f, exprs, 2)
+
+
+# ------------------------------------------------------------------ sums over the samples
+
+@dataclass(frozen=True)
+class _Slots:
+    """The accumulator: one slot per distinct reduction body, an array over the body's indices."""
+
+    acc: Accumulation
+    axes: tuple[tuple[sympy.Symbol, ...], ...]
+    sizes: tuple[dict, ...]
+
+
+def _slots(exprs, contexts) -> _Slots:
+    """Accumulate `exprs` (each with its (loop, sizes) context) into one flat accumulator."""
+    acc = accumulate([_tidy(e) for e in exprs])
+    axes, sizes = [], []
+    for s, body in zip(acc.sums, acc.bodies):
+        loop, ctx = next(c for e, c in zip(acc.outer, contexts) if s in e.free_symbols)
+        ctx = _index_sizes(body, ctx)
+        used = {ix for ix in body.free_symbols if ix in ctx}
+        if not used <= set(loop):
+            raise InternalError("codegen: a sum over the samples inside a sum over elements")
+        axes.append(tuple(ix for ix in loop if ix in used))
+        sizes.append(ctx)
+    return _Slots(acc, tuple(axes), tuple(sizes))
+
+
+def _tidy(expr: sympy.Expr) -> sympy.Expr:
+    """Common factors out of each reduction body: (a·x[j] + b·x[j]) → (a + b)·x[j]."""
+    return expr.xreplace({r: type(r)(sympy.factor_terms(r.args[0])) for r in expr.atoms(mean, SampleSum)})
+
+
+def _slot_views(m: _Module, f: _Function, slots: _Slots, scalars: str) -> list:
+    """Offsets into `acc`, a view per array slot; per slot its place (text) or base (sympy).
+
+    scalars="local": scalar slots are summed in local variables s_k (returned as their names);
+    scalars="read": they are read from acc into s_k.
+    """
+    total = "0"
+    out = []
+    for k, (axes, sizes) in enumerate(zip(slots.axes, slots.sizes)):
+        shape = tuple(sizes[ix] for ix in axes)
+        f.emit(f"oa_{k} = {total}")
+        total = f"oa_{k} + {f.count_text(shape)}"
+        if axes:
+            base = IndexedBase(sympy.Dummy("a"), shape=shape)
+            f.arrays[base] = (f"a_{k}", "")
+            f.emit(f"a_{k} = {m.view(f, 'acc', f'oa_{k}', shape)}")
+            out.append(base)
+        else:
+            f.emit(f"s_{k} = 0.0" if scalars == "local" else f"s_{k} = acc[oa_{k}]")
+            out.append(f"s_{k}")
+    return out
+
+
+def _acc_length(f: _Function, slots: _Slots) -> str:
+    counts = [f.count_text(tuple(sizes[ix] for ix in axes)) for axes, sizes in zip(slots.axes, slots.sizes)]
+    return " + ".join(counts)
+
+
+def _sums_function(m: _Module, slots: _Slots, name: str, indexed: bool) -> str:
+    """Add every body, over samples lo..hi-1 (of `order`, when indexed), into acc: one pass."""
+    f = _Function(m, f"{name}(params, {m.args()}, {'order, ' if indexed else ''}lo, hi, acc)")
+    m.prologue(f)
+    m.read_params(f)
+    places = _slot_views(m, f, slots, "local")
+    f.mark_allocs()
+    m.sample_loop(f, indexed, slots.acc.bodies)
+    targets = []
+    for k, (place, axes, sizes, body) in enumerate(zip(places, slots.axes, slots.sizes, slots.acc.bodies)):
+        text = place if isinstance(place, str) else f"a_{k}[" + ", ".join(["{}"] * len(axes)) + "]"
+        targets.append(_Target(text, "+=", axes, sizes, body))
+    f.targets(targets, 2)
+    for k, place in enumerate(places):
+        if isinstance(place, str):
+            f.emit(f"acc[oa_{k}] += {place}")
+    f.emit("return 0")
+    return f.source()
+
+
+def _finish_function(m: _Module, slots: _Slots, name: str, with_grad: bool) -> str:
+    """The loss (returned) and the gradient (into grad_out) from the sums and 1/N."""
+    f = _Function(m, f"{name}(params, {m.args()}, acc, inv_n{', grad_out' if with_grad else ''})")
+    f.names[_INV_N] = "inv_n"
+    m.prologue(f)
+    m.read_params(f)
+    places = _slot_views(m, f, slots, "read")
+    swap = {}
+    for s, place, axes in zip(slots.acc.sums, places, slots.axes):
+        if isinstance(place, str):
+            f.names[s] = place
+        else:
+            swap[s] = place[axes]
+    outer = [e.xreplace(swap) for e in slots.acc.outer]
+    grad = m.param_places(f, "grad_out", "g") if with_grad else []
+    f.mark_allocs()
+    targets = [_Target("total", "=", (), {}, outer[0])]
+    for place, (loop, _), sizes, value in zip(grad, m.plan.partials, m.partial_sizes, outer[1:]):
+        targets.append(_Target(place, "=", loop, sizes, value))
+    f.targets(targets, 1)
+    f.emit("return total")
+    return f.source()
+
+
+# ------------------------------------------------------------------ the public kernels
+
+def _loss(m: _Module, slots: _Slots) -> str:
+    f = _Function(m, f"loss(params, {m.args()})")
+    m.prologue(f, check=True)
+    f.emit(f"acc = np.zeros({_acc_length(f, slots)})")
+    f.emit(f"_loss_sums(params, {m.args()}, 0, n, acc)")
+    f.emit(f"return _loss_finish(params, {m.args()}, acc, 1.0 / n)")
+    return f.source()
+
+
+def _loss_grad(m: _Module, slots: _Slots) -> str:
+    f = _Function(m, f"loss_grad(params, {m.args()}, grad_out)")
+    m.prologue(f, check=True, outs=("grad_out",))
+    f.emit(f"acc = np.zeros({_acc_length(f, slots)})")
+    f.emit(f"_sums(params, {m.args()}, 0, n, acc)")
+    f.emit(f"return _finish(params, {m.args()}, acc, 1.0 / n, grad_out)")
+    return f.source()
+
+
+def _loss_grad_parallel(m: _Module, slots: _Slots) -> str:
+    """Fixed chunks, one accumulator each, added in chunk order: the same bits on any thread count."""
+    f = _Function(m, f"loss_grad_parallel(params, {m.args()}, grad_out)", "@numba.njit(**_JIT_PARALLEL)")
+    m.prologue(f, check=True, outs=("grad_out",))
+    f.emit(f"chunks = np.zeros((N_CHUNKS, {_acc_length(f, slots)}))")
+    f.emit("for c in numba.prange(N_CHUNKS):")
+    f.emit(f"_sums(params, {m.args()}, c * n // N_CHUNKS, (c + 1) * n // N_CHUNKS, chunks[c])", 2)
+    f.emit("acc = np.zeros(chunks.shape[1])")
+    f.emit("for c in range(N_CHUNKS):")
+    f.emit("for r in range(chunks.shape[1]):", 2)
+    f.emit("acc[r] += chunks[c, r]", 3)
+    f.emit(f"return _finish(params, {m.args()}, acc, 1.0 / n, grad_out)")
+    return f.source()
+
+
+def _sgd_epoch(m: _Module) -> str:
+    """One update per sample, in `order`, on the per-sample objective (all parameters at once)."""
+    p = m.plan
+    f = _Function(m, f"sgd_epoch(params, {m.args()}, lr, order)")
+    m.prologue(f, check=True)
+    m.read_params(f, scalars=False)
+    f.emit("grad = np.empty(n_params)")
+    places = m.param_places(f, "grad", "g")
+    f.mark_allocs()
+    f.emit("total = 0.0")
+    f.emit("for r in range(order.shape[0]):")
+    f.emit("i = order[r]", 2)
+    f.emit("if i < 0 or i >= n:", 2)
+    f.emit('raise IndexError("order holds an index outside the data")', 3)
+    for q, param in enumerate(p.params):  # scalars are re-read: the last update changed them
+        if not isinstance(param, IndexedBase):
+            f.emit(f"{PARAM}{param.name} = params[op_{q}]", 2)
+    exprs = [per_sample(_tidy(p.loss))] + [per_sample(_tidy(g)) for _, g in p.partials]
+    m.read_data(f, exprs, 2)
+    targets = [_Target("total", "+=", (), {}, exprs[0])]
+    for place, (loop, _), sizes, value in zip(places, p.partials, m.partial_sizes, exprs[1:]):
+        targets.append(_Target(place, "=", loop, sizes, value))
+    f.targets(targets, 2)
+    f.emit("for r in range(n_params):", 2)
+    f.emit("params[r] -= lr * grad[r]", 3)
+    f.emit("return total / order.shape[0]")
+    return f.source()
+
+
+def _minibatch_epoch(m: _Module, slots: _Slots) -> str:
+    """One update per batch of `batch_size` samples of `order` (the last may be smaller)."""
+    f = _Function(m, f"minibatch_epoch(params, {m.args()}, lr, batch_size, order)")
+    m.prologue(f, check=True)
+    f.emit("if batch_size < 1:")
+    f.emit('raise ValueError("batch_size must be at least 1")', 2)
+    f.emit("m = order.shape[0]")
+    f.emit("grad = np.empty(n_params)")
+    f.emit(f"acc = np.empty({_acc_length(f, slots)})")
+    f.emit("total = 0.0")
+    f.emit("for lo in range(0, m, batch_size):")
+    f.emit("hi = min(lo + batch_size, m)", 2)
+    f.emit("acc.fill(0.0)", 2)
+    f.emit(f"_sums_at(params, {m.args()}, order, lo, hi, acc)", 2)
+    f.emit(f"total += _finish(params, {m.args()}, acc, 1.0 / (hi - lo), grad) * (hi - lo)", 2)
+    f.emit("for r in range(n_params):", 2)
+    f.emit("params[r] -= lr * grad[r]", 3)
+    f.emit("return total / m")
+    return f.source()
+
+
+def _predict(m: _Module) -> str:
+    """The model's value per sample; a model without inputs gives one value."""
+    p = m.plan
+    f = _Function(m, f"predict(params{''.join(', ' + DATA_ARRAY + _name(d) for d in p.inputs)})")
+    m.prologue(f, p.inputs, check=True)
+    m.read_params(f)
+    f.emit("out = np.empty(n)")
+    f.mark_allocs()
+    f.emit("lo = 0")
+    f.emit("hi = n")
+    m.sample_loop(f, False, [p.prediction])
+    f.targets([_Target("out[i]", "=", (), {}, p.prediction)], 2)
+    f.emit("return out")
+    return f.source()
+
+
+def _residual_rows(m: _Module, f: _Function) -> None:
+    """Per sample: `res` = r and `row` = ∂r/∂θ (flat, PARAM_NAMES order), inside `for i`."""
+    p = m.plan
+    m.read_params(f)
+    f.emit("row = np.empty(n_params)")
+    places = m.param_places(f, "row", "b")
+    f.mark_allocs()
+    f.emit("lo = 0")
+    f.emit("hi = n")
+    m.sample_loop(f, False, [p.residual] + [g for _, g in p.residual_partials])
+    targets = [_Target("res", "=", (), {}, p.residual)]
+    for place, (loop, g), sizes in zip(places, p.residual_partials, m.partial_sizes):
+        targets.append(_Target(place, "=", loop, sizes, g))
+    f.targets(targets, 2)
+
+
+def _jtj_jtr(m: _Module) -> str:
+    """jtj_jtr(params, *data, jtj_out, jtr_out) -> Σr²: JᵀJ (both triangles) and Jᵀr, one pass."""
+    f = _Function(m, f"jtj_jtr(params, {m.args()}, jtj_out, jtr_out)")
+    m.prologue(f, check=True, outs=("jtr_out",))
+    f.emit("if jtj_out.shape[0] != n_params or jtj_out.shape[1] != n_params:")
+    f.emit('raise ValueError("jtj_out must be a square matrix, one row per parameter element")', 2)
+    f.emit("jtj_out.fill(0.0)")
+    f.emit("jtr_out.fill(0.0)")
+    f.emit("total = 0.0")
+    _residual_rows(m, f)
+    f.emit("total += res * res", 2)
+    f.emit("for r in range(n_params):", 2)
+    f.emit("jtr_out[r] += row[r] * res", 3)
+    f.emit("for c in range(r, n_params):", 3)
+    f.emit("jtj_out[r, c] += row[r] * row[c]", 4)
+    f.emit("for r in range(n_params):")
+    f.emit("for c in range(r):", 2)
+    f.emit("jtj_out[r, c] = jtj_out[c, r]", 3)
+    f.emit("return total")
+    return f.source()
+
+
+def _residuals_jacobian(m: _Module) -> str:
+    """residuals_jacobian(params, *data, r_out, jac_out): r and ∂r/∂θ per sample (N×p memory)."""
+    f = _Function(m, f"residuals_jacobian(params, {m.args()}, r_out, jac_out)")
+    m.prologue(f, check=True)
+    f.emit("if r_out.shape[0] != n or jac_out.shape[0] != n or jac_out.shape[1] != n_params:")
+    f.emit('raise ValueError("r_out must hold one value per row, jac_out one row per row of data '
+           'and one column per parameter element")', 2)
+    _residual_rows(m, f)
+    f.emit("r_out[i] = res", 2)
+    f.emit("for r in range(n_params):", 2)
+    f.emit("jac_out[i, r] = row[r]", 3)
+    f.emit("return n")
+    return f.source()
+
+
+# ------------------------------------------------------------------ the module
+
+def module_body(plan: IndexPlan, source_comment: str, model_hash: str) -> str:
+    """The module text (unsealed: codegen seals it) of one shaped model's kernels."""
+    m = _Module(plan)
+    contexts = [((), {})] + [(ix, sizes) for (ix, _), sizes in zip(plan.partials, m.partial_sizes)]
+    loss_slots = _slots([plan.loss], contexts[:1])
+    grad_slots = _slots([plan.loss, *(g for _, g in plan.partials)], contexts)
+    parts = [
+        _preamble(plan, source_comment, model_hash),
+        HELPERS.lstrip("\n"),
+        _sums_function(m, loss_slots, "_loss_sums", indexed=False),
+        _finish_function(m, loss_slots, "_loss_finish", with_grad=False),
+        _sums_function(m, grad_slots, "_sums", indexed=False),
+        _sums_function(m, grad_slots, "_sums_at", indexed=True),
+        _finish_function(m, grad_slots, "_finish", with_grad=True),
+        _loss(m, loss_slots),
+        _loss_grad(m, grad_slots),
+        _loss_grad_parallel(m, grad_slots),
+        _sgd_epoch(m),
+        _minibatch_epoch(m, grad_slots),
+        _predict(m),
+    ]
+    if plan.residual is not None:
+        parts += [_jtj_jtr(m), _residuals_jacobian(m)]
+    body = "\n\n".join(part.rstrip("\n") + "\n" for part in parts)
+    _check_module(body)
+    return body
+
+
+def _preamble(p: IndexPlan, source_comment: str, model_hash: str) -> str:
+    comment = "\n".join(line if line.startswith("#") else "# " + _printable(line)
+                        for line in source_comment.splitlines())
+    return f'''{comment}
+"""Kernels of one gd model with vectors and matrices, generated by gdc. They need numpy and numba only.
+
+Calling convention: `params` is one flat 1-D float64 array, the parameters in the order of
+PARAM_NAMES, each flattened in C order (shapes in PARAM_SHAPES; the sizes named there are read
+from the data: SIZES). A scalar data column is a 1-D float64 array, a data vector a 2-D
+C-contiguous float64 array with one row per sample; one positional argument each, in the
+order of DATA_NAMES (predict: INPUT_NAMES).
+"""
+
+import math
+
+import numba
+import numpy as np
+
+GDC_VERSION = {__version__!r}
+MODEL_HASH = {model_hash!r}
+PARAM_NAMES = {tuple(_name(q) for q in p.params)!r}
+PARAM_SHAPES = {tuple(_shape_const(q) for q in p.params)!r}
+DATA_NAMES = {tuple(_name(d) for d in p.data)!r}
+DATA_SHAPES = {tuple(_shape_const(d) for d in p.data)!r}
+INPUT_NAMES = {tuple(_name(d) for d in p.inputs)!r}
+SIZES = {dict(p.sizes)!r}
+INITIAL = {tuple(None if v is None else float(v) for v in p.initial)!r}
+N_CHUNKS = {N_CHUNKS}
+LSQ_SCALE = {p.lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
+LSQ_MEAN = {p.lsq_mean!r}
+
+_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
+_JIT_PARALLEL = dict(_JIT, parallel=True)
+_JIT_EXACT = dict(_JIT, fastmath={{'contract'}})
+'''
+
+
+# Names the generator itself uses; user names are always a prefix + a checked name.
+_FIXED = frozenset({
+    "math", "numba", "np", "_JIT", "_JIT_PARALLEL", "_JIT_EXACT", "N_CHUNKS", "GDC_VERSION", "MODEL_HASH",
+    "PARAM_NAMES", "PARAM_SHAPES", "DATA_NAMES", "DATA_SHAPES", "INPUT_NAMES", "SIZES", "INITIAL",
+    "LSQ_SCALE", "LSQ_MEAN", "params", "grad_out", "grad", "lr", "order", "batch_size", "n", "m", "i",
+    "r", "c", "lo", "hi", "acc", "chunks", "total", "inv_n", "out", "res", "row", "n_params", "jtj_out",
+    "jtr_out", "r_out", "jac_out", "min", "range", "ValueError", "IndexError", "loss", "loss_grad",
+    "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "jtj_jtr", "residuals_jacobian",
+    "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict",
+}) | HELPER_NAMES
+_MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|op|oa|ix)_[0-9]+")
+_ATTRIBUTES = {"shape", "reshape", "fill"}
+
+
+def _check_module(body: str) -> None:
+    """The module parses, and every name in it is gdc's own or a mangled user name."""
+    try:
+        tree = ast.parse(body)
+    except SyntaxError as exc:
+        raise InternalError(f"codegen produced invalid Python: {exc}") from None
+    for node in _walk_generated(tree):
+        name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
+                else node.name if isinstance(node, ast.FunctionDef) else None)
+        if name is not None and name not in _FIXED and not _MANGLED.fullmatch(name):
+            raise InternalError(f"codegen produced the unexpected name {name!r}")
+        if isinstance(node, ast.Attribute) and not (
+                isinstance(node.value, ast.Name) and node.value.id in ("math", "numba", "np")
+                or node.attr in _ATTRIBUTES):
+            raise InternalError(f"codegen produced an unexpected attribute {node.attr!r}")
