@@ -166,17 +166,21 @@ def _free_index_ranges(expr: sympy.Expr) -> dict[sympy.Symbol, sympy.Expr]:
 
 def written_out(expr: sympy.Expr) -> sympy.Expr:
     """Sums over concrete ranges expanded; each element w[2] a scalar symbol `w[2]`."""
-    def expand(node):
-        body, (k, lo, hi) = node.function, node.limits[0]
-        inner = sympy.Sum(body, *node.limits[1:]) if len(node.limits) > 1 else body
-        return sympy.Add(*(written_out(inner.xreplace({k: sympy.Integer(v)}))
-                           for v in range(int(lo), int(hi) + 1)))
-
-    expr = expr.replace(lambda n: isinstance(n, sympy.Sum), expand)
-
     def scalar(node):
         label = node.base.label
         name = f"{label.name}[{', '.join(str(i) for i in node.indices)}]"
         return (PerSample if isinstance(label, PerSample) else sympy.Symbol)(name, real=True)
 
-    return expr.replace(lambda n: isinstance(n, Indexed), scalar)
+    return _expand_sums(expr).replace(lambda n: isinstance(n, Indexed), scalar)
+
+
+def _expand_sums(expr: sympy.Expr) -> sympy.Expr:
+    """Outermost sum first, so an inner sum sees the outer index already replaced."""
+    if isinstance(expr, sympy.Sum):
+        (k, lo, hi), rest = expr.limits[0], expr.limits[1:]
+        body = sympy.Sum(expr.function, *rest) if rest else expr.function
+        return sympy.Add(*(_expand_sums(body.xreplace({k: sympy.Integer(v)}))
+                           for v in range(int(lo), int(hi) + 1)))
+    if expr.is_Atom or not expr.has(sympy.Sum):
+        return expr
+    return expr.func(*(_expand_sums(a) for a in expr.args))

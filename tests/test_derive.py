@@ -15,6 +15,7 @@ from gdc.errors import GdcError, InternalError
 from gdc.explain import render
 from gdc.frontend import check_text
 from gdc.stable import stabilize
+from gdc.indexed import instances
 from gdc.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
 from gdc.verify import equal
 
@@ -93,24 +94,39 @@ def test_every_step_is_verified(derivations, name):
 def test_partials_equal_sympy_diff(derivations, name):
     d = derivations[name]
     for param, partial in d.partials.items():
-        assert not partial.has(sympy.Derivative)
-        assert partial.free_symbols <= set(d.model.params) | set(d.model.data)
-        assert values_equal(partial, sympy.diff(d.model.loss, param)), param
+        assert not partial.has(sympy.Derivative, sympy.KroneckerDelta)
+        if not d.model.shaped:
+            assert partial.free_symbols <= set(d.model.params) | set(d.model.data)
+        assert_matches_diff(partial, d.model.loss, param)
+
+
+def assert_matches_diff(partial, loss, param):
+    """partial == sympy.diff(loss, param); by an element w[j], at fixed sizes, each sum over
+    elements written out and w[j] one of its scalars: sympy.diff then knows nothing of indices."""
+    if not loss.has(sympy.Indexed):
+        assert values_equal(partial, sympy.diff(loss, param)), param
+        return
+    for scalar_partial, scalar_loss, element in instances(partial, loss, param):
+        assert element.is_Symbol
+        assert values_equal(scalar_partial, sympy.diff(scalar_loss, element)), (param, element)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_json_partials_parse_back_to_sympy_diff(derivations, name):
     d = derivations[name]
     out = json.loads(render(d, "json"))
-    names = {s.name: s for s in d.model.params + d.model.data}
-    local = {"mean": mean, "sum": Sum, "sigmoid": sigmoid, "softplus": softplus,
-             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **names}
-    assert out["parameters"] == [p.name for p in d.model.params]
-    assert out["data"] == [x.name for x in d.model.data]
+    names = {str(s): s for s in d.model.params + d.model.data}
+    indices = {s.name: s for e in (d.model.loss, *d.partials.values(), *d.partials)
+               for s in e.free_symbols | {k for node in e.atoms(sympy.Sum) for k, *_ in node.limits}
+               if s.is_integer}
+    local = {"mean": mean, "sum": Sum, "Sum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
+             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names}
+    assert out["parameters"] == [str(p) for p in d.model.params]
+    assert out["data"] == [str(x) for x in d.model.data]
     assert out["verified"] is True
-    for param in d.model.params:
-        parsed = sympy.parse_expr(out["partials"][param.name], local_dict=local)
-        assert values_equal(parsed, sympy.diff(d.model.loss, param)), param
+    for param in d.model.elements:
+        parsed = sympy.parse_expr(out["partials"][str(param)], local_dict=local)
+        assert_matches_diff(parsed, d.model.loss, param)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -119,7 +135,7 @@ def test_sgd_partials_are_the_per_sample_gradient(derivations, name):
     per_sample = d.model.loss.replace(lambda n: isinstance(n, (mean, Sum)), lambda n: n.args[0])
     for param, g in d.sgd_partials.items():
         assert not g.has(mean, Sum)
-        assert values_equal(g, sympy.diff(per_sample, param)), param
+        assert_matches_diff(g, per_sample, param)
 
 
 def test_linear_partials_read_as_in_a_textbook(derivations):

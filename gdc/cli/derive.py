@@ -57,6 +57,10 @@ def _with_hessian(text: str, model, derivation, fmt: str) -> str:
     from ..hessian import hessian_json, hessian_report, hessian_text
     if fmt not in ("text", "json"):
         raise GdcError(f"--hessian is shown in the text and json formats, not {fmt}", where="--hessian")
+    if model.shaped:
+        raise GdcError("--hessian shows the second derivatives of scalar parameters; this model has "
+                       "vectors or matrices", where="--hessian",
+                       hint="fit it with gd, adam or lm, which need first derivatives only")
     report = hessian_report(model, dict(derivation.partials))
     if fmt == "text":
         return text + hessian_text(report)

@@ -1,0 +1,8 @@
+# A neural network with one hidden layer of 32 tanh units, fitted to the diabetes data
+# (x1..x10 and Y in diabetes.csv): each unit j computes tanh(Σₖ W[j,k]·x[k] + c[j]), and
+# the output weighs the units with v and adds a. W and v start at small random values
+# (no initial value given), so that the units can learn different things.
+data x[d], Y
+param W[32, d], c[32] = 0, v[32], a = 150
+model y = dot(v, tanh(W @ x + c)) + a
+loss mean((y - Y)^2)
