@@ -22,6 +22,7 @@ import numpy as np
 
 from .errors import GdcError
 from .kernels import Kernels
+from .layout import Layout
 from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
                          SampleKernel, first_step, probe_adam, trial_sgd_step)
 from .options import SECOND_ORDER, Options, Schedule
@@ -29,6 +30,9 @@ from .parse import looks_like_path  # parse.py imports lark only to parse
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
+# Standard errors and the condition number are computed for at most this many parameters
+# (as many as second-order kernels are generated for; gdc.hessian.MAX_SECOND_ORDER).
+MAX_STATISTICS = 50
 STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
 CONVERGED = ("gtol", "tol", "xtol", "ftol")
 
@@ -47,16 +51,26 @@ class Problem:
     model_source: str | None = None  # the model file, when the model was given as a path
     model_hash: str = ""           # the model's identity: its text and names (model_identity)
     classified_by: tuple[tuple[str, ...], str] = ((), "")  # the names and origin given to the checker
+    layout: Layout | None = None   # the parameters' shapes and places, sizes bound by this data
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
+
+    @property
+    def params_layout(self) -> Layout:
+        return self.layout if self.layout is not None else self.kernels.layout(self.data, self.source)
+
+    @property
+    def flat_kernels(self) -> Kernels:
+        """The kernels as a model of one scalar parameter per element (the kernels for a scalar model)."""
+        return self.kernels.flat(self.params_layout)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
 class FitResult:
     """What a fit found and how it stopped. `history[k]` is the full-batch loss after k epochs."""
 
-    params: dict[str, float]
+    params: dict[str, float | np.ndarray]   # a shaped parameter's value is an array of its shape
     loss: float
     iterations: int                  # epochs completed (for gd: steps taken)
     converged: bool
@@ -76,6 +90,8 @@ class FitResult:
     load_seconds: float = 0.0        # numba compiling or loading the kernels, before the fit
     method_note: str | None = None   # why --method auto chose this method
     stats: object | None = None      # second_order.LeastSquaresStats, for a least-squares loss
+    layout: Layout | None = None     # the parameters' shapes; stats and path are per element
+    notes: tuple[str, ...] = ()      # what the report leaves out, and why
 
     def __str__(self) -> str:
         from .report import result_text
@@ -102,7 +118,7 @@ def divergence_hint(result: FitResult) -> str:
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
             drop_nonfinite: bool = False) -> Problem:
     """Read the data, settle which model names are data (those among its columns), compile."""
-    from .data import read_table, select_columns
+    from .data import bound_columns, read_table, select_columns
 
     mapping = dict(mapping or {})
     if isinstance(data, (str, os.PathLike)):
@@ -120,17 +136,23 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     if not mapping and not isinstance(model, Kernels):
         _some_column_is_named(model, names, source)
     kernels, text = _kernels(model, known, origin)
+    shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     if table is not None:
-        chosen = select_columns(table, kernels.data_names, mapping)
+        bound = bound_columns(table, kernels.data_names, mapping, shapes)
+        chosen = select_columns(table, kernels.data_names, mapping, shapes)
+        used = [":".join(bound[name]) for name in kernels.data_names]
+        taken = {column for columns in bound.values() for column in columns}
     else:
         chosen = _select(columns, kernels.data_names, mapping)
-    used = [mapping.get(name, name) for name in kernels.data_names]
-    unused = tuple(n for n in names if n not in used)
+        used = [mapping.get(name, name) for name in kernels.data_names]
+        taken = set(used)
+    unused = tuple(n for n in names if n not in taken)
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
         isinstance(model, str) and looks_like_path(model)) else None
     data_tuple = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
+    layout = kernels.layout(data_tuple, source if table is not None else "gdc.fit")
     return Problem(kernels, data_tuple, tuple(used), source, len(data_tuple[0]) if data_tuple else 0,
-                   dropped, unused, model_source, model_identity(text, kernels), (known, origin))
+                   dropped, unused, model_source, model_identity(text, kernels), (known, origin), layout)
 
 
 def _some_column_is_named(model, names: tuple[str, ...], source: str) -> None:
@@ -140,7 +162,8 @@ def _some_column_is_named(model, names: tuple[str, ...], source: str) -> None:
     where, text = read_model(model)
     found = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"#[^\n]*", "", text))
     words = list(dict.fromkeys(word for word in found if word not in RESERVED))
-    if set(words) & set(names):
+    stems = {re.sub(r"_?[0-9]+$", "", name) for name in names}   # x1, x2, … feed a data vector x
+    if set(words) & (set(names) | stems):
         return
     guesses = [word for word in words if looks_like_data(word)] or ["NAME"]
     raise GdcError(f"none of the data's columns ({', '.join(names)}) is named like a name in {where}",
@@ -169,28 +192,31 @@ def model_identity(text: str | None, kernels: Kernels) -> str:
 
 
 def _arrays(data: Mapping, drop_nonfinite: bool) -> tuple[dict[str, np.ndarray], int]:
-    """A mapping of names to 1-D numeric arrays, as float64 columns of one length."""
+    """A mapping of names to numeric arrays, one row per sample (1-D, or 2-D (N, d) for a
+    data vector), as float64 arrays of one length."""
     if not isinstance(data, Mapping) or not data:
-        raise GdcError("data must be a file path or a non-empty mapping of names to 1-D arrays",
-                       where="gdc.fit")
+        raise GdcError("data must be a file path or a non-empty mapping of names to arrays "
+                       "(1-D, or 2-D with one row per sample for a data vector)", where="gdc.fit")
     columns: dict[str, np.ndarray] = {}
     for name, values in data.items():
         array = np.asarray(values)
-        if array.dtype.kind not in "biuf" or array.ndim != 1:
-            raise GdcError(f"data[{name!r}] must be a 1-D array of numbers, "
-                           f"not {array.dtype} of shape {array.shape}", where="gdc.fit")
-        columns[str(name)] = array.astype(np.float64)
+        if array.dtype.kind not in "biuf" or array.ndim not in (1, 2):
+            raise GdcError(f"data[{name!r}] must be a 1-D array of numbers (2-D, one row per "
+                           f"sample, for a data vector), not {array.dtype} of shape {array.shape}",
+                           where="gdc.fit")
+        columns[str(name)] = np.ascontiguousarray(array, dtype=np.float64)
     lengths = {name: len(a) for name, a in columns.items()}
     if len(set(lengths.values())) != 1:
         raise GdcError(f"the data columns differ in length: {lengths}", where="gdc.fit")
     if not next(iter(lengths.values())):
         raise GdcError("the data has no rows", where="gdc.fit")
-    finite = np.logical_and.reduce([np.isfinite(a) for a in columns.values()])
+    finite = np.logical_and.reduce([np.isfinite(a).reshape(len(a), -1).all(axis=1)
+                                    for a in columns.values()])
     if finite.all():
         return columns, 0
     if not drop_nonfinite:
         row = int(np.argmin(finite))
-        bad = next(n for n, a in columns.items() if not np.isfinite(a[row]))
+        bad = next(n for n, a in columns.items() if not np.isfinite(a[row]).all())
         raise GdcError(f"data[{bad!r}][{row}] is {columns[bad][row]}", where="gdc.fit",
                        hint="pass drop_nonfinite=True to skip such rows")
     return {n: a[finite] for n, a in columns.items()}, int((~finite).sum())
@@ -208,9 +234,13 @@ def _select(columns: dict[str, np.ndarray], names, mapping: Mapping[str, str]) -
     return chosen
 
 
-def initial_params(kernels: Kernels, init: Mapping[str, float] | None) -> np.ndarray:
-    """The model's initial values, with `init` overriding some; unknown names are an error."""
-    params = np.array(kernels.initial, dtype=np.float64)
+def initial_params(kernels: Kernels, init: Mapping[str, float] | None, layout: Layout | None = None,
+                   seed: int = 0) -> np.ndarray:
+    """The model's flat initial vector (see gdc.layout: random draws from `seed` where the model
+    gives no value), with `init` overriding some; a number fills a whole shaped parameter;
+    unknown names are an error."""
+    layout = layout if layout is not None else kernels.layout()
+    params = layout.initial(seed)
     for name, value in (init or {}).items():
         if name not in kernels.param_names:
             if name in kernels.data_names:
@@ -223,12 +253,12 @@ def initial_params(kernels: Kernels, init: Mapping[str, float] | None) -> np.nda
         value = float(value)
         if not math.isfinite(value):
             raise GdcError(f"the initial value of {name!r} must be finite, not {value}", where="--init")
-        params[kernels.param_names.index(name)] = value
+        layout.fill(params, name, value)
     return params
 
 
 def parse_init(text: str) -> dict[str, float]:
-    """Parse `--init m=1,b=0`."""
+    """Parse `--init m=1,b=0`; for a vector or matrix parameter, `w=0` sets every element."""
     values: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, equals, value = (s.strip() for s in item.partition("="))
@@ -245,13 +275,17 @@ def parse_init(text: str) -> dict[str, float]:
 # --- the loop ----------------------------------------------------------------------------------
 
 def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
-    """The method to run, and why when --method auto chose it (from the loss's structure)."""
+    """The method to run, and why when --method auto chose it (from the loss's structure).
+
+    `kernels` counts one parameter per element: pass `problem.flat_kernels`."""
     if options.method != "auto":
         return options.method, None
-    size = len(kernels.param_names)
+    size = len(kernels.param_names)   # kernels.flat(...): one name per element
     some = f"{size} parameter{'s' if size != 1 else ''}"
     if options.lr is not None or options.schedule.kind != "constant" or options.tolerances_given:
         return "gd", "a learning rate, schedule or tolerance was given, so gradient descent"
+    if size > MAX_STATISTICS:
+        return "gd", f"{some}: too many for second-order steps, so gradient descent with automatic steps"
     if kernels.jtj_jtr is not None:
         return "lm", f"the loss is a sum of squared residuals; {some}"
     if kernels.loss_grad_hess is not None:
@@ -263,14 +297,17 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         progress: Callable | None = None) -> FitResult:
     """Fit; a diverged fit is returned with reason "diverged" (fit() raises instead)."""
     options.validate()
-    kernels = problem.kernels
-    params = initial_params(kernels, init)
+    layout = problem.params_layout
+    kernels = problem.kernels.flat(layout)
+    params = initial_params(problem.kernels, init, layout, options.seed)
     method, why = choose_method(kernels, options)
     if method != options.method:
         options = dataclasses.replace(options, method=method)
+    flat = dataclasses.replace(problem, kernels=kernels)
     if method in SECOND_ORDER:
         from .fit_second_order import run_second_order
-        return run_second_order(problem, options, params, why, progress)
+        result = run_second_order(flat, options, params, why, progress)
+        return _regroup(result, problem, params)
     loading = time.perf_counter()
     objective = Objective(kernels, problem.data)
     _warm_up(objective, params, options)
@@ -283,7 +320,7 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     k = loop.epoch
     updates = k * _updates_per_epoch(problem.n_rows, options)
     reason = loop.reason
-    return FitResult(
+    result = FitResult(
         params=dict(zip(kernels.param_names, params.tolist())), loss=loop.loss, iterations=k,
         converged=reason in CONVERGED, reason=reason, seconds=seconds,
         method=_method_name(options), lr=lr, history=loop.history[:k + 1].copy(),
@@ -291,12 +328,28 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         schedule=options.schedule.describe(), updates=updates,
         path=None if loop.recorder is None else loop.recorder[:k + 1].copy(),
         model_hash=problem.model_hash, n_rows=problem.n_rows, load_seconds=started - loading,
-        method_note=why, stats=least_squares_report(problem, params, reason))
+        method_note=why, stats=least_squares_report(flat, params, reason))
+    return _regroup(result, problem, params)
 
 
 def least_squares_report(problem: Problem, params: np.ndarray, reason: str):
+    """The statistics of a least-squares fit; `problem` must hold the flat kernels."""
+    if len(params) > MAX_STATISTICS:
+        return None
     from .fit_second_order import least_squares_report as report
     return report(problem, params, reason)
+
+
+def _regroup(result: FitResult, problem: Problem, params: np.ndarray) -> FitResult:
+    """The result with each parameter under its own name (an array for a shaped one)."""
+    layout, notes = problem.params_layout, ()
+    if layout.size > MAX_STATISTICS and problem.kernels.jtj_jtr is not None:
+        notes = (f"standard errors and the condition number are not computed for more than "
+                 f"{MAX_STATISTICS} parameters (this fit has {layout.size})",)
+    if not layout.shaped and not notes:
+        return dataclasses.replace(result, layout=layout)
+    return dataclasses.replace(result, params=layout.unflatten(params), layout=layout, notes=notes,
+                               stats=None if notes else result.stats)
 
 
 def _warm_up(objective: Objective, params: np.ndarray, options: Options) -> None:

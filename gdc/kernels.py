@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
+
+from .layout import Layout, layout, resolve_sizes
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,14 @@ class Kernels:
     The calling convention (fixed, see README): `params` is a 1-D float64 array in the order
     of `param_names`; each data name is one positional 1-D float64 array of length N, in the
     order of `data_names`.
+
+    Shaped models (`param w[d]`, `data x[d]`): `params` is still one flat 1-D array, each
+    parameter flattened row-major in `param_names` order, and a data vector is a C-contiguous
+    (N, d) array. The flat length depends on the sizes, which the data fix: `layout(data)`
+    gives the Layout (gdc/layout.py: offsets, element names, initial values) and `flat(layout)`
+    the same kernels seen as a model of one scalar parameter per element, which is what code
+    that counts parameters by name takes (the optimizers, second order, gradient checks).
+    For a scalar model the layout is trivial and `flat` returns the kernels themselves.
 
     - loss(params, *data) -> float
     - loss_grad(params, *data, grad_out) -> float: one fused pass, fills grad_out
@@ -46,6 +57,36 @@ class Kernels:
     model_hash: str
     module: ModuleType
     path: str | None  # the generated source file, when it lives on disk
+    # Shaped models only (a scalar model's module lacks them: shapes (), no sizes). A shape
+    # holds ints and size names; SIZES maps a size name to (data name, element axis).
+    param_shapes: tuple[tuple, ...] = ()
+    data_shapes: tuple[tuple, ...] = ()
+    sizes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
+    initial_spec: tuple[float | None, ...] = ()   # per parameter: a number, or None (random)
+
+    @property
+    def shaped(self) -> bool:
+        return any(self.param_shapes) or any(self.data_shapes)
+
+    def layout(self, data: Sequence[np.ndarray] | Mapping[str, np.ndarray] = (),
+               where: str = "the data", known: Mapping[str, int] | None = None) -> Layout:
+        """The parameters' layout with the sizes the data give (one array per data name, or
+        a mapping name -> array); `known` sizes fill in those no array gives."""
+        shapes = self.param_shapes or ((),) * len(self.param_names)
+        sizes = dict(known or {})
+        if self.sizes and len(data):
+            sizes.update(resolve_sizes(self.data_names, self.data_shapes or ((),) * len(self.data_names),
+                                       self.sizes, data, where))
+        spec = self.initial_spec or tuple(float(v) for v in self.module.INITIAL)
+        return layout(self.param_names, shapes, spec, sizes)
+
+    def flat(self, layout: Layout, seed: int = 0) -> "Kernels":
+        """These kernels as a model of one scalar parameter per element of `layout`."""
+        if not layout.shaped:
+            return self
+        return dataclasses.replace(self, param_names=layout.element_names, initial=layout.initial(seed),
+                                   param_shapes=((),) * layout.size,
+                                   initial_spec=tuple(layout.initial(seed).tolist()))
 
     @property
     def loss(self) -> Callable:
@@ -93,6 +134,19 @@ class Kernels:
 
     @classmethod
     def from_module(cls, module: ModuleType, path: str | None = None) -> "Kernels":
-        """Wrap a generated module (it defines PARAM_NAMES, DATA_NAMES, INPUT_NAMES, INITIAL, MODEL_HASH)."""
-        return cls(tuple(module.PARAM_NAMES), tuple(module.DATA_NAMES), tuple(module.INPUT_NAMES),
-                   np.array(module.INITIAL, dtype=np.float64), module.MODEL_HASH, module, path)
+        """Wrap a generated module (it defines PARAM_NAMES, DATA_NAMES, INPUT_NAMES, INITIAL,
+        MODEL_HASH; a shaped model's also PARAM_SHAPES, DATA_SHAPES and SIZES).
+
+        `initial` is the flat starting vector; for a shaped model whose sizes come from the
+        data it is empty until bound: use `flat(layout(data)).initial` or `layout(data).initial()`.
+        """
+        names = tuple(module.PARAM_NAMES)
+        data_names = tuple(module.DATA_NAMES)
+        param_shapes = tuple(tuple(s) for s in getattr(module, "PARAM_SHAPES", ((),) * len(names)))
+        data_shapes = tuple(tuple(s) for s in getattr(module, "DATA_SHAPES", ((),) * len(data_names)))
+        spec = tuple(None if v is None else float(v) for v in module.INITIAL)
+        kernels = cls(names, data_names, tuple(module.INPUT_NAMES), np.empty(0), module.MODEL_HASH,
+                      module, path, param_shapes, data_shapes, dict(getattr(module, "SIZES", {})), spec)
+        named = any(isinstance(dim, str) for shape in param_shapes for dim in shape)
+        initial = np.empty(0) if named else kernels.layout().initial()
+        return dataclasses.replace(kernels, initial=initial)

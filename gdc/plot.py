@@ -114,7 +114,7 @@ def _surface_axes(ax, result: FitResult, problem: Problem) -> bool:
     path = result.path[np.isfinite(result.path).all(axis=1)]
     if len(path) == 0:
         return False
-    names = list(result.params)
+    names = list(result.layout.element_names if result.layout is not None else result.params)
     lows, highs = path.min(axis=0), path.max(axis=0)
     span = np.maximum(highs - lows, np.maximum(1e-3, 0.1 * np.abs(highs)))
     lows, highs = lows - 0.15 * span, highs + 0.15 * span
@@ -157,12 +157,14 @@ def _surface_axes(ax, result: FitResult, problem: Problem) -> bool:
 
 
 def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> None:
-    """The loss curve, then the data panel and the surface panel when they apply."""
+    """The loss curve, then the data panel (one scalar input) and the surface panel (two
+    parameter values) when they apply."""
     text = _model_text(problem)
     panels = ["loss"]
     k = problem.kernels
     if result.reason != "diverged":
-        if len(k.input_names) == 1 and len(k.data_names) == 2:
+        # One scalar input against one target; a data vector has no such picture.
+        if len(k.input_names) == 1 and len(k.data_names) == 2 and not any(k.data_shapes):
             panels.append("data")
         if result.path is not None and result.path.shape[1] == 2:
             panels.append("surface")

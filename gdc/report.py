@@ -39,30 +39,60 @@ def _listing(names: Iterable[str]) -> str:
     return ", ".join(names) if names else "(none)"
 
 
+def _declared(name: str, shape: tuple) -> str:
+    """`w[10]`, `W[32, 10]`, or the bare name of a scalar."""
+    return f"{name}[{', '.join(map(str, shape))}]" if shape else name
+
+
+def _data_shapes(problem: Problem) -> dict[str, tuple]:
+    """Each data name's shape, sizes resolved (the columns fix them)."""
+    return {name: tuple(column.shape[1:]) for name, column in zip(problem.kernels.data_names, problem.data)}
+
+
+def _data_entry(name: str, column: str, shape: tuple) -> str:
+    if not shape:
+        return name if column == name else f"{name} ← {column}"
+    from .data import shorten
+    return f"{_declared(name, shape)} ← {shorten(column.split(':'))}"
+
+
+def _mapped(name: str, column: str, shape: tuple) -> bool:
+    if not shape:
+        return column != name
+    return not all(re.fullmatch(re.escape(name) + r"_?[0-9]+", c) for c in column.split(":"))
+
+
 def preamble(problem: Problem, options) -> str:
     """Before the fit: which names are parameters, which are data and why, and the method."""
     k = problem.kernels
+    layout = problem.params_layout
+    shown = dict(zip(layout.names, (_declared(n, shape) for n, shape in zip(layout.names, layout.shapes))))
     where = os.path.basename(problem.source) if problem.source != "<arrays>" else "the arrays"
-    outside = [name for name in k.param_names if name not in problem.columns]
-    inside = [name for name in k.param_names if name in problem.columns]
+    outside = [shown[name] for name in k.param_names if name not in problem.columns]
+    inside = [shown[name] for name in k.param_names if name in problem.columns]
     params_why = []
     if outside:
         params_why.append(f"{', '.join(outside)} (not {'a column' if len(outside) == 1 else 'columns'} "
                           f"of {where})")
     if inside:
         params_why.append(f"{', '.join(inside)} (declared `param`, although {where} has such columns)")
-    data_why = [name if column == name else f"{name} ← {column}"
-                for name, column in zip(k.data_names, problem.columns)]
-    mapped = any(column != name for name, column in zip(k.data_names, problem.columns))
+    shapes = _data_shapes(problem)
+    data_why = [_data_entry(name, column, shapes[name]) for name, column in zip(k.data_names, problem.columns)]
+    mapped = any(_mapped(name, column, shapes[name]) for name, column in zip(k.data_names, problem.columns))
     rows = [("parameters", "; ".join(params_why)),
             ("data", _listing(data_why) + (f" (columns of {where}{', by --map' if mapped else ''})"
                                            if data_why else ""))]
+    if layout.shaped:
+        sources = dict(k.sizes)
+        sizes = [f"{name} = {value}" + (f" (the columns of {sources[name][0]})" if name in sources else "")
+                 for name, value in layout.sizes]
+        rows.append(("sizes", "; ".join(sizes + [f"{layout.size} parameter values in all"])))
     if problem.unused:
         rows.append(("unused", _listing(problem.unused)))
     rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
                                                  if problem.dropped else "")))
     from .fitting import choose_method
-    chosen, why = choose_method(k, options)
+    chosen, why = choose_method(problem.flat_kernels, options)
     method = chosen + (" (nesterov)" if options.nesterov else "")
     if chosen in ("lm", "newton"):
         name = "Levenberg–Marquardt" if chosen == "lm" else "Newton's method, damped where needed"
@@ -79,14 +109,7 @@ def result_text(result: FitResult) -> str:
     lines = []
     stats = result.stats
     if result.reason != "diverged":
-        width = max(len(name) for name in [*result.params, "parameter"])
-        values = [f"{value:.10g}" for value in result.params.values()]
-        right = max(len(v) for v in values)
-        errors = [f"{e:.4g}" for e in stats.std_errors] if stats is not None else None
-        head = f"  {'parameter':<{width}}  {'value':>{right}}"
-        lines.append(head + ("  standard error" if errors else ""))
-        for j, (name, value) in enumerate(zip(result.params, values)):
-            lines.append(f"  {name:<{width}}  {value:>{right}}" + (f"  {errors[j]}" if errors else ""))
+        lines.extend(_params_table(result))
         lines.append("")
     if result.method in ("lm", "newton"):
         how = result.method + (f" (auto: {result.method_note})" if result.method_note else "")
@@ -105,6 +128,7 @@ def result_text(result: FitResult) -> str:
         rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
                  ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
         rows += [("warning", note) for note in stats.warnings]
+    rows += [("note", note) for note in result.notes]
     rows += [
         ("gradient norm", f"{result.grad_norm:.3g}"),
         count,
@@ -117,6 +141,62 @@ def result_text(result: FitResult) -> str:
     return "\n".join(lines)
 
 
+# A shaped parameter of at most this many elements is listed element by element.
+LISTED_ELEMENTS = 10
+
+
+def _params_table(result: FitResult) -> list[str]:
+    """One row per scalar parameter or element, values aligned, standard errors beside them;
+    a longer vector or matrix gets one line: its first values and its norm."""
+    stats = result.stats
+    errors = [f"{e:.4g}" for e in stats.std_errors] if stats is not None else None
+    rows: list[tuple[str, str, int | None]] = []   # name, value, flat index (None: a summary)
+    at = 0
+    for name, value in result.params.items():
+        if not isinstance(value, np.ndarray):
+            rows.append((name, f"{value:.10g}", at))
+            at += 1
+        elif value.size <= LISTED_ELEMENTS:
+            for index in np.ndindex(*value.shape):
+                rows.append((f"{name}[{', '.join(map(str, index))}]", f"{value[index]:.10g}", at))
+                at += 1
+        else:
+            rows.append((_declared(name, value.shape), _summary(name, value), None))
+            at += value.size
+    width = max(len(name) for name in [*(r[0] for r in rows), "parameter"])
+    right = max([len(v) for _, v, j in rows if j is not None] + [len("value")])
+    lines = [f"  {'parameter':<{width}}  {'value':>{right}}" + ("  standard error" if errors else "")]
+    for name, value, j in rows:
+        if j is None:
+            lines.append(f"  {name:<{width}}  {value}")
+        else:
+            lines.append(f"  {name:<{width}}  {value:>{right}}" + (f"  {errors[j]}" if errors else ""))
+    return lines
+
+
+def _summary(name: str, value: np.ndarray) -> str:
+    first = ", ".join(f"{v:.4g}" for v in value.ravel()[:4])
+    return f"{first}, … ({value.size} values, ‖{name}‖ = {np.linalg.norm(value):.6g})"
+
+
+def _plain(value):
+    """A parameter's value for JSON: a number, or nested lists for a shaped one."""
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value] if value.ndim > 1 else [_number(float(v)) for v in value]
+    return _number(value)
+
+
+def _plain_params(result: FitResult) -> dict:
+    return {name: _plain(value) if isinstance(value, np.ndarray) else value
+            for name, value in result.params.items()}
+
+
+def _element_names(result: FitResult) -> tuple[str, ...]:
+    if result.layout is not None:
+        return result.layout.element_names
+    return tuple(result.params)
+
+
 def _number(value: float) -> float | None:
     """JSON has no NaN or inf: those become null."""
     return value if math.isfinite(value) else None
@@ -126,7 +206,7 @@ def result_json(result: FitResult) -> dict:
     """The report as one JSON-ready object."""
     diverged = result.reason == "diverged"
     return {
-        "params": None if diverged else result.params,
+        "params": None if diverged else _plain_params(result),
         "loss": _number(result.loss),
         "iterations": result.iterations,
         "converged": result.converged,
@@ -143,6 +223,7 @@ def result_json(result: FitResult) -> dict:
         "n_rows": result.n_rows,
         "model_hash": result.model_hash,
         "method_auto": result.method_note,
+        **({"notes": list(result.notes)} if result.notes else {}),
         **_stats_json(result),
     }
 
@@ -152,7 +233,7 @@ def _stats_json(result: FitResult) -> dict:
     if s is None or result.reason == "diverged":
         return {}
     return {"rss": _number(s.rss), "dof": s.dof, "residual_sd": _number(s.sigma),
-            "std_errors": dict(zip(result.params, (_number(e) for e in s.std_errors))),
+            "std_errors": dict(zip(_element_names(result), (_number(e) for e in s.std_errors))),
             "condition": _number(s.condition), "warnings": list(s.warnings)}
 
 
@@ -191,7 +272,8 @@ def params_document(result: FitResult, problem: Problem) -> dict:
         "model": problem.model_source,
         "model_hash": problem.model_hash,
         "kernels_hash": k.model_hash,
-        "params": result.params,
+        "params": _plain_params(result),
+        **({"sizes": dict(problem.params_layout.sizes)} if problem.params_layout.sizes else {}),
         "data_names": list(k.data_names),
         "input_names": list(k.input_names),
         "columns": dict(zip(k.data_names, problem.columns)),
@@ -225,10 +307,24 @@ def load_params(path: str | os.PathLike) -> dict:
     if not isinstance(doc, dict) or doc.get("format") != PARAMS_FORMAT:
         raise GdcError("is not a parameters file written by gdc fit --save", where=shown, hint=hint)
     params = doc.get("params")
-    if not isinstance(params, dict) or not all(
-            isinstance(v, (int, float)) and math.isfinite(v) for v in params.values()):
-        raise GdcError("its \"params\" must map each parameter name to a finite number", where=shown)
+    if not isinstance(params, dict) or not all(_finite_values(v) for v in params.values()):
+        raise GdcError("its \"params\" must map each parameter name to a finite number "
+                       "(or, for a vector or matrix, to lists of them)", where=shown)
     return doc
+
+
+def _finite_values(value) -> bool:
+    """A finite number, or a non-empty (nested) list of them of one shape."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return math.isfinite(value)
+    if not isinstance(value, list) or not value or not all(_finite_values(v) for v in value):
+        return False
+    try:
+        return np.asarray(value, dtype=np.float64).ndim in (1, 2)
+    except ValueError:   # ragged
+        return False
 
 
 def history_csv(result: FitResult, param_names: tuple[str, ...]) -> str:
@@ -236,7 +332,7 @@ def history_csv(result: FitResult, param_names: tuple[str, ...]) -> str:
     header = ["epoch", "loss"]
     columns = [np.arange(len(result.history)).astype(str), result.history.astype(str)]
     if result.path is not None:
-        header += list(param_names)
+        header += list(result.layout.element_names if result.layout is not None else param_names)
         columns += [result.path[:, j].astype(str) for j in range(result.path.shape[1])]
     lines = [",".join(header)]
     lines.extend(",".join(row) for row in zip(*columns))

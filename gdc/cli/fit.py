@@ -15,7 +15,9 @@ the loss: a sum of squared residuals is fitted by Levenberg–Marquardt, another
 few parameters by Newton's method (damped), anything else by gradient descent.
 
 The model's undeclared names that are columns of the data file are data; the others are
-parameters. --map NAME=COLUMN feeds a model data name from a column of another name."""
+parameters. --map NAME=COLUMN feeds a model data name from a column of another name.
+A data vector `data x[d]` takes the columns x1, x2, … (or x_1, …, x0, …) of the file, or
+those given as --map x=COL1:COL2:…; d is their number."""
 
 SWEEP_HELP = """\
 Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
@@ -60,7 +62,9 @@ def _common(p) -> None:
     p.add_argument("model", help="the model file (.gd)")
     p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
     d = p.add_argument_group("data")
-    d.add_argument("--map", metavar="NAME=COLUMN,...", help="feed model data NAME from COLUMN, e.g. Y=weight,x=height")
+    d.add_argument("--map", metavar="NAME=COLUMN,...",
+                   help="feed model data NAME from COLUMN, e.g. Y=weight,x=height; a data vector "
+                        "from several columns: x=age:sex:bmi")
     d.add_argument("--drop-nonfinite", action="store_true",
                    help="skip rows holding NaN, inf or an empty cell (refused by default)")
     m = p.add_argument_group("method")
@@ -82,9 +86,13 @@ def _common(p) -> None:
     m.add_argument("--beta1", type=float, default=0.9, help="adam: β1 (default 0.9)")
     m.add_argument("--beta2", type=float, default=0.999, help="adam: β2 (default 0.999)")
     m.add_argument("--eps", type=float, default=1e-8, help="adam: ε (default 1e-8)")
-    m.add_argument("--seed", type=int, default=0, help="seed of the row shuffling (default 0)")
+    m.add_argument("--seed", type=int, default=0,
+                   help="seed of the row shuffling and of random initial values (default 0)")
     m.add_argument("--no-shuffle", action="store_true", help="visit the rows in file order")
-    m.add_argument("--init", metavar="NAME=VALUE,...", help="initial parameter values, e.g. m=1,b=0")
+    m.add_argument("--init", metavar="NAME=VALUE,...",
+                   help="initial parameter values, e.g. m=1,b=0; w=0 sets every element of a "
+                        "vector or matrix w (default: the model's values; elements without one "
+                        "start small and random, drawn with --seed)")
     s = p.add_argument_group("stopping")
     s.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N",
                    help="at most N epochs, i.e. passes over the data; for gd, steps "
@@ -131,7 +139,7 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
             guard_output(path, [args.model, args.data], option)
     mapping = parse_mapping(args.map) if args.map else None
     problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite)
-    initial_params(problem.kernels, init)   # unknown names fail here, before any output
+    initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
 
 
@@ -217,13 +225,16 @@ def run_predict(args) -> int:
                        f"{args.model}): the model hash differs", where=args.params,
                        hint=f"fit again: gdc fit {args.model} DATA --save {args.params}")
     table = read_table(args.data, drop_nonfinite=args.drop_nonfinite)
+    shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     if args.map:
         mapping = parse_mapping(args.map)
-    else:
+    else:   # the columns of the fit, where this file has them (a vector's: COL1:COL2:…)
         saved = doc.get("columns") or {}
-        mapping = {n: c for n, c in saved.items() if n in kernels.input_names and c in table.names}
-    inputs = select_columns(table, kernels.input_names, mapping)
-    params = np.array([doc["params"][name] for name in kernels.param_names], dtype=np.float64)
+        mapping = {n: c for n, c in saved.items() if n in kernels.input_names and (
+            c in table.names or (shapes.get(n) and all(p in table.names for p in c.split(":"))))}
+    inputs = select_columns(table, kernels.input_names, mapping, shapes)
+    layout = kernels.layout(inputs, args.data, known=doc.get("sizes") or {})
+    params = layout.flatten(doc["params"], where=args.params)
     prediction = kernels.predict(params, *(inputs[name] for name in kernels.input_names))
     if not np.isfinite(prediction).all():
         bad = int(np.argmin(np.isfinite(prediction)))
