@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
+from sympy.codegen.cfunctions import log1p
 
 from . import __version__
 from .codegen import (_INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, _walk_generated, accumulate,
@@ -26,7 +27,7 @@ from .codegen import (_INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, _wal
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
 from .errors import InternalError
 from .symbolic import Sum as SampleSum
-from .symbolic import mean
+from .symbolic import mean, sigmoid, softplus
 
 Partials = tuple[tuple[tuple[sympy.Symbol, ...], sympy.Expr], ...]
 
@@ -124,6 +125,19 @@ def _nested_sums(e: sympy.Sum) -> sympy.Expr:
     return body
 
 
+def _unfold(e: sympy.Expr) -> sympy.Expr:
+    """σ(z) and softplus(z) written out (as the helpers compute them), so that cse shares their
+    one exp(−|z|) between σ(z), σ(−z), softplus(z) and softplus(−z) (logistic loss + gradient)."""
+    def sig(z):
+        t = sympy.exp(-sympy.Abs(z))
+        return sympy.Piecewise((1 / (1 + t), z >= 0), (t / (1 + t), True))
+
+    def soft(z):
+        return sympy.Max(z, 0) + log1p(sympy.exp(-sympy.Abs(z)))
+    return e.replace(lambda n: isinstance(n, (sigmoid, softplus)),
+                     lambda n: (sig if isinstance(n, sigmoid) else soft)(n.args[0]))
+
+
 class _Printer(KernelPrinter):
     """KernelPrinter plus element reads: `p_W[ix_j, ix_k]`, `d_x[i, ix_k]`."""
 
@@ -163,6 +177,7 @@ class _Function:
         self.cache: dict = {}
         self.count = itertools.count()
         self.depth = 1  # where temps are emitted: the top of the per-sample code
+        self.pending: list = []  # scalars not emitted yet (see later)
 
     # ---------------------------------------------------------------- text
 
@@ -199,6 +214,8 @@ class _Function:
         return self.names[ix]
 
     def loops(self, order, sizes, depth: int) -> int:
+        if order:
+            self.flush()
         for n, ix in enumerate(order):
             self.emit(f"for {self.index(ix)} in range({self.size(sizes[ix])}):", depth + n)
         return depth + len(order)
@@ -212,6 +229,24 @@ class _Function:
             self.emit(f"{self.names[sym]} = {self.text(value)}", depth)
         for (lhs, op, _), value in zip(assigns, reduced):
             self.emit(f"{lhs} {op} {self.text(value)}", depth)
+
+    def later(self, lhs: str, op: str, value: sympy.Expr, sym: sympy.Symbol | None = None) -> None:
+        """A per-sample scalar, emitted with the others (one cse) before the next loop needs it."""
+        self.pending.append((lhs, op, value, sym))
+
+    def flush(self) -> None:
+        """Emit the pending scalars, each with the pending ones it uses substituted, so that one
+        cse over all of them is safe and shares what they have in common (one exp(−|z|))."""
+        known = {}
+        assigns = []
+        for lhs, op, value, sym in self.pending:
+            value = value.xreplace(known)
+            assigns.append((lhs, op, value))
+            if sym is not None:
+                known[sym] = value
+        self.pending = []
+        if assigns:
+            self.values(assigns, self.depth)
 
     def new_array(self, sizes: tuple, prefix: str = "u") -> IndexedBase:
         base = IndexedBase(sympy.Dummy(prefix), shape=sizes)
@@ -242,16 +277,21 @@ class _Function:
         groups: dict = {}
         for t in targets:
             groups.setdefault((t.loop, tuple(t.sizes[ix] for ix in t.loop)), []).append(t)
-        for (loop, _), group in groups.items():
+        for (loop, _), group in sorted(groups.items(), key=lambda g: bool(g[0][0])):  # scalars first
             lowered = [(t, self.lower(t.value, loop, t.sizes)) for t in group]
+            if not loop:
+                for t, v in lowered:
+                    self.later(t.place, t.op, v)
+                continue
             inner = self.loops(loop, group[0].sizes, depth)
             names = [self.index(ix) for ix in loop]
             self.values([(t.place.format(*names), t.op, v) for t, v in lowered], inner)
+        self.flush()
 
     def lower(self, e: sympy.Expr, loop: tuple, sizes: dict) -> sympy.Expr:
         """e as an expression over the loop's indices: element sums and hoistable parts are temps."""
         sizes = _index_sizes(e, sizes)
-        return self.hoist(self.sums(e, sizes), frozenset(loop), sizes)
+        return self.hoist(self.sums(_unfold(e), sizes), frozenset(loop), sizes)
 
     def free(self, e: sympy.Expr, sizes: dict) -> frozenset:
         return frozenset(s for s in e.free_symbols if s in sizes)
@@ -347,7 +387,7 @@ class _Function:
                 self.values([(self.text(target[order]), "=", value)], inner)
             else:
                 target = self.new_scalar()
-                self.values([(self.names[target], "=", value)], self.depth)
+                self.later(self.names[target], "=", value, target)
             self.cache[key] = target
         return self.read(self.cache[key], order)
 
@@ -628,8 +668,8 @@ def _sgd_epoch(m: _Module) -> str:
     for place, (loop, _), sizes, value in zip(places, p.partials, m.partial_sizes, exprs[1:]):
         targets.append(_Target(place, "=", loop, sizes, value))
     f.targets(targets, 2)
-    f.emit("for r in range(n_params):", 2)
-    f.emit("params[r] -= lr * grad[r]", 3)
+    f.emit("for c in range(n_params):", 2)
+    f.emit("params[c] -= lr * grad[c]", 3)
     f.emit("return total / order.shape[0]")
     return f.source()
 
