@@ -1,5 +1,5 @@
 # A neural network with one hidden layer of 32 tanh units, fitted to the diabetes data
-# (x1..x10 and Y in diabetes.csv): each unit j computes tanh(Σₖ W[j,k]·x[k] + c[j]), and
+# (x1..x10 and Y in diabetes.csv): unit j computes tanh(W[j,0]*x[0] + ... + c[j]), and
 # the output weighs the units with v and adds a. W and v start at small random values
 # (no initial value given), so that the units can learn different things.
 data x[d], Y

@@ -533,7 +533,7 @@ def _delta_note(summed: sympy.Sum) -> str:
     k = summed.limits[0][0]
     deltas = [d for d in summed.function.atoms(KroneckerDelta) if k in d.args]
     other = next((a for d in deltas for a in d.args if a != k), None)
-    return f"δ keeps only the term {k} = {other}" if other is not None else ""
+    return f"the Kronecker delta keeps only the term {k} = {other}" if other is not None else ""
 
 
 # ---------------------------------------------------------------- the samples and the definitions

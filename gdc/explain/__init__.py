@@ -121,7 +121,7 @@ def outline(d: Derivation) -> tuple[Block, ...]:
     blocks.append(Paragraph(("Parameters: ",) + _names("parameter", checked.params)))
     blocks.append(Paragraph(("Data: ",) + _names("data", checked.data)))
     if checked.shaped:
-        blocks.append(Paragraph(("Indices: i numbers the samples; j, k, l, … number the elements of a "
+        blocks.append(Paragraph(("Indices: i numbers the samples; j, k, l, ... number the elements of a "
                                  "vector or matrix, from 0, and a sum over one of them runs over all "
                                  "its elements.",)))
     for sym, body in model.definitions:
