@@ -1,0 +1,306 @@
+"""Kernels of shaped models (codegen_index): numpy oracles and finite differences, at several sizes.
+
+Each model's module is generated and compiled once per test module; the sizes are read at run
+time, so the same compiled kernels serve d = 1, 3 and 7.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import sys
+
+import numpy as np
+import pytest
+import sympy
+
+from gdc.codegen_index import IndexPlan, module_body
+from gdc.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
+from gdc.symbolic import PerSample, mean, sigmoid, softplus
+
+H = 4  # hidden units of the tanh net: a fixed size
+SIZES = (1, 3, 7)
+
+
+# ------------------------------------------------------------------ the plans, by hand
+
+def _partials(expr, params):
+    out = []
+    for p in params:
+        if isinstance(p, sympy.IndexedBase):
+            ix = free_indices(p)
+            out.append((ix, collapse_deltas(sympy.diff(expr, p[ix]))))
+        else:
+            out.append(((), collapse_deltas(sympy.diff(expr, p))))
+    return tuple(out)
+
+
+def _vector_data():
+    d = size_symbol("d")
+    return d, shaped("x", (d,), per_sample=True), PerSample("Y", real=True), index_symbol("k")
+
+
+def logistic_plan() -> IndexPlan:
+    d, x, Y, k = _vector_data()
+    w, b = shaped("w", (d,)), sympy.Symbol("b", real=True)
+    z = element_sum(w[k] * x[k], k, d) + b
+    loss = mean(Y * softplus(-z) + (1 - Y) * softplus(z)) + sympy.Rational(1, 100) * element_sum(w[k] ** 2, k, d)
+    return IndexPlan((w, b), (x, Y), (x,), (0.0, 0.0), loss, _partials(loss, (w, b)), sigmoid(z),
+                     sizes={"d": ("x", 0)})
+
+
+def tanh_net_plan(h: int = H) -> IndexPlan:
+    d, x, Y, _ = _vector_data()
+    W, c, v = shaped("W", (sympy.Integer(h), d)), shaped("c", (sympy.Integer(h),)), shaped("v", (sympy.Integer(h),))
+    a = sympy.Symbol("a", real=True)
+    l, m = index_symbol("l"), index_symbol("m")
+    y = element_sum(v[l] * sympy.tanh(element_sum(W[l, m] * x[m], m, d) + c[l]), l, h) + a
+    params = (W, c, v, a)
+    return _least_squares(params, x, Y, y)
+
+
+def linear_plan() -> IndexPlan:
+    d, x, Y, k = _vector_data()
+    w, b = shaped("w", (d,)), sympy.Symbol("b", real=True)
+    return _least_squares((w, b), x, Y, element_sum(w[k] * x[k], k, d) + b)
+
+
+def _least_squares(params, x, Y, y) -> IndexPlan:
+    r = y - Y
+    loss = mean(r ** 2)
+    initial = tuple(None if isinstance(p, sympy.IndexedBase) else 0.0 for p in params)
+    return IndexPlan(params, (x, Y), (x,), initial, loss, _partials(loss, params), y, residual=r,
+                     lsq_scale=1.0, lsq_mean=True, residual_partials=_partials(r, params),
+                     sizes={"d": ("x", 0)})
+
+
+# ------------------------------------------------------------------ numpy oracles
+
+def _softplus(z):
+    return np.logaddexp(0.0, z)
+
+
+def logistic_np(theta, x, Y):
+    d = x.shape[1]
+    w, b = theta[:d], theta[d]
+    z = x @ w + b
+    return np.mean(Y * _softplus(-z) + (1 - Y) * _softplus(z)) + 0.01 * np.sum(w ** 2), 1 / (1 + np.exp(-z))
+
+
+def tanh_net_prediction(theta, x):
+    d = x.shape[1]
+    W = theta[:H * d].reshape(H, d)
+    c, v, a = theta[H * d:H * d + H], theta[H * d + H:H * d + 2 * H], theta[-1]
+    return np.tanh(x @ W.T + c) @ v + a
+
+
+def linear_prediction(theta, x):
+    return x @ theta[:-1] + theta[-1]
+
+
+def least_squares_np(prediction):
+    def loss(theta, x, Y):
+        y = prediction(theta, x)
+        return np.mean((y - Y) ** 2), y
+    return loss
+
+
+MODELS = {
+    "logistic": (logistic_plan, logistic_np, lambda d: d + 1, None),
+    "tanh_net": (tanh_net_plan, least_squares_np(tanh_net_prediction), lambda d: H * d + 2 * H + 1,
+                 tanh_net_prediction),
+    "linear": (linear_plan, least_squares_np(linear_prediction), lambda d: d + 1, linear_prediction),
+}
+
+
+def fd_gradient(f, theta, step=1e-6):
+    """Central differences of a numpy function: the independent oracle."""
+    out = np.empty_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = step
+        out[j] = (f(theta + e) - f(theta - e)) / (2 * step)
+    return out
+
+
+# ------------------------------------------------------------------ compiling once
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """name -> the imported generated module (each compiled once, on first use)."""
+    folder = tmp_path_factory.mktemp("index-kernels")
+    modules = {}
+
+    def get(name):
+        if name not in modules:
+            path = folder / f"gdc_index_{name}.py"
+            path.write_text(module_body(MODELS[name][0](), "# model " + name, "0" * 64), encoding="utf-8")
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            modules[name] = module
+        return modules[name]
+    return get
+
+
+def problem(name, d, n=40, seed=0):
+    rng = np.random.default_rng(seed + 10 * d)
+    x = np.ascontiguousarray(rng.normal(size=(n, d)))
+    Y = (rng.random(n) < 0.5).astype(float) if name == "logistic" else rng.normal(size=n)
+    theta = rng.normal(size=MODELS[name][2](d)) * 0.7
+    return theta, x, Y
+
+
+# ------------------------------------------------------------------ first order
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("d", SIZES)
+def test_loss_and_gradient_against_finite_differences(compiled, name, d):
+    mod, oracle = compiled(name), MODELS[name][1]
+    theta, x, Y = problem(name, d)
+    grad = np.empty_like(theta)
+    value = mod.loss_grad(theta, x, Y, grad)
+    expected = oracle(theta, x, Y)[0]
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert mod.loss(theta, x, Y) == pytest.approx(expected, rel=1e-12)
+    np.testing.assert_allclose(grad, fd_gradient(lambda t: oracle(t, x, Y)[0], theta), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_parallel_gradient_equals_the_serial_one(compiled, name):
+    mod = compiled(name)
+    theta, x, Y = problem(name, 7, n=301)
+    serial, parallel = np.empty_like(theta), np.empty_like(theta)
+    assert mod.loss_grad_parallel(theta, x, Y, parallel) == pytest.approx(mod.loss_grad(theta, x, Y, serial),
+                                                                        rel=1e-12)
+    np.testing.assert_allclose(parallel, serial, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("d", (1, 3))
+def test_sgd_epoch_against_numpy_updates(compiled, name, d):
+    mod, oracle = compiled(name), MODELS[name][1]
+    theta, x, Y = problem(name, d, n=12)
+    order = np.random.default_rng(d).permutation(12)
+    mine = theta.copy()
+    seen = mod.sgd_epoch(mine, x, Y, 0.05, order)
+    total = 0.0
+    for i in order:  # the per-sample objective: the loss over one row (the penalty included)
+        row = (x[i:i + 1], Y[i:i + 1])
+        total += oracle(theta, *row)[0]
+        theta = theta - 0.05 * fd_gradient(lambda t: oracle(t, *row)[0], theta)
+    assert seen == pytest.approx(total / 12, rel=1e-9)
+    np.testing.assert_allclose(mine, theta, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_minibatch_epoch_against_numpy_updates(compiled, name):
+    mod, oracle = compiled(name), MODELS[name][1]
+    theta, x, Y = problem(name, 3, n=11)
+    order = np.random.default_rng(5).permutation(11)
+    mine = theta.copy()
+    seen = mod.minibatch_epoch(mine, x, Y, 0.1, 4, order)
+    total = 0.0
+    for lo in range(0, 11, 4):
+        rows = order[lo:lo + 4]
+        batch = (x[rows], Y[rows])
+        total += oracle(theta, *batch)[0] * len(rows)
+        theta = theta - 0.1 * fd_gradient(lambda t: oracle(t, *batch)[0], theta)
+    assert seen == pytest.approx(total / 11, rel=1e-9)
+    np.testing.assert_allclose(mine, theta, rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("d", SIZES)
+def test_predict(compiled, name, d):
+    theta, x, Y = problem(name, d)
+    expected = MODELS[name][1](theta, x, Y)[1]
+    np.testing.assert_allclose(compiled(name).predict(theta, x), expected, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ least squares
+
+@pytest.mark.parametrize("name", ["tanh_net", "linear"])
+@pytest.mark.parametrize("d", SIZES)
+def test_jtj_jtr_against_a_finite_difference_jacobian(compiled, name, d):
+    mod, prediction = compiled(name), MODELS[name][3]
+    theta, x, Y = problem(name, d, n=25)
+    r = prediction(theta, x) - Y
+    J = np.stack([fd_gradient(lambda t: prediction(t, x[i:i + 1])[0], theta) for i in range(25)])
+    p = theta.size
+    jtj, jtr = np.full((p, p), np.nan), np.full(p, np.nan)
+    assert mod.jtj_jtr(theta, x, Y, jtj, jtr) == pytest.approx(np.sum(r ** 2), rel=1e-12)
+    np.testing.assert_allclose(jtj, J.T @ J, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(jtr, J.T @ r, rtol=1e-6, atol=1e-7)
+    r_out, jac_out = np.empty(25), np.empty((25, p))
+    mod.residuals_jacobian(theta, x, Y, r_out, jac_out)
+    np.testing.assert_allclose(r_out, r, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jac_out, J, rtol=1e-6, atol=1e-7)
+    assert mod.LSQ_SCALE == 1.0 and mod.LSQ_MEAN is True
+
+
+def test_logistic_has_no_least_squares_kernels(compiled):
+    assert not hasattr(compiled("logistic"), "jtj_jtr")
+
+
+# ------------------------------------------------------------------ refusals
+
+def test_wrong_lengths_raise_value_error(compiled):
+    mod = compiled("tanh_net")
+    theta, x, Y = problem("tanh_net", 3)
+    grad = np.empty_like(theta)
+    with pytest.raises(ValueError, match="params"):
+        mod.loss(theta[:-1], x, Y)
+    with pytest.raises(ValueError, match="params"):
+        mod.loss_grad(np.append(theta, 0.0), x, Y, grad)
+    with pytest.raises(ValueError, match="grad_out"):
+        mod.loss_grad_parallel(theta, x, Y, grad[:-1])
+    with pytest.raises(ValueError, match="same length"):
+        mod.loss_grad(theta, x, Y[:-1], grad)
+    with pytest.raises(ValueError, match="params"):  # a d of 4 needs more parameters than d = 3 gives
+        mod.predict(theta, np.zeros((5, 4)))
+    with pytest.raises(ValueError, match="jtj_out"):
+        mod.jtj_jtr(theta, x, Y, np.empty((3, 3)), np.empty(theta.size))
+    with pytest.raises(IndexError):
+        mod.sgd_epoch(theta.copy(), x, Y, 0.1, np.array([0, 99]))
+
+
+# ------------------------------------------------------------------ the module text
+
+def test_constants(compiled):
+    mod = compiled("tanh_net")
+    assert mod.PARAM_NAMES == ("W", "c", "v", "a")
+    assert mod.PARAM_SHAPES == ((H, "d"), (H,), (H,), ())
+    assert mod.DATA_NAMES == ("x", "Y") and mod.DATA_SHAPES == (("d",), ())
+    assert mod.INPUT_NAMES == ("x",)
+    assert mod.SIZES == {"d": ("x", 0)}
+    assert mod.INITIAL == (None, None, None, 0.0)
+    assert mod.N_CHUNKS == 64 and mod.MODEL_HASH == "0" * 64
+
+
+def test_source_does_not_grow_with_the_sizes():
+    """Sizes are loop bounds: h = 4 and h = 9 give texts of one length, and no element is unrolled."""
+    small, large = (module_body(tanh_net_plan(h), "# m", "0" * 64) for h in (4, 9))
+    assert len(small) == len(large)
+    assert small.replace("4", "9") == large.replace("4", "9")
+    for text in (small, module_body(logistic_plan(), "# m", "0" * 64)):
+        generated = text.split("def _min(")[1]  # past the fixed helpers
+        assert not re.search(r"\b(p|d|g|a|u|b)_\w+\[\d", generated), "an element read at a constant index"
+        assert "for ix_" in generated
+
+
+def test_only_gdc_names_and_imports():
+    tree = ast.parse(module_body(logistic_plan(), "# m", "0" * 64))
+    imports = [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert sorted(alias.name for node in imports for alias in node.names) == ["math", "numba", "numpy"]
+
+
+def test_hoisting_keeps_the_matrix_gradient_one_multiply_per_element():
+    """∂J/∂W[j,k] = s·a[j]·x[k]: the inner loop reads a hoisted a[j], tanh is a temp array."""
+    text = module_body(tanh_net_plan(), "# m", "0" * 64)
+    sums = text.split("def _sums(")[1].split("\ndef ")[0]
+    assert sums.count("math.tanh") == 1
+    inner = [line for line in sums.splitlines() if "a_2[ix_j, ix_k] +=" in line]
+    assert len(inner) == 1 and "tanh" not in inner[0] and inner[0].count("*") == 2
