@@ -50,10 +50,15 @@ def _data_shapes(problem: Problem) -> dict[str, tuple]:
 
 
 def _data_entry(name: str, column: str, shape: tuple) -> str:
+    """`x ← height`; a vector's columns as a range, `x[10] ← x1 … x10`, or as --map writes them."""
     if not shape:
         return name if column == name else f"{name} ← {column}"
-    from .data import shorten
-    return f"{_declared(name, shape)} ← {shorten(column.split(':'))}"
+    columns = column.split(":")
+    if len(columns) > 2 and not _mapped(name, column, shape):
+        return f"{_declared(name, shape)} ← {columns[0]} … {columns[-1]}"
+    if len(columns) > 4:
+        columns = columns[:2] + ["…", columns[-1]]
+    return f"{_declared(name, shape)} ← {':'.join(columns)}"
 
 
 def _mapped(name: str, column: str, shape: tuple) -> bool:
