@@ -178,6 +178,7 @@ class _Function:
         self.count = itertools.count()
         self.depth = 1  # where temps are emitted: the top of the per-sample code
         self.pending: list = []  # scalars not emitted yet (see later)
+        self.scalars: set = set()  # the per-sample scalar temps
 
     # ---------------------------------------------------------------- text
 
@@ -257,6 +258,7 @@ class _Function:
 
     def new_scalar(self) -> sympy.Symbol:
         sym = sympy.Dummy("t")
+        self.scalars.add(sym)
         self.names[sym] = f"t_{next(self.count)}"
         return sym
 
@@ -270,23 +272,28 @@ class _Function:
 
     # ---------------------------------------------------------------- lowering
 
-    def targets(self, targets, depth: int) -> None:
+    def targets(self, targets, depth: int, defer: bool = False) -> list:
         """Emit every _Target; those with the same loop share one loop nest and its common
-        subexpressions."""
+        subexpressions. With defer, the scalar targets are returned as (place, op, value) instead,
+        for a later loop over the samples that vectorizes (see _sums_function)."""
         self.depth = depth
+        deferred = []
         groups: dict = {}
         for t in targets:
             groups.setdefault((t.loop, tuple(t.sizes[ix] for ix in t.loop)), []).append(t)
-        for (loop, _), group in sorted(groups.items(), key=lambda g: bool(g[0][0])):  # scalars first
+        # scalars first, to share one cse with the scalars the loops hoist; deferred ones last,
+        # so that they find those hoisted scalars (∂J/∂b = the s of ∂J/∂w[j] = s·x[j]) cached
+        for (loop, _), group in sorted(groups.items(), key=lambda g: bool(g[0][0]) != defer):
             lowered = [(t, self.lower(t.value, loop, t.sizes)) for t in group]
             if not loop:
                 for t, v in lowered:
-                    self.later(t.place, t.op, v)
+                    (deferred.append if defer else lambda a: self.later(*a))((t.place, t.op, v))
                 continue
             inner = self.loops(loop, group[0].sizes, depth)
             names = [self.index(ix) for ix in loop]
             self.values([(t.place.format(*names), t.op, v) for t, v in lowered], inner)
         self.flush()
+        return deferred
 
     def lower(self, e: sympy.Expr, loop: tuple, sizes: dict) -> sympy.Expr:
         """e as an expression over the loop's indices: element sums and hoistable parts are temps."""
@@ -496,18 +503,20 @@ class _Module:
             if not isinstance(d, IndexedBase) and d in used:
                 f.emit(f"{DATA_VALUE}{d.name} = {DATA_ARRAY}{d.name}[i]", depth)
 
-    def sample_loop(self, f: _Function, indexed: bool, exprs) -> None:
+    def sample_loop(self, f: _Function, indexed: bool, exprs, depth: int = 1, bounds: str = "lo, hi") -> None:
         if indexed:
-            f.emit("for r in range(lo, hi):")
-            f.emit("i = order[r]", 2)
-            f.emit("if i < 0 or i >= n:", 2)
-            f.emit('raise IndexError("order holds an index outside the data")', 3)
+            f.emit(f"for r in range({bounds}):", depth)
+            f.emit("i = order[r]", depth + 1)
+            f.emit("if i < 0 or i >= n:", depth + 1)
+            f.emit('raise IndexError("order holds an index outside the data")', depth + 2)
         else:
-            f.emit("for i in range(lo, hi):")
-        self.read_data(f, exprs, 2)
+            f.emit(f"for i in range({bounds}):", depth)
+        self.read_data(f, exprs, depth + 1)
 
 
 # ------------------------------------------------------------------ sums over the samples
+
+_BLOCK = 256  # samples per block of the fused pass: its scalar tail runs once per block
 
 @dataclass(frozen=True)
 class _Slots:
@@ -573,12 +582,27 @@ def _sums_function(m: _Module, slots: _Slots, name: str, indexed: bool) -> str:
     m.read_params(f)
     places = _slot_views(m, f, slots, "local")
     f.mark_allocs()
-    m.sample_loop(f, indexed, slots.acc.bodies)
+    f.emit(f"for blo in range(lo, hi, {_BLOCK}):")
+    f.emit(f"bhi = min(blo + {_BLOCK}, hi)", 2)
+    m.sample_loop(f, indexed, slots.acc.bodies, 2, "blo, bhi")
     targets = []
     for k, (place, axes, sizes, body) in enumerate(zip(places, slots.axes, slots.sizes, slots.acc.bodies)):
         text = place if isinstance(place, str) else f"a_{k}[" + ", ".join(["{}"] * len(axes)) + "]"
         targets.append(_Target(text, "+=", axes, sizes, body))
-    f.targets(targets, 2)
+    tail = f.targets(targets, 3, defer=True)
+    # The scalar sums (the loss, ∂J/∂b) in a second loop over the block, from buffered scalars:
+    # their log1p/exp chains then vectorize across samples instead of stalling each one.
+    row = "r" if indexed else "i"
+    kept = sorted(set().union(*(v.free_symbols for _, _, v in tail)) & f.scalars, key=lambda t: f.names[t])
+    buffers = {sym: f"v_{next(f.count)}" for sym in kept}
+    for sym, buffer in buffers.items():
+        f.allocs.append(f"{buffer} = np.empty({_BLOCK})")
+        f.emit(f"{buffer}[{row} - blo] = {f.names[sym]}", 3)
+    if tail:
+        m.sample_loop(f, indexed, [v for _, _, v in tail], 2, "blo, bhi")
+        for sym, buffer in buffers.items():
+            f.emit(f"{f.names[sym]} = {buffer}[{row} - blo]", 3)
+        f.values(tail, 3)
     for k, place in enumerate(places):
         if isinstance(place, str):
             f.emit(f"acc[oa_{k}] += {place}")
@@ -839,9 +863,9 @@ _FIXED = frozenset({
     "r", "c", "lo", "hi", "acc", "chunks", "total", "inv_n", "out", "res", "row", "n_params", "jtj_out",
     "jtr_out", "r_out", "jac_out", "min", "range", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "jtj_jtr", "residuals_jacobian",
-    "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict",
+    "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict", "blo", "bhi",
 }) | HELPER_NAMES
-_MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|op|oa|ix)_[0-9]+")
+_MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
 _ATTRIBUTES = {"shape", "reshape", "fill"}
 
 
