@@ -74,7 +74,7 @@ class Kernels:
         a mapping name -> array); `known` sizes fill in those no array gives."""
         shapes = self.param_shapes or ((),) * len(self.param_names)
         sizes = dict(known or {})
-        if self.sizes and len(data):
+        if len(data):   # also checks each array's number of axes and any fixed size
             sizes.update(resolve_sizes(self.data_names, self.data_shapes or ((),) * len(self.data_names),
                                        self.sizes, data, where))
         spec = self.initial_spec or tuple(float(v) for v in self.module.INITIAL)
@@ -84,9 +84,9 @@ class Kernels:
         """These kernels as a model of one scalar parameter per element of `layout`."""
         if not layout.shaped:
             return self
-        return dataclasses.replace(self, param_names=layout.element_names, initial=layout.initial(seed),
-                                   param_shapes=((),) * layout.size,
-                                   initial_spec=tuple(layout.initial(seed).tolist()))
+        start = layout.initial(seed)
+        return dataclasses.replace(self, param_names=layout.element_names, initial=start,
+                                   param_shapes=((),) * layout.size, initial_spec=tuple(start.tolist()))
 
     @property
     def loss(self) -> Callable:

@@ -101,6 +101,9 @@ def test_arrays_of_the_wrong_shape_are_refused(fake_linear):
         gdc.fit(fake_linear, {"x": x, "Y": y})
     result = gdc.fit(fake_linear, {"x": x, "Y": y}, drop_nonfinite=True)
     assert result.n_rows == 299
+    fixed = Kernels.from_module(shaped_fakes.linear(fixed=3))
+    with pytest.raises(GdcError, match=r"the data 'x' has 5 columns, but the model declares x\[3\]"):
+        gdc.fit(fixed, {"x": synthetic()[0], "Y": y})
 
 
 def test_init_fills_a_shaped_parameter_and_random_starts_follow_the_seed():
@@ -172,6 +175,13 @@ def test_the_cli_fits_saves_and_predicts_with_a_stand_in(monkeypatch, tmp_path, 
     x, y = diabetes()
     want = lstsq(x, y)
     np.testing.assert_allclose(predicted, x @ want[:-1] + want[-1], rtol=1e-7)
+    # other column names: --map gives the vector its columns
+    renamed = tmp_path / "renamed.csv"
+    text = DIABETES.read_text().split("\n", 1)
+    renamed.write_text(",".join([f"c{j}" for j in range(10, 0, -1)] + ["Y"]) + "\n" + text[1])
+    mapping = "x=" + ":".join(f"c{j}" for j in range(10, 0, -1))
+    assert main(["predict", str(model), str(saved), str(renamed), "--map", mapping, "-o", str(out)]) == 0
+    np.testing.assert_array_equal(np.genfromtxt(out, delimiter=",", names=True)["y"], predicted)
     # fewer columns than the fit: the saved w no longer fits
     narrow = tmp_path / "narrow.csv"
     narrow.write_text("x1,x2,Y\n1,2,3\n")

@@ -35,6 +35,8 @@ def test_a_scalar_module_works_as_before():
     assert plan.size == 2 and plan.element_names == ("m", "b") and not plan.shaped
     assert k.flat(plan) is k
     assert plan.unflatten(np.array([2.0, 3.0])) == {"m": 2.0, "b": 3.0}
+    with pytest.raises(GdcError, match=r"the data 'x' must be a 1-D array \(one value per sample\)"):
+        k.layout([np.zeros((3, 2)), np.zeros(3)], where="gdc.fit")
 
 
 def test_offsets_sizes_and_element_names_are_row_major():
