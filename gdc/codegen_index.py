@@ -125,6 +125,16 @@ def _nested_sums(e: sympy.Sum) -> sympy.Expr:
     return body
 
 
+def _fresh_bounds(e: sympy.Expr) -> sympy.Expr:
+    """Each element sum over its own index symbol: a bound k never meets a free k of another size."""
+    def fresh(node):
+        node = _nested_sums(node) if len(node.limits) > 1 else node
+        k, lo, hi = node.limits[0]
+        new = sympy.Dummy(k.name, integer=True, nonnegative=True)
+        return sympy.Sum(node.function.xreplace({k: new}), (new, lo, hi))
+    return e.replace(lambda n: isinstance(n, sympy.Sum), fresh) if e.has(sympy.Sum) else e
+
+
 def _unfold(e: sympy.Expr) -> sympy.Expr:
     """σ(z) and softplus(z) written out (as the helpers compute them), so that cse shares their
     one exp(−|z|) between σ(z), σ(−z), softplus(z) and softplus(−z) (logistic loss + gradient)."""
@@ -297,8 +307,9 @@ class _Function:
 
     def lower(self, e: sympy.Expr, loop: tuple, sizes: dict) -> sympy.Expr:
         """e as an expression over the loop's indices: element sums and hoistable parts are temps."""
+        e = _fresh_bounds(_unfold(e))
         sizes = _index_sizes(e, sizes)
-        return self.hoist(self.sums(_unfold(e), sizes), frozenset(loop), sizes)
+        return self.hoist(self.sums(e, sizes), frozenset(loop), sizes)
 
     def free(self, e: sympy.Expr, sizes: dict) -> frozenset:
         return frozenset(s for s in e.free_symbols if s in sizes)
@@ -447,19 +458,24 @@ class _Module:
         data = self.plan.data if data is None else data
         arrays = [DATA_ARRAY + _name(d) for d in data]
         f.emit(f"n = {arrays[0]}.shape[0]" if arrays else "n = 1")
-        bound = {_name(d) for d in data}
-        for name, (source, axis) in self.plan.sizes.items():
-            if source in bound:
-                f.emit(f"sz_{name} = {DATA_ARRAY}{source}.shape[{axis + 1}]")
-            elif any(s.is_Symbol and s.name == name for p in self.plan.params for s in _shape(p)):
-                raise InternalError(f"codegen: the size {name} is not bound by {', '.join(sorted(bound))}")
+        sources, unknown = {}, []
+        for name, source in self.plan.sizes.items():  # from SIZES' array, else any that has it
+            options = [source] + [(_name(d), pos) for d in data for pos, s in enumerate(_shape(d))
+                                  if s.is_Symbol and s.name == name]
+            found = next((o for o in options if o[0] in {_name(d) for d in data}), None)
+            if found is None:
+                unknown.append(name)
+                continue
+            sources[name] = found
+            f.emit(f"sz_{name} = {DATA_ARRAY}{found[0]}.shape[{found[1] + 1}]")
+        self.solve_size(f, unknown)
         if check:
             for a in arrays[1:]:
                 f.emit(f"if {a}.shape[0] != n:")
                 f.emit('raise ValueError("the data arrays must all have the same length")', 2)
             for d in data:
                 for pos, s in enumerate(_shape(d)):
-                    if s.is_Symbol and self.plan.sizes[s.name] == (_name(d), pos):
+                    if s.is_Symbol and sources[s.name] == (_name(d), pos):
                         continue
                     f.emit(f"if {DATA_ARRAY}{_name(d)}.shape[{pos + 1}] != {f.size(s)}:")
                     f.emit(f'raise ValueError("{_name(d)} must have {s} columns (DATA_SHAPES, SIZES)")', 2)
@@ -473,6 +489,33 @@ class _Module:
                 f.emit(f"if {vector}.shape[0] != n_params:")
                 f.emit(f'raise ValueError("{vector} must hold one value per parameter element '
                        '(PARAM_NAMES, PARAM_SHAPES)")', 2)
+
+    def solve_size(self, f: _Function, names: list[str]) -> None:
+        """A size no array given has (predict without the array it comes from), from len(params)."""
+        total = sympy.Add(*(sympy.Mul(*_shape(p)) for p in self.plan.params))
+        unknown = [s for s in total.free_symbols if s.name in names]
+        if not unknown:
+            return
+        poly = sympy.Poly(total, *unknown)
+        if len(unknown) > 1 or poly.degree() != 1:
+            raise InternalError(f"codegen: the sizes {', '.join(sorted(names))} cannot be read from "
+                                "the arrays given or the length of params")
+        slope, rest = poly.all_coeffs()
+        name = self.size_names[unknown[0]]
+        f.emit(f"{name} = (params.shape[0] - {self.count(f, rest)}) // {self.count(f, slope)}")
+        f.emit(f"if {name} < 1:")
+        f.emit('raise ValueError("params must hold one value per parameter element (PARAM_NAMES, '
+               'PARAM_SHAPES)")', 2)
+
+    def count(self, f: _Function, e: sympy.Expr) -> str:
+        """An integer expression in the sizes, as integer arithmetic."""
+        if e.is_Integer or e.is_Symbol:
+            return f.size(e)
+        if isinstance(e, sympy.Pow) and e.exp.is_Integer and e.exp > 0:
+            return "(" + " * ".join([self.count(f, e.base)] * int(e.exp)) + ")"
+        if isinstance(e, (sympy.Add, sympy.Mul)):
+            return "(" + (" + " if e.is_Add else " * ").join(self.count(f, a) for a in e.args) + ")"
+        raise InternalError(f"codegen: cannot print the size {e}")
 
     def read_params(self, f: _Function, depth: int = 1, scalars: bool = True) -> None:
         for q, p in enumerate(self.plan.params):
@@ -533,7 +576,7 @@ def _slots(exprs, contexts) -> _Slots:
     axes, sizes = [], []
     for s, body in zip(acc.sums, acc.bodies):
         loop, ctx = next(c for e, c in zip(acc.outer, contexts) if s in e.free_symbols)
-        ctx = _index_sizes(body, ctx)
+        ctx = _index_sizes(_fresh_bounds(body), ctx)
         used = {ix for ix in body.free_symbols if ix in ctx}
         if not used <= set(loop):
             raise InternalError("codegen: a sum over the samples inside a sum over elements")

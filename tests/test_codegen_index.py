@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 import re
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -304,3 +307,33 @@ def test_hoisting_keeps_the_matrix_gradient_one_multiply_per_element():
     assert sums.count("math.tanh") == 1
     inner = [line for line in sums.splitlines() if "a_2[ix_j, ix_k] +=" in line]
     assert len(inner) == 1 and "tanh" not in inner[0] and inner[0].count("*") == 2
+
+
+def test_module_text_is_deterministic_across_hash_seeds():
+    script = ("import sys; sys.path[:0] = [sys.argv[1]]; import test_codegen_index as t; "
+              "from gdc.codegen_index import module_body; "
+              "sys.stdout.write(module_body(t.tanh_net_plan(), '# m', '0'))")
+    here = str(Path(__file__).resolve().parent)
+    texts = {subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
+    assert len(texts) == 1
+
+
+def test_predict_reads_a_size_its_inputs_lack_from_the_length_of_params(tmp_path):
+    """e is bound by z, which the prediction does not use: predict solves len(params) = d + e + 1."""
+    d, x, Y, k = _vector_data()
+    e = size_symbol("e")
+    z, w, u, a = shaped("z", (e,), per_sample=True), shaped("w", (d,)), shaped("u", (e,)), sympy.Symbol("a", real=True)
+    y = element_sum(w[k] * x[k], k, d) + a
+    loss = mean((y + element_sum(u[k] * z[k], k, e) - Y) ** 2)
+    plan = IndexPlan((w, u, a), (x, z, Y), (x,), (None, None, 0.0), loss, _partials(loss, (w, u, a)), y,
+                     sizes={"d": ("x", 0), "e": ("z", 0)})
+    text = module_body(plan, "# m", "0")
+    predict = "@numba.njit(**_JIT)\ndef predict(" + text.split("def predict(")[1].split("\n\n\n")[0]
+    namespace = {}
+    exec(text.split("\nimport math")[0] + "\nimport math\nimport numba\nimport numpy as np\n"
+         "_JIT = dict(cache=False, error_model='numpy')\n" + predict, namespace)
+    theta, xs = np.array([1.0, 2.0, 5.0, 6.0, 7.0, 0.5]), np.array([[1.0, 1.0], [0.0, 2.0]])
+    np.testing.assert_allclose(namespace["predict"](theta, xs), [3.5, 4.5])
+    with pytest.raises(ValueError, match="params"):
+        namespace["predict"](theta[:2], xs)
