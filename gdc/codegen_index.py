@@ -1,33 +1,30 @@
 """IndexPlan to the Python source of @numba.njit kernels for SHAPED models: loops over elements.
 
-The text never grows with a size: sizes are read at run time from the data shapes and every
-element-wise computation is a loop. Per sample, each element sum is materialized first (the
-innermost first) into a scalar or a temp array over its free indices; then every subexpression
-of a body that depends on a strict subset of the body's loop indices is hoisted into a temp over
-that subset, so ∂J/∂W[j,k] = s·a[j]·x[k] costs one multiply-add per (j, k), and a function
-call over indices (tanh(u[j])) is one temp array, computed once per sample and shared by every
-body that uses it. Temps are cached by their index-renamed form, so the loss and the partials
-share the forward pass. Scratch arrays are allocated once per call (per chunk, per batch).
+The text never grows with a size: sizes are read at run time from the data shapes, parameters'
+offsets in the flat `params` are computed from them, and every element-wise computation is a
+loop (lowered by codegen_loops: element sums materialized, parts that need fewer indices
+hoisted, temps shared). As in codegen.py, every sum over the samples is one slot of ONE fused
+pass; here a slot is an array over its body's free indices, all slots in one flat accumulator.
+Scratch arrays are allocated once per call (per chunk, per batch), never per sample.
 """
 
 from __future__ import annotations
 
 import ast
-import itertools
 import re
 from dataclasses import dataclass, field
 
 import sympy
-from sympy import Indexed, IndexedBase, KroneckerDelta
-from sympy.codegen.cfunctions import log1p
+from sympy import IndexedBase
 
 from . import __version__
 from .codegen import (_INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, _walk_generated, accumulate,
                       per_sample)
-from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
+from .codegen_loops import Function, Target, fresh_bounds, index_sizes
+from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
 from .errors import InternalError
 from .symbolic import Sum as SampleSum
-from .symbolic import mean, sigmoid, softplus
+from .symbolic import mean
 
 Partials = tuple[tuple[tuple[sympy.Symbol, ...], sympy.Expr], ...]
 
@@ -50,11 +47,6 @@ class IndexPlan:
     sizes: dict[str, tuple[str, int]] = field(default_factory=dict)  # size -> (data name, axis)
 
 
-# Placeholders for the indices of a temp's key: a temp is shared by every use that differs
-# only in the names of its indices (the loss's Σ_m W[l,m]x[m] and the partials' Σ_m W[j,m]x[m]).
-_PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
-
-
 def _name(item) -> str:
     return item.label.name if isinstance(item, IndexedBase) else item.name
 
@@ -65,362 +57,6 @@ def _shape(item) -> tuple:
 
 def _shape_const(item) -> tuple:
     return tuple(int(s) if s.is_Integer else s.name for s in _shape(item))
-
-
-def _agree(sizes: dict, index: sympy.Symbol, size: sympy.Expr) -> None:
-    size = sympy.sympify(size)
-    if sizes.setdefault(index, size) != size:
-        raise InternalError(f"codegen: index {index} runs over both {sizes[index]} and {size}")
-
-
-def _index_sizes(expr: sympy.Expr, sizes: dict | None = None) -> dict:
-    """index symbol -> its size, from the bases it indexes and the limits of the sums over it."""
-    sizes = {} if sizes is None else dict(sizes)
-    for node in sympy.preorder_traversal(expr):
-        if isinstance(node, Indexed):
-            if node.base.shape is None:
-                raise InternalError(f"codegen: {node.base} has no shape")
-            for pos, ix in enumerate(node.indices):
-                if ix.is_Symbol:
-                    _agree(sizes, ix, node.base.shape[pos])
-                elif not ix.is_Integer:
-                    raise InternalError(f"codegen: cannot index {node.base} by {ix}")
-        elif isinstance(node, sympy.Sum):
-            for m, lo, hi in node.limits:
-                if lo != 0:
-                    raise InternalError(f"codegen: an element sum from {lo}, not 0")
-                _agree(sizes, m, hi + 1)
-    return sizes
-
-
-def _trivial(e: sympy.Expr) -> bool:
-    """A value read, not computed: never worth a temp of its own."""
-    if e.is_Atom or isinstance(e, (Indexed, KroneckerDelta)):
-        return True
-    return e.is_Mul and len(e.args) == 2 and e.args[0].is_Number and _trivial(e.args[1])
-
-
-def _expensive(e: sympy.Expr) -> bool:
-    """A call worth computing once per index value and sharing: tanh, exp, sigmoid, a root."""
-    if isinstance(e, sympy.Pow):
-        return not e.exp.is_Integer
-    return isinstance(e, sympy.Function) and not isinstance(e, KroneckerDelta)
-
-
-def _inversions(expr: sympy.Expr, order: tuple) -> int:
-    """How many index pairs of the element reads run against `order` (strided inner loops)."""
-    rank = {ix: n for n, ix in enumerate(order)}
-    count = 0
-    for node in expr.atoms(Indexed):
-        ranks = [rank[ix] for ix in node.indices if ix in rank]
-        count += sum(1 for a, b in itertools.combinations(ranks, 2) if a > b)
-    return count
-
-
-def _nested_sums(e: sympy.Sum) -> sympy.Expr:
-    """A sum over several limits as one-limit sums, the first limit innermost (sympy's order)."""
-    body = e.function
-    for limit in e.limits:
-        body = sympy.Sum(body, limit)
-    return body
-
-
-def _fresh_bounds(e: sympy.Expr) -> sympy.Expr:
-    """Each element sum over its own index symbol: a bound k never meets a free k of another size."""
-    def fresh(node):
-        node = _nested_sums(node) if len(node.limits) > 1 else node
-        k, lo, hi = node.limits[0]
-        new = sympy.Dummy(k.name, integer=True, nonnegative=True)
-        return sympy.Sum(node.function.xreplace({k: new}), (new, lo, hi))
-    return e.replace(lambda n: isinstance(n, sympy.Sum), fresh) if e.has(sympy.Sum) else e
-
-
-def _unfold(e: sympy.Expr) -> sympy.Expr:
-    """σ(z) and softplus(z) written out (as the helpers compute them), so that cse shares their
-    one exp(−|z|) between σ(z), σ(−z), softplus(z) and softplus(−z) (logistic loss + gradient)."""
-    def sig(z):
-        t = sympy.exp(-sympy.Abs(z))
-        return sympy.Piecewise((1 / (1 + t), z >= 0), (t / (1 + t), True))
-
-    def soft(z):
-        return sympy.Max(z, 0) + log1p(sympy.exp(-sympy.Abs(z)))
-    return e.replace(lambda n: isinstance(n, (sigmoid, softplus)),
-                     lambda n: (sig if isinstance(n, sigmoid) else soft)(n.args[0]))
-
-
-class _Printer(KernelPrinter):
-    """KernelPrinter plus element reads: `p_W[ix_j, ix_k]`, `d_x[i, ix_k]`."""
-
-    printmethod = "_gdc_kernel"  # not `_sympystr`: Indexed would print itself
-
-    def __init__(self, names, arrays):
-        super().__init__(names)
-        self.arrays = arrays
-
-    def _index(self, ix) -> str:
-        return str(int(ix)) if ix.is_Integer else self._print_Symbol(ix)
-
-    def _print_Indexed(self, expr):
-        try:
-            name, prefix = self.arrays[expr.base]
-        except KeyError:
-            raise InternalError(f"codegen: no array for {expr.base}") from None
-        return f"{name}[{prefix}{', '.join(self._index(ix) for ix in expr.indices)}]"
-
-    def _print_KroneckerDelta(self, expr):
-        a, b = (self._index(ix) for ix in expr.args)
-        return f"(1.0 if {a} == {b} else 0.0)"
-
-
-# ------------------------------------------------------------------ one generated function
-
-class _Function:
-    """The lines of one generated function, its names, and the per-sample lowering into loops."""
-
-    def __init__(self, m: "_Module", signature: str, decorator: str = "@numba.njit(**_JIT)"):
-        self.m = m
-        self.lines = [decorator, f"def {signature}:"]
-        self.allocs: list[str] = []
-        self.alloc_at = None
-        self.names = dict(m.names)
-        self.arrays = dict(m.arrays)
-        self.cache: dict = {}
-        self.count = itertools.count()
-        self.depth = 1  # where temps are emitted: the top of the per-sample code
-        self.pending: list = []  # scalars not emitted yet (see later)
-        self.scalars: set = set()  # the per-sample scalar temps
-
-    # ---------------------------------------------------------------- text
-
-    def emit(self, line: str, depth: int = 1) -> None:
-        self.lines.append("    " * depth + line)
-
-    def mark_allocs(self) -> None:
-        """Scratch arrays found while lowering are allocated here, before any loop."""
-        self.alloc_at = len(self.lines)
-
-    def text(self, e: sympy.Expr) -> str:
-        return _Printer(self.names, self.arrays).doprint(e)
-
-    def size(self, s: sympy.Expr) -> str:
-        if s.is_Integer:
-            return str(int(s))
-        if s in self.m.size_names:
-            return self.m.size_names[s]
-        raise InternalError(f"codegen: cannot print the size {s}")
-
-    def shape_text(self, sizes) -> str:
-        return "(" + ", ".join(self.size(s) for s in sizes) + ("," if len(sizes) == 1 else "") + ")"
-
-    def count_text(self, sizes) -> str:
-        return " * ".join(self.size(s) for s in sizes) if sizes else "1"
-
-    def index(self, ix: sympy.Symbol) -> str:
-        if ix not in self.names:
-            taken = set(self.names.values())
-            name = "ix_" + ix.name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ix.name) else "ix_0"
-            while name in taken:
-                name = f"ix_{next(self.count)}"
-            self.names[ix] = name
-        return self.names[ix]
-
-    def loops(self, order, sizes, depth: int) -> int:
-        if order:
-            self.flush()
-        for n, ix in enumerate(order):
-            self.emit(f"for {self.index(ix)} in range({self.size(sizes[ix])}):", depth + n)
-        return depth + len(order)
-
-    def values(self, assigns, depth: int) -> None:
-        """Emit `lhs op value` lines, their common subexpressions first as local temps."""
-        temps = sympy.numbered_symbols("t", cls=sympy.Dummy)
-        replacements, reduced = sympy.cse([e for _, _, e in assigns], symbols=temps, order="canonical")
-        for sym, value in replacements:
-            self.names[sym] = f"t_{next(self.count)}"
-            self.emit(f"{self.names[sym]} = {self.text(value)}", depth)
-        for (lhs, op, _), value in zip(assigns, reduced):
-            self.emit(f"{lhs} {op} {self.text(value)}", depth)
-
-    def later(self, lhs: str, op: str, value: sympy.Expr, sym: sympy.Symbol | None = None) -> None:
-        """A per-sample scalar, emitted with the others (one cse) before the next loop needs it."""
-        self.pending.append((lhs, op, value, sym))
-
-    def flush(self) -> None:
-        """Emit the pending scalars, each with the pending ones it uses substituted, so that one
-        cse over all of them is safe and shares what they have in common (one exp(−|z|))."""
-        known = {}
-        assigns = []
-        for lhs, op, value, sym in self.pending:
-            value = value.xreplace(known)
-            assigns.append((lhs, op, value))
-            if sym is not None:
-                known[sym] = value
-        self.pending = []
-        if assigns:
-            self.values(assigns, self.depth)
-
-    def new_array(self, sizes: tuple, prefix: str = "u") -> IndexedBase:
-        base = IndexedBase(sympy.Dummy(prefix), shape=sizes)
-        name = f"{prefix}_{next(self.count)}"
-        self.arrays[base] = (name, "")
-        self.allocs.append(f"{name} = np.empty({self.shape_text(sizes)})")
-        return base
-
-    def new_scalar(self) -> sympy.Symbol:
-        sym = sympy.Dummy("t")
-        self.scalars.add(sym)
-        self.names[sym] = f"t_{next(self.count)}"
-        return sym
-
-    def source(self) -> str:
-        lines = list(self.lines)
-        if self.alloc_at is not None:
-            lines[self.alloc_at:self.alloc_at] = ["    " + a for a in self.allocs]
-        elif self.allocs:
-            raise InternalError("codegen: scratch arrays without a place to allocate them")
-        return "\n".join(lines) + "\n"
-
-    # ---------------------------------------------------------------- lowering
-
-    def targets(self, targets, depth: int, defer: bool = False) -> list:
-        """Emit every _Target; those with the same loop share one loop nest and its common
-        subexpressions. With defer, the scalar targets are returned as (place, op, value) instead,
-        for a later loop over the samples that vectorizes (see _sums_function)."""
-        self.depth = depth
-        deferred = []
-        groups: dict = {}
-        for t in targets:
-            groups.setdefault((t.loop, tuple(t.sizes[ix] for ix in t.loop)), []).append(t)
-        # scalars first, to share one cse with the scalars the loops hoist; deferred ones last,
-        # so that they find those hoisted scalars (∂J/∂b = the s of ∂J/∂w[j] = s·x[j]) cached
-        for (loop, _), group in sorted(groups.items(), key=lambda g: bool(g[0][0]) != defer):
-            lowered = [(t, self.lower(t.value, loop, t.sizes)) for t in group]
-            if not loop:
-                for t, v in lowered:
-                    (deferred.append if defer else lambda a: self.later(*a))((t.place, t.op, v))
-                continue
-            inner = self.loops(loop, group[0].sizes, depth)
-            names = [self.index(ix) for ix in loop]
-            self.values([(t.place.format(*names), t.op, v) for t, v in lowered], inner)
-        self.flush()
-        return deferred
-
-    def lower(self, e: sympy.Expr, loop: tuple, sizes: dict) -> sympy.Expr:
-        """e as an expression over the loop's indices: element sums and hoistable parts are temps."""
-        e = _fresh_bounds(_unfold(e))
-        sizes = _index_sizes(e, sizes)
-        return self.hoist(self.sums(e, sizes), frozenset(loop), sizes)
-
-    def free(self, e: sympy.Expr, sizes: dict) -> frozenset:
-        return frozenset(s for s in e.free_symbols if s in sizes)
-
-    def sums(self, e: sympy.Expr, sizes: dict) -> sympy.Expr:
-        """Every element sum replaced by a temp, the innermost first."""
-        if not e.has(sympy.Sum):
-            return e
-        if isinstance(e, sympy.Sum):
-            if len(e.limits) > 1:
-                return self.sums(_nested_sums(e), sizes)
-            return self.sum_temp(self.sums(e.function, sizes), e.limits[0], sizes)
-        return e.func(*(self.sums(a, sizes) for a in e.args))
-
-    def key(self, kind: str, e: sympy.Expr, indices, sizes: dict, last=None):
-        """(the loop order, the cache key): the order with the fewest strided reads, then `last`
-        innermost, then the smallest renamed form (so equal temps get equal keys)."""
-        best = None
-        for order in itertools.permutations(sorted(indices, key=sympy.default_sort_key)):
-            renamed = e.xreplace({ix: _PLACES[n] for n, ix in enumerate(order)})
-            rank = (_inversions(e, order), order[-1] != last if order else False,
-                    sympy.default_sort_key(renamed))
-            if best is None or rank < best[0]:
-                best = (rank, order, (kind, renamed, tuple(sizes[ix] for ix in order)))
-        return best[1], best[2]
-
-    def sum_temp(self, body: sympy.Expr, limit, sizes: dict) -> sympy.Expr:
-        """Σ_m body over its free indices G: a scalar (G empty) or a temp array T[G]."""
-        m, _, hi = limit
-        sizes = _index_sizes(body, {**sizes, m: hi + 1})
-        bound = frozenset({m})
-        order, key = self.key("sum", body, self.free(body, sizes) | bound, sizes, last=m)
-        axes = tuple(ix for ix in order if ix != m)
-        if key in self.cache:
-            return self.read(self.cache[key], axes)
-        value = self.hoist(body, frozenset(order), sizes)
-        depth = self.depth
-        if order[-1] == m:  # a dot product: a scalar accumulator the loop can vectorize
-            target = self.new_array(tuple(sizes[ix] for ix in axes)) if axes else self.new_scalar()
-            inner = self.loops(axes, sizes, depth)
-            acc = self.new_scalar() if axes else target
-            self.emit(f"{self.names[acc]} = 0.0", inner)
-            self.loops((m,), sizes, inner)
-            self.values([(self.names[acc], "+=", value)], inner + 1)
-            if axes:
-                self.emit(f"{self.text(self.read(target, axes))} = {self.names[acc]}", inner)
-        else:  # an axpy: the inner loop runs over a free index, T[..., k] += ...
-            target = self.new_array(tuple(sizes[ix] for ix in axes))
-            self.emit(f"{self.arrays[target][0]}.fill(0.0)", depth)
-            inner = self.loops(order, sizes, depth)
-            self.values([(self.text(self.read(target, axes)), "+=", value)], inner)
-        self.cache[key] = target
-        return self.read(target, axes)
-
-    def read(self, target, axes) -> sympy.Expr:
-        return target[tuple(axes)] if isinstance(target, IndexedBase) else target
-
-    def hoist(self, e: sympy.Expr, loop: frozenset, sizes: dict) -> sympy.Expr:
-        """e inside a loop over `loop`: parts that need fewer indices become temps before it."""
-        if _trivial(e):
-            return e
-        ix = self.free(e, sizes)
-        if ix < loop or (ix and _expensive(e)):
-            return self.temp(e, ix, sizes)
-        return self.descend(e, loop, sizes)
-
-    def descend(self, e: sympy.Expr, loop: frozenset, sizes: dict) -> sympy.Expr:
-        if not isinstance(e, (sympy.Add, sympy.Mul)):
-            return e.func(*(self.hoist(a, loop, sizes) for a in e.args)) if e.args else e
-        groups: dict = {}  # the factors (terms) of e by the indices they use
-        for a in e.args:
-            groups.setdefault(self.free(a, sizes), []).append(a)
-        args = []
-        for ix, group in sorted(groups.items(), key=lambda g: sorted(map(str, g[0]))):
-            part = e.func(*group)
-            if len(group) > 1 and not _trivial(part) and (ix < loop or self.cached(part, ix, sizes)):
-                args.append(self.temp(part, ix, sizes))
-            else:
-                args.extend(self.hoist(a, loop, sizes) for a in group)
-        return e.func(*args)
-
-    def cached(self, e, indices, sizes) -> bool:
-        return self.key("temp", e, indices, sizes)[1] in self.cache
-
-    def temp(self, e: sympy.Expr, indices: frozenset, sizes: dict) -> sympy.Expr:
-        """e computed once per sample into a scalar or a temp array over its indices."""
-        order, key = self.key("temp", e, indices, sizes)
-        if key not in self.cache:
-            value = self.descend(e, frozenset(order), sizes)
-            if order:
-                target = self.new_array(tuple(sizes[ix] for ix in order))
-                inner = self.loops(order, sizes, self.depth)
-                self.values([(self.text(target[order]), "=", value)], inner)
-            else:
-                target = self.new_scalar()
-                self.later(self.names[target], "=", value, target)
-            self.cache[key] = target
-        return self.read(self.cache[key], order)
-
-
-# ------------------------------------------------------------------ what every function shares
-
-@dataclass(frozen=True)
-class _Target:
-    """`place op value`, in a loop over `loop` (the place's axes) when there is one."""
-
-    place: str  # a text with one `{}` per loop index
-    op: str
-    loop: tuple[sympy.Symbol, ...]
-    sizes: dict
-    value: sympy.Expr
 
 
 class _Module:
@@ -452,7 +88,7 @@ class _Module:
     def args(self, data=None) -> str:
         return ", ".join(DATA_ARRAY + _name(d) for d in (self.plan.data if data is None else data))
 
-    def prologue(self, f: _Function, data=None, check: bool = False, outs=()) -> None:
+    def prologue(self, f: Function, data=None, check: bool = False, outs=()) -> None:
         """n, the sizes from the data shapes and the parameters' offsets; with check, the
         ValueErrors for arrays that disagree (loops would read past the end of one)."""
         data = self.plan.data if data is None else data
@@ -490,7 +126,7 @@ class _Module:
                 f.emit(f'raise ValueError("{vector} must hold one value per parameter element '
                        '(PARAM_NAMES, PARAM_SHAPES)")', 2)
 
-    def solve_size(self, f: _Function, names: list[str]) -> None:
+    def solve_size(self, f: Function, names: list[str]) -> None:
         """A size no array given has (predict without the array it comes from), from len(params)."""
         total = sympy.Add(*(sympy.Mul(*_shape(p)) for p in self.plan.params))
         unknown = [s for s in total.free_symbols if s.name in names]
@@ -507,7 +143,7 @@ class _Module:
         f.emit('raise ValueError("params must hold one value per parameter element (PARAM_NAMES, '
                'PARAM_SHAPES)")', 2)
 
-    def count(self, f: _Function, e: sympy.Expr) -> str:
+    def count(self, f: Function, e: sympy.Expr) -> str:
         """An integer expression in the sizes, as integer arithmetic."""
         if e.is_Integer or e.is_Symbol:
             return f.size(e)
@@ -517,19 +153,19 @@ class _Module:
             return "(" + (" + " if e.is_Add else " * ").join(self.count(f, a) for a in e.args) + ")"
         raise InternalError(f"codegen: cannot print the size {e}")
 
-    def read_params(self, f: _Function, depth: int = 1, scalars: bool = True) -> None:
+    def read_params(self, f: Function, depth: int = 1, scalars: bool = True) -> None:
         for q, p in enumerate(self.plan.params):
             if isinstance(p, IndexedBase):
                 f.emit(f"{PARAM}{_name(p)} = {self.view(f, 'params', f'op_{q}', _shape(p))}", depth)
             elif scalars:
                 f.emit(f"{PARAM}{p.name} = params[op_{q}]", depth)
 
-    def view(self, f: _Function, array: str, offset: str, shape: tuple) -> str:
+    def view(self, f: Function, array: str, offset: str, shape: tuple) -> str:
         """A view of a flat array's part as an array of `shape` (C order)."""
         text = f"{array}[{offset}:{offset} + {f.count_text(shape)}]"
         return text if len(shape) == 1 else f"{text}.reshape({f.shape_text(shape)})"
 
-    def param_places(self, f: _Function, array: str, prefix: str, depth: int = 1) -> list[str]:
+    def param_places(self, f: Function, array: str, prefix: str, depth: int = 1) -> list[str]:
         """Per parameter, where its entries of a flat vector (grad_out, a Jacobian row) go."""
         places = []
         for q, p in enumerate(self.plan.params):
@@ -540,13 +176,13 @@ class _Module:
                 places.append(f"{array}[op_{q}]")
         return places
 
-    def read_data(self, f: _Function, exprs, depth: int) -> None:
+    def read_data(self, f: Function, exprs, depth: int) -> None:
         used = set().union(*(e.free_symbols for e in exprs))
         for d in self.plan.data:
             if not isinstance(d, IndexedBase) and d in used:
                 f.emit(f"{DATA_VALUE}{d.name} = {DATA_ARRAY}{d.name}[i]", depth)
 
-    def sample_loop(self, f: _Function, indexed: bool, exprs, depth: int = 1, bounds: str = "lo, hi") -> None:
+    def sample_loop(self, f: Function, indexed: bool, exprs, depth: int = 1, bounds: str = "lo, hi") -> None:
         if indexed:
             f.emit(f"for r in range({bounds}):", depth)
             f.emit("i = order[r]", depth + 1)
@@ -576,7 +212,7 @@ def _slots(exprs, contexts) -> _Slots:
     axes, sizes = [], []
     for s, body in zip(acc.sums, acc.bodies):
         loop, ctx = next(c for e, c in zip(acc.outer, contexts) if s in e.free_symbols)
-        ctx = _index_sizes(_fresh_bounds(body), ctx)
+        ctx = index_sizes(fresh_bounds(body), ctx)
         used = {ix for ix in body.free_symbols if ix in ctx}
         if not used <= set(loop):
             raise InternalError("codegen: a sum over the samples inside a sum over elements")
@@ -590,7 +226,7 @@ def _tidy(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace({r: type(r)(sympy.factor_terms(r.args[0])) for r in expr.atoms(mean, SampleSum)})
 
 
-def _slot_views(m: _Module, f: _Function, slots: _Slots, scalars: str) -> list:
+def _slot_views(m: _Module, f: Function, slots: _Slots, scalars: str) -> list:
     """Offsets into `acc`, a view per array slot; per slot its place (text) or base (sympy).
 
     scalars="local": scalar slots are summed in local variables s_k (returned as their names);
@@ -613,14 +249,14 @@ def _slot_views(m: _Module, f: _Function, slots: _Slots, scalars: str) -> list:
     return out
 
 
-def _acc_length(f: _Function, slots: _Slots) -> str:
+def _acc_length(f: Function, slots: _Slots) -> str:
     counts = [f.count_text(tuple(sizes[ix] for ix in axes)) for axes, sizes in zip(slots.axes, slots.sizes)]
     return " + ".join(counts)
 
 
 def _sums_function(m: _Module, slots: _Slots, name: str, indexed: bool) -> str:
     """Add every body, over samples lo..hi-1 (of `order`, when indexed), into acc: one pass."""
-    f = _Function(m, f"{name}(params, {m.args()}, {'order, ' if indexed else ''}lo, hi, acc)")
+    f = Function(m, f"{name}(params, {m.args()}, {'order, ' if indexed else ''}lo, hi, acc)")
     m.prologue(f)
     m.read_params(f)
     places = _slot_views(m, f, slots, "local")
@@ -631,7 +267,7 @@ def _sums_function(m: _Module, slots: _Slots, name: str, indexed: bool) -> str:
     targets = []
     for k, (place, axes, sizes, body) in enumerate(zip(places, slots.axes, slots.sizes, slots.acc.bodies)):
         text = place if isinstance(place, str) else f"a_{k}[" + ", ".join(["{}"] * len(axes)) + "]"
-        targets.append(_Target(text, "+=", axes, sizes, body))
+        targets.append(Target(text, "+=", axes, sizes, body))
     tail = f.targets(targets, 3, defer=True)
     # The scalar sums (the loss, ∂J/∂b) in a second loop over the block, from buffered scalars:
     # their log1p/exp chains then vectorize across samples instead of stalling each one.
@@ -655,7 +291,7 @@ def _sums_function(m: _Module, slots: _Slots, name: str, indexed: bool) -> str:
 
 def _finish_function(m: _Module, slots: _Slots, name: str, with_grad: bool) -> str:
     """The loss (returned) and the gradient (into grad_out) from the sums and 1/N."""
-    f = _Function(m, f"{name}(params, {m.args()}, acc, inv_n{', grad_out' if with_grad else ''})")
+    f = Function(m, f"{name}(params, {m.args()}, acc, inv_n{', grad_out' if with_grad else ''})")
     f.names[_INV_N] = "inv_n"
     m.prologue(f)
     m.read_params(f)
@@ -669,9 +305,9 @@ def _finish_function(m: _Module, slots: _Slots, name: str, with_grad: bool) -> s
     outer = [e.xreplace(swap) for e in slots.acc.outer]
     grad = m.param_places(f, "grad_out", "g") if with_grad else []
     f.mark_allocs()
-    targets = [_Target("total", "=", (), {}, outer[0])]
+    targets = [Target("total", "=", (), {}, outer[0])]
     for place, (loop, _), sizes, value in zip(grad, m.plan.partials, m.partial_sizes, outer[1:]):
-        targets.append(_Target(place, "=", loop, sizes, value))
+        targets.append(Target(place, "=", loop, sizes, value))
     f.targets(targets, 1)
     f.emit("return total")
     return f.source()
@@ -680,7 +316,7 @@ def _finish_function(m: _Module, slots: _Slots, name: str, with_grad: bool) -> s
 # ------------------------------------------------------------------ the public kernels
 
 def _loss(m: _Module, slots: _Slots) -> str:
-    f = _Function(m, f"loss(params, {m.args()})")
+    f = Function(m, f"loss(params, {m.args()})")
     m.prologue(f, check=True)
     f.emit(f"acc = np.zeros({_acc_length(f, slots)})")
     f.emit(f"_loss_sums(params, {m.args()}, 0, n, acc)")
@@ -689,7 +325,7 @@ def _loss(m: _Module, slots: _Slots) -> str:
 
 
 def _loss_grad(m: _Module, slots: _Slots) -> str:
-    f = _Function(m, f"loss_grad(params, {m.args()}, grad_out)")
+    f = Function(m, f"loss_grad(params, {m.args()}, grad_out)")
     m.prologue(f, check=True, outs=("grad_out",))
     f.emit(f"acc = np.zeros({_acc_length(f, slots)})")
     f.emit(f"_sums(params, {m.args()}, 0, n, acc)")
@@ -699,7 +335,7 @@ def _loss_grad(m: _Module, slots: _Slots) -> str:
 
 def _loss_grad_parallel(m: _Module, slots: _Slots) -> str:
     """Fixed chunks, one accumulator each, added in chunk order: the same bits on any thread count."""
-    f = _Function(m, f"loss_grad_parallel(params, {m.args()}, grad_out)", "@numba.njit(**_JIT_PARALLEL)")
+    f = Function(m, f"loss_grad_parallel(params, {m.args()}, grad_out)", "@numba.njit(**_JIT_PARALLEL)")
     m.prologue(f, check=True, outs=("grad_out",))
     f.emit(f"chunks = np.zeros((N_CHUNKS, {_acc_length(f, slots)}))")
     f.emit("for c in numba.prange(N_CHUNKS):")
@@ -715,7 +351,7 @@ def _loss_grad_parallel(m: _Module, slots: _Slots) -> str:
 def _sgd_epoch(m: _Module) -> str:
     """One update per sample, in `order`, on the per-sample objective (all parameters at once)."""
     p = m.plan
-    f = _Function(m, f"sgd_epoch(params, {m.args()}, lr, order)")
+    f = Function(m, f"sgd_epoch(params, {m.args()}, lr, order)")
     m.prologue(f, check=True)
     m.read_params(f, scalars=False)
     f.emit("grad = np.empty(n_params)")
@@ -731,9 +367,9 @@ def _sgd_epoch(m: _Module) -> str:
             f.emit(f"{PARAM}{param.name} = params[op_{q}]", 2)
     exprs = [per_sample(_tidy(p.loss))] + [per_sample(_tidy(g)) for _, g in p.partials]
     m.read_data(f, exprs, 2)
-    targets = [_Target("total", "+=", (), {}, exprs[0])]
+    targets = [Target("total", "+=", (), {}, exprs[0])]
     for place, (loop, _), sizes, value in zip(places, p.partials, m.partial_sizes, exprs[1:]):
-        targets.append(_Target(place, "=", loop, sizes, value))
+        targets.append(Target(place, "=", loop, sizes, value))
     f.targets(targets, 2)
     f.emit("for c in range(n_params):", 2)
     f.emit("params[c] -= lr * grad[c]", 3)
@@ -743,7 +379,7 @@ def _sgd_epoch(m: _Module) -> str:
 
 def _minibatch_epoch(m: _Module, slots: _Slots) -> str:
     """One update per batch of `batch_size` samples of `order` (the last may be smaller)."""
-    f = _Function(m, f"minibatch_epoch(params, {m.args()}, lr, batch_size, order)")
+    f = Function(m, f"minibatch_epoch(params, {m.args()}, lr, batch_size, order)")
     m.prologue(f, check=True)
     f.emit("if batch_size < 1:")
     f.emit('raise ValueError("batch_size must be at least 1")', 2)
@@ -765,7 +401,7 @@ def _minibatch_epoch(m: _Module, slots: _Slots) -> str:
 def _predict(m: _Module) -> str:
     """The model's value per sample; a model without inputs gives one value."""
     p = m.plan
-    f = _Function(m, f"predict(params{''.join(', ' + DATA_ARRAY + _name(d) for d in p.inputs)})")
+    f = Function(m, f"predict(params{''.join(', ' + DATA_ARRAY + _name(d) for d in p.inputs)})")
     m.prologue(f, p.inputs, check=True)
     m.read_params(f)
     f.emit("out = np.empty(n)")
@@ -773,12 +409,12 @@ def _predict(m: _Module) -> str:
     f.emit("lo = 0")
     f.emit("hi = n")
     m.sample_loop(f, False, [p.prediction])
-    f.targets([_Target("out[i]", "=", (), {}, p.prediction)], 2)
+    f.targets([Target("out[i]", "=", (), {}, p.prediction)], 2)
     f.emit("return out")
     return f.source()
 
 
-def _residual_rows(m: _Module, f: _Function) -> None:
+def _residual_rows(m: _Module, f: Function) -> None:
     """Per sample: `res` = r and `row` = ∂r/∂θ (flat, PARAM_NAMES order), inside `for i`."""
     p = m.plan
     m.read_params(f)
@@ -788,15 +424,15 @@ def _residual_rows(m: _Module, f: _Function) -> None:
     f.emit("lo = 0")
     f.emit("hi = n")
     m.sample_loop(f, False, [p.residual] + [g for _, g in p.residual_partials])
-    targets = [_Target("res", "=", (), {}, p.residual)]
+    targets = [Target("res", "=", (), {}, p.residual)]
     for place, (loop, g), sizes in zip(places, p.residual_partials, m.partial_sizes):
-        targets.append(_Target(place, "=", loop, sizes, g))
+        targets.append(Target(place, "=", loop, sizes, g))
     f.targets(targets, 2)
 
 
 def _jtj_jtr(m: _Module) -> str:
     """jtj_jtr(params, *data, jtj_out, jtr_out) -> Σr²: JᵀJ (both triangles) and Jᵀr, one pass."""
-    f = _Function(m, f"jtj_jtr(params, {m.args()}, jtj_out, jtr_out)")
+    f = Function(m, f"jtj_jtr(params, {m.args()}, jtj_out, jtr_out)")
     m.prologue(f, check=True, outs=("jtr_out",))
     f.emit("if jtj_out.shape[0] != n_params or jtj_out.shape[1] != n_params:")
     f.emit('raise ValueError("jtj_out must be a square matrix, one row per parameter element")', 2)
@@ -818,7 +454,7 @@ def _jtj_jtr(m: _Module) -> str:
 
 def _residuals_jacobian(m: _Module) -> str:
     """residuals_jacobian(params, *data, r_out, jac_out): r and ∂r/∂θ per sample (N×p memory)."""
-    f = _Function(m, f"residuals_jacobian(params, {m.args()}, r_out, jac_out)")
+    f = Function(m, f"residuals_jacobian(params, {m.args()}, r_out, jac_out)")
     m.prologue(f, check=True)
     f.emit("if r_out.shape[0] != n or jac_out.shape[0] != n or jac_out.shape[1] != n_params:")
     f.emit('raise ValueError("r_out must hold one value per row, jac_out one row per row of data '
@@ -927,3 +563,4 @@ def _check_module(body: str) -> None:
                 isinstance(node.value, ast.Name) and node.value.id in ("math", "numba", "np")
                 or node.attr in _ATTRIBUTES):
             raise InternalError(f"codegen produced an unexpected attribute {node.attr!r}")
+

@@ -314,9 +314,9 @@ def test_module_text_is_deterministic_across_hash_seeds():
               "from gdc.codegen_index import module_body; "
               "sys.stdout.write(module_body(t.tanh_net_plan(), '# m', '0'))")
     here = str(Path(__file__).resolve().parent)
-    texts = {subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
-                            env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2")}
-    assert len(texts) == 1
+    other = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    assert other == module_body(tanh_net_plan(), "# m", "0")
 
 
 def test_predict_reads_a_size_its_inputs_lack_from_the_length_of_params(tmp_path):
