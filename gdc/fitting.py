@@ -537,7 +537,10 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         shuffle: bool = True, init: Mapping[str, float] | None = None,
         mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data` (a file path or a mapping of
-    arrays). Raises FitDiverged when the loss blows up, GdcError for bad input."""
+    arrays: 1-D for each scalar data name, 2-D (N, d) for a data vector `x[d]`). Raises
+    FitDiverged when the loss blows up, GdcError for bad input. `result.params` maps each
+    parameter to a float, or to an array of its shape for a vector or matrix parameter;
+    `init` gives numbers by name (a number fills a whole vector or matrix)."""
     options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),
                       epochs=epochs, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
                       beta1=beta1, beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)

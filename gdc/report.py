@@ -212,6 +212,7 @@ def result_json(result: FitResult) -> dict:
     diverged = result.reason == "diverged"
     return {
         "params": None if diverged else _plain_params(result),
+        **({"sizes": dict(result.layout.sizes)} if result.layout is not None and result.layout.sizes else {}),
         "loss": _number(result.loss),
         "iterations": result.iterations,
         "converged": result.converged,

@@ -128,6 +128,7 @@ def test_a_matrix_model_reports_compactly(tmp_path):
     assert "  v[2]  " in text                       # a short vector: one row per element
     doc = result_json(result)
     np.testing.assert_array_equal(doc["params"]["W"], result.params["W"])
+    assert doc["sizes"] == {"d": 4}
     json.dumps(doc, allow_nan=False)
 
 
