@@ -121,3 +121,55 @@ def test_cache_lists_explains_and_clears(model, tmp_path, monkeypatch, capsys):
     assert "removed 1 compiled model" in capsys.readouterr().out
     assert main(["cache"]) == 0
     assert "0 compiled models" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ vectors and matrices
+
+NETWORK = "data x[d], Y\nparam W[2, d], v[2], a = 0\nmodel y = dot(v, tanh(W @ x)) + a\nloss mean((y - Y)^2)\n"
+
+
+def test_a_shaped_module_runs_with_numpy_and_numba_only(tmp_path):
+    model = tmp_path / "net.gd"
+    model.write_text(NETWORK)
+    assert main(["compile", str(model), "-o", str(tmp_path / "net_kernels.py")]) == 0
+    program = textwrap.dedent("""
+        import sys
+
+        class Refuse:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("gdc", "sympy", "lark"):
+                    raise ImportError(name + " is blocked")
+
+        sys.meta_path.insert(0, Refuse())
+        import numpy as np
+        import net_kernels as k
+
+        x = np.array([[1.0, 0.5, -1.0], [0.0, 2.0, 1.0]])
+        Y = np.array([1.0, -1.0])
+        theta = np.linspace(-1, 1, 2 * 3 + 2 + 1)
+        grad = np.zeros_like(theta)
+        value = k.loss_grad(theta, x, Y, grad)
+        print(repr((k.PARAM_SHAPES, value, grad.tolist(), k.predict(theta, x).tolist())))
+    """)
+    result = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    shapes, value, grad, predicted = ast.literal_eval(result.stdout)
+    import numpy as np
+    x = np.array([[1.0, 0.5, -1.0], [0.0, 2.0, 1.0]])
+    theta = np.linspace(-1, 1, 9)
+    W, v, a = theta[:6].reshape(2, 3), theta[6:8], theta[8]
+    want = np.tanh(x @ W.T) @ v + a
+    assert shapes == ((2, "d"), (2,), ())
+    assert predicted == pytest.approx(want.tolist(), rel=1e-13)
+    assert value == pytest.approx(np.mean((want - [1.0, -1.0]) ** 2), rel=1e-13)
+
+
+def test_check_gives_one_line_per_vector_or_matrix(tmp_path, kernel_cache, capsys):
+    model = tmp_path / "net.gd"
+    model.write_text(NETWORK)
+    assert main(["check", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "each size the data set is 3" in out
+    lines = [line.split()[0] for line in out.splitlines() if "relative error" in line and "worst" not in line]
+    assert lines == ["W", "v", "a"]

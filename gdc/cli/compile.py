@@ -83,14 +83,21 @@ def run_check(args) -> int:
         where = f"on the {problem.n_rows} rows of {args.data_file}"
     else:
         kernels = load.load_kernels(args.model, data_names_option(args.data))
-        data = tuple(rng.uniform(0.1, 2.0, args.rows) for _ in kernels.data_names)
+        data = _random_data(kernels, args.rows, rng)
         where = f"on {args.rows} random rows"
+        if kernels.shaped:
+            where += f" (each size the data set is {_RANDOM_SIZE})"
     from ..gradcheck import gradient_errors
+    names = kernels.param_names
+    kernels = kernels.flat(kernels.layout(data), seed=args.seed)
     errors, skipped = gradient_errors(kernels, data, args.points, rng)
     if not errors:
         raise GdcError("the loss is not finite at any of the random points tried", where=args.model,
                        hint="give data with `gdc check MODEL DATA`, or initial values with `param`")
-    worst = {name: max(e[j] for e in errors) for j, name in enumerate(kernels.param_names)}
+    worst = {}  # a vector or matrix: the worst of its elements
+    for j, element in enumerate(kernels.param_names):
+        name = element.split("[")[0] if element.split("[")[0] in names else element
+        worst[name] = max(worst.get(name, 0.0), max(e[j] for e in errors))
     print(f"gradient of {args.model} at {len(errors)} random parameter points {where}, "
           "against central differences of the loss:")
     width = max(len(n) for n in worst)
@@ -102,6 +109,19 @@ def run_check(args) -> int:
     ok = overall <= args.tol
     print(f"worst relative error {overall:.2e} (tolerance {args.tol:g}): {'ok' if ok else 'FAILED'}")
     return 0 if ok else 1
+
+
+# The size of every data vector whose size is a name, in `gdc check` without data.
+_RANDOM_SIZE = 3
+
+
+def _random_data(kernels, rows: int, rng) -> tuple:
+    """Uniform values in [0.1, 2) for each data name, in its declared shape."""
+    import numpy as np
+    shapes = kernels.data_shapes or ((),) * len(kernels.data_names)
+    return tuple(np.ascontiguousarray(rng.uniform(0.1, 2.0, (rows,) + tuple(
+                     n if isinstance(n, int) else _RANDOM_SIZE for n in shape)))
+                 for shape in shapes)
 
 
 # ------------------------------------------------------------------ gdc cache
