@@ -75,14 +75,16 @@ def select_columns(table: Table, names: Sequence[str], mapping: Mapping[str, str
     """Map model data names to table columns; mapping is model_name -> header name (from
     `--map Y=weight,x=height`). A name with a shape in `shapes` (a data vector `x[d]`) gets
     a C-contiguous (N, d) float64 array of its columns (see `bound_columns`)."""
+    return gather(table, bound_columns(table, names, mapping, shapes), shapes)
+
+
+def gather(table: Table, bound: Mapping[str, Sequence[str]],
+           shapes: Mapping[str, tuple] | None = None) -> dict[str, np.ndarray]:
+    """The arrays of `bound_columns`' result: a scalar's column, or a vector's columns side
+    by side as one C-contiguous (N, d) array."""
     shapes = shapes or {}
-    chosen = {}
-    for name, columns in bound_columns(table, names, mapping, shapes).items():
-        if shapes.get(name):
-            chosen[name] = np.ascontiguousarray(np.column_stack([table.columns[c] for c in columns]))
-        else:
-            chosen[name] = table.columns[columns[0]]
-    return chosen
+    return {name: np.ascontiguousarray(np.column_stack([table.columns[c] for c in columns]))
+            if shapes.get(name) else table.columns[columns[0]] for name, columns in bound.items()}
 
 
 def bound_columns(table: Table, names: Sequence[str], mapping: Mapping[str, str] | None = None,

@@ -118,7 +118,7 @@ def divergence_hint(result: FitResult) -> str:
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
             drop_nonfinite: bool = False) -> Problem:
     """Read the data, settle which model names are data (those among its columns), compile."""
-    from .data import bound_columns, read_table, select_columns
+    from .data import bound_columns, gather, read_table
 
     mapping = dict(mapping or {})
     if isinstance(data, (str, os.PathLike)):
@@ -139,7 +139,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     if table is not None:
         bound = bound_columns(table, kernels.data_names, mapping, shapes)
-        chosen = select_columns(table, kernels.data_names, mapping, shapes)
+        chosen = gather(table, bound, shapes)
         used = [":".join(bound[name]) for name in kernels.data_names]
         taken = {column for columns in bound.values() for column in columns}
     else:
