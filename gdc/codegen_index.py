@@ -18,9 +18,8 @@ import sympy
 from sympy import IndexedBase
 
 from . import __version__
-from .codegen import (_INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, _walk_generated, accumulate,
-                      per_sample)
-from .codegen_loops import Function, Target, fresh_bounds, index_sizes
+from .codegen import _INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, accumulate, per_sample
+from .codegen_loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
 from .errors import InternalError
 from .symbolic import Sum as SampleSum
@@ -478,6 +477,7 @@ def module_body(plan: IndexPlan, source_comment: str, model_hash: str) -> str:
     parts = [
         _preamble(plan, source_comment, model_hash),
         HELPERS.lstrip("\n"),
+        LOOP_HELPERS.lstrip("\n"),
         _sums_function(m, loss_slots, "_loss_sums", indexed=False),
         _finish_function(m, loss_slots, "_loss_finish", with_grad=False),
         _sums_function(m, grad_slots, "_sums", indexed=False),
@@ -543,7 +543,7 @@ _FIXED = frozenset({
     "jtr_out", "r_out", "jac_out", "min", "range", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "jtj_jtr", "residuals_jacobian",
     "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict", "blo", "bhi",
-}) | HELPER_NAMES
+}) | HELPER_NAMES | LOOP_HELPER_NAMES
 _MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
 _ATTRIBUTES = {"shape", "reshape", "fill"}
 
@@ -554,7 +554,7 @@ def _check_module(body: str) -> None:
         tree = ast.parse(body)
     except SyntaxError as exc:
         raise InternalError(f"codegen produced invalid Python: {exc}") from None
-    for node in _walk_generated(tree):
+    for node in _generated_nodes(tree):
         name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
                 else node.name if isinstance(node, ast.FunctionDef) else None)
         if name is not None and name not in _FIXED and not _MANGLED.fullmatch(name):
@@ -564,3 +564,10 @@ def _check_module(body: str) -> None:
                 or node.attr in _ATTRIBUTES):
             raise InternalError(f"codegen produced an unexpected attribute {node.attr!r}")
 
+
+def _generated_nodes(tree: ast.AST):
+    """Every node outside the fixed helper functions (whose text never changes)."""
+    for node in ast.iter_child_nodes(tree):
+        yield node
+        if not (isinstance(node, ast.FunctionDef) and node.name in HELPER_NAMES | LOOP_HELPER_NAMES):
+            yield from _generated_nodes(node)

@@ -21,6 +21,40 @@ from .codegen_printer import KernelPrinter
 from .errors import InternalError
 from .symbolic import sigmoid, softplus
 
+# Module-level helpers of shaped modules, beside codegen_printer.HELPERS. math.tanh is a call
+# to libm that stops a loop over a hidden layer vectorizing; this one is branch-free.
+LOOP_HELPERS = '''
+@numba.njit(**_JIT_EXACT)
+def _tanh(x):
+    # tanh|x| = -m / (2 + m), m = e**y - 1, y = -2|x|, with e**y = 2**k * e**r as in _exp and
+    # m = 2**k * (e**r - 1) + (2**k - 1): no digits cancel for small |x|, and no branch
+    y = -2.0 * abs(x)
+    y = y if y > -100.0 else -100.0  # tanh 50 is 1.0; NaN is returned below
+    kb = y * 1.4426950408889634 + 6755399441055744.0
+    k = kb - 6755399441055744.0
+    r = y - k * 0.6931471803691238
+    r = r - k * 1.9082149292705877e-10
+    p = 1.6059043836821613e-10  # e**r - 1 = r * (1 + r/2 + ...), |r| <= ln 2 / 2
+    p = p * r + 2.08767569878681e-09
+    p = p * r + 2.505210838544172e-08
+    p = p * r + 2.755731922398589e-07
+    p = p * r + 2.755731922398589e-06
+    p = p * r + 2.48015873015873e-05
+    p = p * r + 0.0001984126984126984
+    p = p * r + 0.001388888888888889
+    p = p * r + 0.008333333333333333
+    p = p * r + 0.041666666666666664
+    p = p * r + 0.16666666666666666
+    p = p * r + 0.5
+    p = p * r + 1.0
+    two_k = np.int64((np.float64(kb).view(np.int64) - 4843621399236968448 + 1023) << 52).view(np.float64)
+    m = two_k * (p * r) + (two_k - 1.0)
+    t = (0.0 - m) / (2.0 + m)
+    t = t if x >= 0.0 else -t
+    return t if x == x else x
+'''
+LOOP_HELPER_NAMES = frozenset(re.findall(r"^def (\w+)", LOOP_HELPERS, re.M))
+
 # Placeholders for the indices of a temp's key: a temp is shared by every use that differs
 # only in the names of its indices (the loss's Σ_m W[l,m]x[m] and the partials' Σ_m W[j,m]x[m]).
 _PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
@@ -126,6 +160,9 @@ class _Printer(KernelPrinter):
         except KeyError:
             raise InternalError(f"codegen: no array for {expr.base}") from None
         return f"{name}[{prefix}{', '.join(self._index(ix) for ix in expr.indices)}]"
+
+    def _print_tanh(self, expr):
+        return f"_tanh({self._print(expr.args[0])})"
 
     def _print_KroneckerDelta(self, expr):
         a, b = (self._index(ix) for ix in expr.args)
