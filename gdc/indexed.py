@@ -58,25 +58,39 @@ def collapse_deltas(expr: sympy.Expr) -> sympy.Expr:
     The sums come from the model and run over a whole axis, so j is always in range and no
     case split is needed (sympy's own doit() adds a Piecewise for that).
     """
-    def collapse(node):
-        if not isinstance(node, sympy.Sum) or len(node.limits) != 1:
-            return node
-        body, (k, lo, hi) = node.function, node.limits[0]
-        out = []
-        for term in _delta_terms(body, k):
-            delta = next((f for f in sympy.Mul.make_args(term)
-                          if isinstance(f, KroneckerDelta) and k in f.args), None)
-            if delta is None:
-                out.append(sympy.Sum(term, (k, lo, hi)) if term.has(k) else term * (hi - lo + 1))
-                continue
-            other = delta.args[1] if delta.args[0] == k else delta.args[0]
-            out.append((term / delta).xreplace({k: other}))
-        return sympy.Add(*out)
     previous = None
     while previous != expr:
         previous = expr
-        expr = expr.replace(lambda n: isinstance(n, sympy.Sum), collapse)
+        expr = expr.replace(lambda n: isinstance(n, sympy.Sum) and n.has(KroneckerDelta), _collapse)
     return expr
+
+
+def _collapse(node: sympy.Sum) -> sympy.Expr:
+    terms = [node.function]
+    for k, *_ in node.limits:
+        terms = [part for term in terms for part in _delta_terms(term, k)]
+    return sympy.Add(*(_collapse_term(term, list(node.limits)) for term in terms))
+
+
+def _collapse_term(term: sympy.Expr, limits: list) -> sympy.Expr:
+    """One product under Σ over `limits`: each δ on a summed index removes that sum."""
+    progress = True
+    while progress:
+        progress = False
+        for n, (k, lo, hi) in enumerate(limits):
+            delta = next((f for f in sympy.Mul.make_args(term)
+                          if isinstance(f, KroneckerDelta) and k in f.args), None)
+            if delta is not None:
+                other = delta.args[1] if delta.args[0] == k else delta.args[0]
+                term = (term / delta).xreplace({k: other})
+                limits.pop(n)
+                progress = True
+                break
+    kept = [lim for lim in limits if term.has(lim[0])]
+    for k, lo, hi in limits:
+        if not term.has(k):   # a sum of a term without its index: that many copies
+            term = term * (hi - lo + 1)
+    return sympy.Sum(term, *kept) if kept else term
 
 
 def _delta_terms(body: sympy.Expr, k: sympy.Symbol) -> list[sympy.Expr]:
@@ -85,7 +99,7 @@ def _delta_terms(body: sympy.Expr, k: sympy.Symbol) -> list[sympy.Expr]:
     for term in sympy.Add.make_args(body):
         factors = sympy.Mul.make_args(term)
         plain = any(isinstance(f, KroneckerDelta) and k in f.args for f in factors)
-        if plain or not any(isinstance(a, KroneckerDelta) and k in a.args for a in term.atoms(KroneckerDelta)):
+        if plain or not any(k in a.args for a in term.atoms(KroneckerDelta)):
             terms.append(term)
         else:
             terms.extend(sympy.Add.make_args(sympy.expand_mul(term)))

@@ -520,12 +520,15 @@ class ElementSumRule(Rule):
     name = "sum over elements"
 
     def derive(self, expr, var, engine):
-        if not isinstance(expr, sympy.Sum) or len(expr.limits) != 1:
+        if not isinstance(expr, sympy.Sum):
             raise self.refuse(expr, var)
-        inner = engine.d(expr.function, var)
-        summed = sympy.Sum(inner.after, *expr.limits)
+        # Σ over several indices (sum(A) of a matrix) is Σ over the last of Σ over the others.
+        *inner_limits, outer = expr.limits
+        body = sympy.Sum(expr.function, *inner_limits) if inner_limits else expr.function
+        inner = engine.d(body, var)
+        summed = sympy.Sum(inner.after, outer)
         after = collapse_deltas(summed)
-        return self.step(expr, var, after, (inner,), middle=sympy.Sum(Derivative(expr.function, var), *expr.limits),
+        return self.step(expr, var, after, (inner,), middle=sympy.Sum(Derivative(body, var), outer),
                          note=_delta_note(summed))
 
 
