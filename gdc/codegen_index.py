@@ -58,6 +58,11 @@ def _shape_const(item) -> tuple:
     return tuple(int(s) if s.is_Integer else s.name for s in _shape(item))
 
 
+def _free_sizes(params, partials: Partials) -> tuple[dict, ...]:
+    """Per partial ∂/∂θ[j, k], its free indices' sizes: θ's shape."""
+    return tuple(dict(zip(ix, _shape(p))) for p, (ix, _) in zip(params, partials))
+
+
 class _Module:
     """The names, sizes and parameter offsets every function of one module shares."""
 
@@ -82,7 +87,8 @@ class _Module:
                 self.arrays[d] = (DATA_ARRAY + _name(d), "i, ")
             else:
                 self.names[d] = DATA_VALUE + d.name
-        self.partial_sizes = tuple(dict(zip(ix, _shape(p))) for p, (ix, _) in zip(plan.params, plan.partials))
+        self.partial_sizes = _free_sizes(plan.params, plan.partials)
+        self.residual_sizes = _free_sizes(plan.params, plan.residual_partials)
 
     def args(self, data=None) -> str:
         return ", ".join(DATA_ARRAY + _name(d) for d in (self.plan.data if data is None else data))
@@ -196,6 +202,7 @@ class _Module:
 
 _BLOCK = 256  # samples per block of the fused pass: its scalar tail runs once per block
 
+
 @dataclass(frozen=True)
 class _Slots:
     """The accumulator: one slot per distinct reduction body, an array over the body's indices."""
@@ -210,7 +217,7 @@ def _slots(exprs, contexts) -> _Slots:
     acc = accumulate([_tidy(e) for e in exprs])
     axes, sizes = [], []
     for s, body in zip(acc.sums, acc.bodies):
-        loop, ctx = next(c for e, c in zip(acc.outer, contexts) if s in e.free_symbols)
+        loop, ctx = next((c for e, c in zip(acc.outer, contexts) if s in e.free_symbols), ((), {}))
         ctx = index_sizes(fresh_bounds(body), ctx)
         used = {ix for ix in body.free_symbols if ix in ctx}
         if not used <= set(loop):
@@ -424,7 +431,7 @@ def _residual_rows(m: _Module, f: Function) -> None:
     f.emit("hi = n")
     m.sample_loop(f, False, [p.residual] + [g for _, g in p.residual_partials])
     targets = [Target("res", "=", (), {}, p.residual)]
-    for place, (loop, g), sizes in zip(places, p.residual_partials, m.partial_sizes):
+    for place, (loop, g), sizes in zip(places, p.residual_partials, m.residual_sizes):
         targets.append(Target(place, "=", loop, sizes, g))
     f.targets(targets, 2)
 

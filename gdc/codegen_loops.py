@@ -110,22 +110,11 @@ def _inversions(expr: sympy.Expr, order: tuple) -> int:
     return count
 
 
-def _nested_sums(e: sympy.Sum) -> sympy.Expr:
-    """A sum over several limits as one-limit sums, the first limit innermost (sympy's order)."""
-    body = e.function
-    for limit in e.limits:
-        body = sympy.Sum(body, limit)
-    return body
-
-
 def fresh_bounds(e: sympy.Expr) -> sympy.Expr:
-    """Each element sum over its own index symbol: a bound k never meets a free k of another size."""
+    """Each element sum over its own index symbols: a bound k never meets a free k of another size."""
     def fresh(node):
-        if len(node.limits) > 1:
-            return fresh_bounds(_nested_sums(node))
-        k, lo, hi = node.limits[0]
-        new = sympy.Dummy(k.name, integer=True, nonnegative=True)
-        return sympy.Sum(node.function.xreplace({k: new}), (new, lo, hi))
+        swap = {k: sympy.Dummy(k.name, integer=True, nonnegative=True) for k, _, _ in node.limits}
+        return sympy.Sum(node.function.xreplace(swap), *((swap[k], lo, hi) for k, lo, hi in node.limits))
     return e.replace(lambda n: isinstance(n, sympy.Sum), fresh) if e.has(sympy.Sum) else e
 
 
@@ -317,10 +306,11 @@ class Function:
         """Every element sum replaced by a temp, the innermost first."""
         if not e.has(sympy.Sum):
             return e
-        if isinstance(e, sympy.Sum):
-            if len(e.limits) > 1:
-                return self.sums(_nested_sums(e), sizes)
-            return self.sum_temp(self.sums(e.function, sizes), e.limits[0], sizes)
+        if isinstance(e, sympy.Sum):  # sympy keeps Σ_l Σ_m as one Sum, its first limit innermost
+            body = self.sums(e.function, sizes)
+            for limit in e.limits:
+                body = self.sum_temp(body, limit, sizes)
+            return body
         return e.func(*(self.sums(a, sizes) for a in e.args))
 
     def key(self, kind: str, e: sympy.Expr, indices, sizes: dict, last=None):
