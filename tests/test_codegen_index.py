@@ -364,3 +364,30 @@ def test_tanh_helper_within_three_ulps():
     assert np.max(np.abs(over(xs) - want) / np.spacing(np.abs(want))) <= 3
     np.testing.assert_array_equal(over(np.array([np.inf, -np.inf, 0.0, 40.0, -400.0])), [1, -1, 0, 1, -1])
     assert np.isnan(over(np.array([np.nan]))[0])
+
+
+def test_transposed_reads_and_a_double_sum(tmp_path):
+    """Σ_m W[m, l]·x[m] runs as an axpy over l (rows of W read in order), and the penalty
+    Σ_l Σ_m W[m, l]² (one sympy Sum over two limits) is summed limit by limit."""
+    d, x, Y, _ = _vector_data()
+    W, v = shaped("W", (d, sympy.Integer(3))), shaped("v", (sympy.Integer(3),))
+    l, m = index_symbol("l"), index_symbol("m")
+    y = element_sum(v[l] * sympy.tanh(element_sum(W[m, l] * x[m], m, d)), l, 3)
+    loss = mean((y - Y) ** 2) + element_sum(element_sum(W[m, l] ** 2, m, d), l, 3) / 10
+    plan = IndexPlan((W, v), (x, Y), (x,), (None, None), loss, _partials(loss, (W, v)), y, sizes={"d": ("x", 0)})
+    path = tmp_path / "gdc_index_transposed.py"
+    path.write_text(module_body(plan, "# m", "0"), encoding="utf-8")
+    assert ".fill(0.0)" in path.read_text(encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod
+    spec.loader.exec_module(mod)
+
+    def oracle(theta, xs, ys):
+        Wm, vv = theta[:12].reshape(4, 3), theta[12:]
+        return np.mean((np.tanh(xs @ Wm) @ vv - ys) ** 2) + np.sum(Wm ** 2) / 10
+    rng = np.random.default_rng(3)
+    xs, ys, theta = rng.normal(size=(30, 4)), rng.normal(size=30), rng.normal(size=15) * 0.5
+    grad = np.empty(15)
+    assert mod.loss_grad(theta, xs, ys, grad) == pytest.approx(oracle(theta, xs, ys), rel=1e-12)
+    np.testing.assert_allclose(grad, fd_gradient(lambda t: oracle(t, xs, ys), theta), rtol=1e-6, atol=1e-8)
