@@ -17,9 +17,12 @@ import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 from sympy.codegen.cfunctions import log1p
 
-from .codegen_printer import KernelPrinter
+from .codegen_printer import HELPERS, KernelPrinter
 from .errors import InternalError
 from .symbolic import sigmoid, softplus
+
+# e**r = 1 + r·q(r), |r| <= ln 2 / 2: _exp's Taylor series, to q (the same lines as in _exp).
+_EXP_SERIES = HELPERS[HELPERS.index("    p = 1.6059"):HELPERS.index("    p = p * r + 1.0\n") + 20]
 
 # Module-level helpers of shaped modules, beside codegen_printer.HELPERS. math.tanh is a call
 # to libm that stops a loop over a hidden layer vectorizing; this one is branch-free.
@@ -34,20 +37,7 @@ def _tanh(x):
     k = kb - 6755399441055744.0
     r = y - k * 0.6931471803691238
     r = r - k * 1.9082149292705877e-10
-    p = 1.6059043836821613e-10  # e**r - 1 = r * (1 + r/2 + ...), |r| <= ln 2 / 2
-    p = p * r + 2.08767569878681e-09
-    p = p * r + 2.505210838544172e-08
-    p = p * r + 2.755731922398589e-07
-    p = p * r + 2.755731922398589e-06
-    p = p * r + 2.48015873015873e-05
-    p = p * r + 0.0001984126984126984
-    p = p * r + 0.001388888888888889
-    p = p * r + 0.008333333333333333
-    p = p * r + 0.041666666666666664
-    p = p * r + 0.16666666666666666
-    p = p * r + 0.5
-    p = p * r + 1.0
-    two_k = np.int64((np.float64(kb).view(np.int64) - 4843621399236968448 + 1023) << 52).view(np.float64)
+''' + _EXP_SERIES + '''    two_k = np.int64((np.float64(kb).view(np.int64) - 4843621399236968448 + 1023) << 52).view(np.float64)
     m = two_k * (p * r) + (two_k - 1.0)
     t = (0.0 - m) / (2.0 + m)
     t = t if x >= 0.0 else -t
