@@ -351,6 +351,8 @@ class Function:
         if _trivial(e):
             return e
         ix = self.free(e, sizes)
+        if isinstance(e, sympy.logic.boolalg.Boolean):  # a condition stays one: z >= 0, not a temp
+            return self.descend(e, loop, sizes)
         if ix < loop or (ix and _expensive(e)):
             return self.temp(e, ix, sizes)
         return self.descend(e, loop, sizes)
