@@ -455,7 +455,7 @@ def generate(sm: SymbolicModel, model_hash: str) -> str:
         *second_order_parts(p),
     ]
     body = "\n\n".join(part.rstrip("\n") + "\n" for part in parts)
-    _check_module(body)
+    check_module(body)
     return seal(body, model_hash)
 
 
@@ -498,29 +498,28 @@ def _printable(line: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\t" else ascii(ch)[1:-1] for ch in line)
 
 
-def _walk_generated(tree: ast.AST):
+def _walk_generated(tree: ast.AST, helpers: frozenset = HELPER_NAMES):
     """Every node outside the fixed helper functions (whose text never changes)."""
     for node in ast.iter_child_nodes(tree):
-        if isinstance(node, ast.FunctionDef) and node.name in HELPER_NAMES:
-            yield node
-            continue
         yield node
-        yield from _walk_generated(node)
+        if not (isinstance(node, ast.FunctionDef) and node.name in helpers):
+            yield from _walk_generated(node, helpers)
 
 
-def _check_module(body: str) -> None:
-    """The module parses, and every name in it is gdc's own or a mangled user name."""
+def check_module(body: str, fixed: frozenset = _FIXED, mangled: re.Pattern = _MANGLED,
+                 attributes: frozenset = frozenset({"shape"}), helpers: frozenset = HELPER_NAMES) -> None:
+    """The module parses, and every name in it is gdc's own (`fixed`, the helpers) or a
+    mangled user name; attributes only of math, numba and np, or those in `attributes`."""
     try:
         tree = ast.parse(body)
     except SyntaxError as exc:
         raise InternalError(f"codegen produced invalid Python: {exc}") from None
-    for node in _walk_generated(tree):
+    for node in _walk_generated(tree, helpers):
         name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
                 else node.name if isinstance(node, ast.FunctionDef) else None)
-        if name is not None and name not in _FIXED and not _MANGLED.fullmatch(name):
+        if name is not None and name not in fixed and not mangled.fullmatch(name):
             raise InternalError(f"codegen produced the unexpected name {name!r}")
         if isinstance(node, ast.Attribute) and not (
                 isinstance(node.value, ast.Name) and node.value.id in ("math", "numba", "np")
-                or node.attr == "shape"):
+                or node.attr in attributes):
             raise InternalError(f"codegen produced an unexpected attribute {node.attr!r}")
-

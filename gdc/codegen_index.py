@@ -10,7 +10,6 @@ Scratch arrays are allocated once per call (per chunk, per batch), never per sam
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass, field
 
@@ -18,7 +17,7 @@ import sympy
 from sympy import IndexedBase
 
 from . import __version__
-from .codegen import _INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, accumulate, per_sample
+from .codegen import _INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, accumulate, check_module, per_sample
 from .codegen_loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
 from .errors import InternalError
@@ -500,7 +499,7 @@ def module_body(plan: IndexPlan, source_comment: str, model_hash: str) -> str:
     if plan.residual is not None:
         parts += [_jtj_jtr(m), _residuals_jacobian(m)]
     body = "\n\n".join(part.rstrip("\n") + "\n" for part in parts)
-    _check_module(body)
+    check_module(body, _FIXED, _MANGLED, _ATTRIBUTES, HELPER_NAMES | LOOP_HELPER_NAMES)
     return body
 
 
@@ -552,29 +551,6 @@ _FIXED = frozenset({
     "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict", "blo", "bhi",
 }) | HELPER_NAMES | LOOP_HELPER_NAMES
 _MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
-_ATTRIBUTES = {"shape", "reshape", "fill"}
+_ATTRIBUTES = frozenset({"shape", "reshape", "fill"})
 
 
-def _check_module(body: str) -> None:
-    """The module parses, and every name in it is gdc's own or a mangled user name."""
-    try:
-        tree = ast.parse(body)
-    except SyntaxError as exc:
-        raise InternalError(f"codegen produced invalid Python: {exc}") from None
-    for node in _generated_nodes(tree):
-        name = (node.id if isinstance(node, ast.Name) else node.arg if isinstance(node, ast.arg)
-                else node.name if isinstance(node, ast.FunctionDef) else None)
-        if name is not None and name not in _FIXED and not _MANGLED.fullmatch(name):
-            raise InternalError(f"codegen produced the unexpected name {name!r}")
-        if isinstance(node, ast.Attribute) and not (
-                isinstance(node.value, ast.Name) and node.value.id in ("math", "numba", "np")
-                or node.attr in _ATTRIBUTES):
-            raise InternalError(f"codegen produced an unexpected attribute {node.attr!r}")
-
-
-def _generated_nodes(tree: ast.AST):
-    """Every node outside the fixed helper functions (whose text never changes)."""
-    for node in ast.iter_child_nodes(tree):
-        yield node
-        if not (isinstance(node, ast.FunctionDef) and node.name in HELPER_NAMES | LOOP_HELPER_NAMES):
-            yield from _generated_nodes(node)
