@@ -483,9 +483,14 @@ PARAM_NAMES = {tuple(q.name for q in p.params)!r}
 DATA_NAMES = {tuple(d.name for d in p.data)!r}
 INPUT_NAMES = {tuple(d.name for d in p.inputs)!r}
 INITIAL = {p.initial!r}
-N_CHUNKS = {N_CHUNKS}
-LSQ_SCALE = {p.lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
-LSQ_MEAN = {p.lsq_mean!r}
+''' + module_options(p.lsq_scale, p.lsq_mean)
+
+
+def module_options(lsq_scale, lsq_mean: bool) -> str:
+    """The last constants of every generated module: chunks, least-squares form, jit options."""
+    return f'''N_CHUNKS = {N_CHUNKS}
+LSQ_SCALE = {lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
+LSQ_MEAN = {lsq_mean!r}
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
 _JIT_PARALLEL = dict(_JIT, parallel=True)

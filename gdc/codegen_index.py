@@ -17,7 +17,8 @@ import sympy
 from sympy import IndexedBase
 
 from . import __version__
-from .codegen import _INV_N, FASTMATH, N_CHUNKS, Accumulation, _printable, accumulate, check_module, per_sample
+from .codegen import (_INV_N, Accumulation, _printable, accumulate, check_module, module_options,
+                      per_sample)
 from .codegen_loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
 from .errors import InternalError
@@ -530,14 +531,7 @@ DATA_SHAPES = {tuple(_shape_const(d) for d in p.data)!r}
 INPUT_NAMES = {tuple(_name(d) for d in p.inputs)!r}
 SIZES = {dict(p.sizes)!r}
 INITIAL = {tuple(None if v is None else float(v) for v in p.initial)!r}
-N_CHUNKS = {N_CHUNKS}
-LSQ_SCALE = {p.lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
-LSQ_MEAN = {p.lsq_mean!r}
-
-_JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
-_JIT_PARALLEL = dict(_JIT, parallel=True)
-_JIT_EXACT = dict(_JIT, fastmath={{'contract'}})
-'''
+''' + module_options(p.lsq_scale, p.lsq_mean)
 
 
 # Names the generator itself uses; user names are always a prefix + a checked name.
