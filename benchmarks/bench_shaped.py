@@ -25,9 +25,9 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 
 import numpy as np
+from bench_kernels import median_time   # this folder: run as `python benchmarks/bench_shaped.py`
 
 import gdc
 
@@ -58,16 +58,6 @@ _COMPILE_ONE = textwrap.dedent("""
     done = time.perf_counter()
     print(json.dumps({"gdc": made - start, "numba": done - made, "source": len(open(k.path).read())}))
 """)
-
-
-def median_time(f, repeat: int) -> float:
-    f()  # warm: jit compile, caches
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # ------------------------------------------------------------------ 1. compile time against d
