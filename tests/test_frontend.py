@@ -132,11 +132,15 @@ def _numbers():
         st.sampled_from(["0.5", "0.25", "1.5", "0.001"]).map(lambda t: ir.Num(Fraction(t)))
 
 
+_elements = st.tuples(st.sampled_from(["w", "W"]), st.lists(st.integers(0, 12), min_size=1, max_size=2)) \
+    .map(lambda t: ir.Element(t[0], tuple(t[1])))
+
 _exprs = st.recursive(
-    _numbers() | _names.map(ir.Var),
+    _numbers() | _names.map(ir.Var) | _elements,
     lambda inner: st.one_of(
         inner.map(ir.Neg),
-        st.tuples(st.sampled_from("+-*/^"), inner, inner).map(lambda t: ir.BinOp(*t)),
+        st.tuples(st.sampled_from("+-*/^@"), inner, inner).map(lambda t: ir.BinOp(*t)),
+        st.tuples(inner, inner).map(lambda t: ir.Call("dot", t)),
         st.tuples(_funcs1, inner).map(lambda t: ir.Call(t[0], (t[1],))),
         st.tuples(st.sampled_from(["min", "max"]), inner, inner).map(lambda t: ir.Call(t[0], (t[1], t[2]))),
     ),
@@ -156,7 +160,8 @@ def test_printing_and_parsing_back_gives_the_same_model(model_expr, loss_expr):
 
 
 _TOKENS = ["model", "loss", "param", "data", "let", "y", "=", "m", "x", "Y", "*", "+", "-", "/", "^", "**",
-           "(", ")", "[", "]", ",", ";", "\n", "mean", "exp", "2", ".5", "1e3", "#c\n", " ", "$", "max", "sigmod"]
+           "(", ")", "[", "]", ",", ";", "\n", "mean", "exp", "2", ".5", "1e3", "#c\n", " ", "$", "max", "sigmod",
+           "@", "dot", "sum", "w[0]", "x[d]", "W[2, d]"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -171,3 +176,17 @@ def test_random_text_fails_only_with_a_gdc_error(text):
 def test_typographic_operators_from_papers():
     assert lower("model y = m×x − b·c ÷ d; loss mean((y − Y)^2)") == \
         lower("model y = m*x - b*c/d; loss mean((y - Y)^2)")
+
+
+_SHAPED_TOKENS = ["w", "x", "W", "b", "Y", "@", "dot(", "sum(", "mean(", "tanh(", ")", ",", "+", "*", "-",
+                  "w[0]", "W[1, 2]", "x[5]", "2", "(", "y"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_SHAPED_TOKENS), max_size=14).map(" ".join))
+def test_random_shaped_formulas_fail_only_with_a_gdc_error(body):
+    text = f"data x[d], Y\nparam w[d], W[3, d], b\nmodel y = {body}\nloss mean((y - Y)^2)\n"
+    try:
+        symbolic(check_text(text, "fuzz.gd"))
+    except GdcError as exc:
+        assert exc.render().startswith("fuzz.gd")
