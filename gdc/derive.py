@@ -404,6 +404,8 @@ class _Context:
         full = per_sample(gradient)
         if not (equal(full, expected) and equal(self.full(sample), expected)):
             raise InternalError(f"the per-sample gradient for {param} does not match sympy.diff")
+        if sample == 0:   # the loss does not depend on it: there is nothing to fold or name
+            return Update(param, gradient, sample), full
         coeff, rest = sample.as_coeff_Mul()
         factor = abs(coeff) if coeff.is_Rational and abs(coeff) != 1 else S.One
         sign = -1 if coeff.is_negative else 1

@@ -322,3 +322,10 @@ def test_wide_logistic_regression_derives_like_sympy():
     assert len(d.partials) == 21
     for param in (d.params[0], d.params[7], d.params[-1]):
         assert values_equal(d.partials[param], sympy.diff(d.model.loss, param)), param
+
+
+def test_a_parameter_the_loss_ignores_gets_no_classic_form():
+    d = derive(symbolic(check_text("param m, b\nmodel y = m*x\nloss mean((y - Y)^2)")))
+    (unused,) = [u for u in d.updates if u.param.name == "b"]
+    assert unused.gradient == 0 and unused.classic is None
+    assert "factor 0" not in render(d, "text")

@@ -402,9 +402,11 @@ class Layout:
     def _print_Sum(self, expr, **kwargs):
         # sympy's printers dispatch on the class name, and gdc's Sum over the samples shares
         # it with sympy.Sum, the sum over a vector's elements.
-        if isinstance(expr, sympy.Sum):
-            (k, _, _), body = expr.limits[0], expr.function
-            return self.element_sum(self._print(k), self.reduction_body(body))
+        if isinstance(expr, sympy.Sum):   # Σ over several indices: the outermost first
+            text = self.reduction_body(expr.function)
+            for k, _, _ in expr.limits:
+                text = self.element_sum(self._print(k), text)
+            return text
         return self.reduction(Sum, "", "", self.reduction_body(expr.args[0]))
 
     def element_sum(self, index: str, body: str) -> str:
