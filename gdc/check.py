@@ -109,6 +109,7 @@ class _Checker:
         self.sample_level: set[str] = set()  # definitions that depend on data
         self.sizes: dict[str, Span] = {}  # size names, bound by data vectors
         self.sample_reductions: set[int] = set()  # ids of the mean/sum calls over the samples
+        self.shapes: dict[str, tuple] = {}  # of every name, once check_shapes has run
 
     def error(self, message: str, span: Span, hint: str | None = None) -> GdcError:
         return GdcError(message, where=self.program.where, span=span, source=self.program.source, hint=hint)
@@ -316,6 +317,7 @@ class _Checker:
             raise self.error("the loss is not a scalar", self.loss.expr.span,
                              "reduce it with sum(...) or mean(...)")
         self.sample_reductions = checker.sample_reductions
+        self.shapes = checker.names
 
     # ------------------------------------------------------------ sample level
 
@@ -329,8 +331,12 @@ class _Checker:
         inside = {id(n) for r in reductions for n in walk(r)}
         for node in walk(self.loss.expr):
             if _mentions(node, per_sample) and id(node) not in inside:
+                vector = bool(self.shapes.get(node.name)) and isinstance(node, ir.Var)
+                hint = (f"wrap it in mean(...) or sum(...), e.g. `mean({node.name}^2)`" if not vector else
+                        f"reduce it over the samples too, e.g. `mean(sum({node.name}^2))`: sum(...) of "
+                        "a vector only sums its elements")
                 raise self.error(f"`{node.name}` has a value per sample, so the loss must reduce it",
-                                 node.span, f"wrap it in mean(...) or sum(...), e.g. `mean({node.name}^2)`")
+                                 node.span, hint)
         if not any(_mentions(n, per_sample) for r in reductions for n in walk(r)):
             raise self.error("the loss never reduces over the data", self.loss.expr.span,
                              "average the per-sample error over the samples, "
