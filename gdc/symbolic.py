@@ -122,7 +122,7 @@ class Tensor:
 class Indices:
     """Fresh element indices k, l, m, … for the sums of one model, never a name the model uses."""
 
-    NAMES = ("k", "l", "m", "n", "q", "r", "s")
+    NAMES = ("k", "l", "m", "n", "r", "s", "t", "u", "v", "o", "p", "a", "e", "h")  # Unicode has their subscripts
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken) | {"i", "j", "N"}
@@ -161,6 +161,9 @@ class SymbolicModel:
     # What each partial is taken with respect to: the parameter's symbol, or for a vector or
     # matrix its generic element w[j], W[j, k] (params then holds its IndexedBase).
     elements: tuple[sympy.Expr, ...] = ()
+    # Every definition in source order for display, a vector `let` as its element h[j] (it is
+    # written out where it is used, so it is not among `definitions`).
+    shown_definitions: tuple[tuple[sympy.Expr, sympy.Expr], ...] = ()
 
     @property
     def shaped(self) -> bool:
@@ -309,14 +312,17 @@ def _symbolic(model: CheckedModel) -> SymbolicModel:
     # Sums run over k, l, …; j (and k, for a matrix) name the element a partial is taken for.
     free = {str(i) for e in elements if not e.is_Symbol for i in e.indices}
     env[_INDICES] = Indices(taken | free)
-    definitions = []
+    definitions, shown = [], []
     for stmt in model.definitions:
         body = to_sympy(stmt.expr, env)
         if isinstance(body, Tensor):  # a vector `let` is written out where it is used
             env[stmt.name] = body
+            per_sample = bool(body.expr.atoms(PerSample))
+            shown.append((shaped(stmt.name, body.sizes, per_sample)[body.indices], body.expr))
             continue
         sym = symbol(stmt.name, per_sample=bool(body.atoms(PerSample)))
         definitions.append((sym, body))
+        shown.append((sym, body))
         env[stmt.name] = sym
     loss_compact = to_sympy(model.loss.expr, env)
     if isinstance(loss_compact, Tensor) or isinstance(env[model.model.name], Tensor):
@@ -325,4 +331,4 @@ def _symbolic(model: CheckedModel) -> SymbolicModel:
                        loss_compact, sympy.S.Zero, sympy.S.Zero, tuple(elements))
     return SymbolicModel(model, params, data, tuple(definitions), sm.prediction_symbol,
                          loss_compact, sm.expand(loss_compact), sm.expand(sm.prediction_symbol),
-                         tuple(elements))
+                         tuple(elements), tuple(shown))

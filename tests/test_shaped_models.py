@@ -25,6 +25,8 @@ MODELS = {
                   "loss mean((y - Y)^2)",
     "matrix_matrix": "data x[d], Y\nparam A[2, 3], B[3, 2], u[2]\nmodel y = sum((A @ B) @ u) + dot(x, x)\n"
                      "loss sum((y - Y)^2)",
+    "vector_let": "data x[d], Y\nparam W[4, d], c[4], v[4], a\nlet h = tanh(W @ x + c)\n"
+                  "model y = dot(v, h) + a\nloss mean((y - Y)^2) + 0.01*mean(sum(h^2))",
     "two_vectors": "data x[d], z[e], Y\nparam w[d], v[e]\nmodel p = sigmoid(dot(w, x) - dot(v, z))\n"
                    "loss mean(-Y*log(p) - (1 - Y)*log(1 - p))",
 }

@@ -124,8 +124,9 @@ def outline(d: Derivation) -> tuple[Block, ...]:
         blocks.append(Paragraph(("Indices: i numbers the samples; j, k, l, ... number the elements of a "
                                  "vector or matrix, from 0, and a sum over one of them runs over all "
                                  "its elements.",)))
-    for sym, body in model.definitions:
-        what = "the model" if sym == model.prediction_symbol else "a definition"
+    for sym, body in model.shown_definitions or model.definitions:
+        what = ("the model" if sym == model.prediction_symbol else "a definition" if sym.is_Symbol
+                else "a vector, written out where it is used")
         blocks.append(Paragraph(("Definition: ", Math((sym, body)), f" ({what})")))
     number = iter(range(1, 1000))
     blocks.append(Heading(2, (f"{next(number)}. The loss",)))
