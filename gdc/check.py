@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ class _Checker:
         self.loss: ir.LossDef | None = None
         self.free: dict[str, Span] = {}  # undeclared names, by first use
         self.sample_level: set[str] = set()  # definitions that depend on data
-        self.sizes: dict[str, Span] = {}  # size names, bound by data vectors
+        self.sizes: dict[str, Span] = {}  # size names, bound by data vectors or `size`
+        self.named_sizes: dict[str, ir.SizeDef] = {}  # `size h = 32`
         self.sample_reductions: set[int] = set()  # ids of the mean/sum calls over the samples
         self.shapes: dict[str, tuple] = {}  # of every name, once check_shapes has run
 
@@ -129,7 +131,10 @@ class _Checker:
         if self.loss is None:
             raise GdcError("there is no `loss` statement", where=self.program.where,
                            hint=f"add the objective, e.g. `loss mean(({self.model.name} - Y)^2)`")
+        self.param_items = [self.sized(item) for item in self.param_items]
+        self.data_items = [self.sized(item) for item in self.data_items]
         self.sizes = check_sizes(self.param_items, self.data_items, self.error)
+        self.sizes.update({name: stmt.name_span for name, stmt in self.named_sizes.items()})
         self.resolve_all()
         params, data = self.classify()
         self.check_shapes(params, data)
@@ -146,6 +151,9 @@ class _Checker:
             for item in stmt.items:
                 self.define(item.name, "data column", item.name_span)
                 self.data_items.append(item)
+        elif isinstance(stmt, ir.SizeDef):
+            self.define(stmt.name, "size", stmt.name_span)
+            self.named_sizes[stmt.name] = stmt
         elif isinstance(stmt, ir.Let):
             self.define(stmt.name, "`let`", stmt.name_span)
             self.lets.append(stmt)
@@ -162,6 +170,19 @@ class _Checker:
                                  f"the loss is already defined on line {self.loss.span.line}; "
                                  "add the terms into one `loss` expression")
             self.loss = stmt
+
+    def sized(self, item):
+        """The item with each size named by a `size` statement replaced by its number."""
+        if not any(d.size in self.named_sizes for d in item.shape):
+            return item
+        if isinstance(item, ir.DataItem):
+            dim = next(d for d in item.shape if d.size in self.named_sizes)
+            raise self.error(f"the size `{dim.size}` of the data `{item.name}` is set by a `size` statement",
+                             dim.span, "the data set the sizes of data vectors; use another name, or a "
+                                       "number if the file must have exactly that many columns")
+        shape = tuple(ir.Dim(self.named_sizes[d.size].value, d.span) if d.size in self.named_sizes else d
+                      for d in item.shape)
+        return dataclasses.replace(item, shape=shape)
 
     def define(self, name: str, kind: str, span: Span) -> None:
         if name in RESERVED:

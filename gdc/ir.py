@@ -122,6 +122,16 @@ class DataDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class SizeDef:
+    """`size h = 32`: a size by name, for shapes the data do not set (a network's width)."""
+
+    name: str
+    value: int
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Let:
     """`let r = y - Y`: a named intermediate that later statements use."""
 
@@ -149,7 +159,7 @@ class LossDef:
     span: Span = _span()
 
 
-Stmt = Union[ParamDecl, DataDecl, Let, ModelDef, LossDef]
+Stmt = Union[ParamDecl, DataDecl, SizeDef, Let, ModelDef, LossDef]
 
 
 @dataclass(frozen=True, slots=True)

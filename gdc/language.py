@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-KEYWORDS = ("param", "data", "let", "model", "loss")
+KEYWORDS = ("param", "data", "size", "let", "model", "loss")
 
 # Functions of one argument unless listed in ARITY.
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan",

@@ -94,6 +94,13 @@ class _Lower(Transformer):
     def data_decl(self, meta, children):
         return ir.DataDecl(tuple(children), _meta_span(meta))
 
+    def size_stmt(self, meta, children):
+        name, tok = children
+        value = number(str(tok))
+        if value.denominator != 1 or value < 1:
+            raise GdcError(f"a size must be a positive whole number, not {tok}", span=token_span(tok))
+        return ir.SizeDef(str(name), int(value), _meta_span(meta), token_span(name))
+
     def let_stmt(self, meta, children):
         name, expr = children
         return ir.Let(str(name), expr, _meta_span(meta), token_span(name))

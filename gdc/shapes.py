@@ -157,6 +157,6 @@ def check_sizes(params: list[ir.ParamItem], data: list[ir.DataItem], error) -> d
         for dim in item.shape:
             if isinstance(dim.size, str) and dim.size not in bound:
                 raise error(f"the size `{dim.size}` of `{item.name}` is not set", dim.span,
-                            f"give a number, or use `{dim.size}` in a data declaration such as "
-                            f"`data x[{dim.size}]`, so that the data set it")
+                            f"set it with `size {dim.size} = 32` (any whole number), or use it in a data "
+                            f"declaration such as `data x[{dim.size}]`, so that the data set it")
     return bound

@@ -106,6 +106,11 @@ def _(stmt: ir.DataDecl) -> str:
 
 
 @stmt_text.register
+def _(stmt: ir.SizeDef) -> str:
+    return f"size {stmt.name} = {stmt.value}"
+
+
+@stmt_text.register
 def _(stmt: ir.Let) -> str:
     return f"let {stmt.name} = {expr_text(stmt.expr)}"
 

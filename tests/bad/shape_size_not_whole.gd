@@ -1,0 +1,5 @@
+size h = 2.5
+data x[d], Y
+param w[d]
+model y = dot(w, x)
+loss mean((y - Y)^2)
