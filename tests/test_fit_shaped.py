@@ -124,7 +124,7 @@ def test_a_matrix_model_reports_compactly(tmp_path):
     assert result.params["W"].shape == (3, 4) and result.params["v"].shape == (3,)
     text = result_text(result)
     norm = np.linalg.norm(result.params["W"])
-    assert f"W[3, 4]    " in text and f"(12 values, ‖W‖ = {norm:.6g})" in text
+    assert "W[3, 4]    " in text and f"(12 values, ‖W‖ = {norm:.6g})" in text
     assert "  v[2]  " in text                       # a short vector: one row per element
     doc = result_json(result)
     np.testing.assert_array_equal(doc["params"]["W"], result.params["W"])
