@@ -51,7 +51,7 @@ _PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
 
 
 def _agree(sizes: dict, index: sympy.Symbol, size: sympy.Expr) -> None:
-    size = sympy.sympify(size)
+    size = sympy.Integer(size) if isinstance(size, int) else size   # sizes are ints or sympy already
     if sizes.setdefault(index, size) != size:
         raise InternalError(f"codegen: index {index} runs over both {sizes[index]} and {size}")
 
