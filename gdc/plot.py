@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import textwrap
 
 import numpy as np
 
@@ -181,7 +182,10 @@ def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> No
         else:
             _surface_axes(ax, result, problem)
     name = os.path.basename(problem.model_source) if problem.model_source else "model"
-    fig.suptitle(f"{name} on {os.path.basename(problem.source)}: {result.message}", fontsize="medium")
+    # Wrapped to the figure: a one-panel figure (a data vector's) is narrow for a long message.
+    title = textwrap.fill(f"{name} on {os.path.basename(problem.source)}: {result.message}",
+                          int(13 * fig.get_figwidth()))
+    fig.suptitle(title, fontsize="medium")
     _save(fig, path)
 
 
