@@ -122,9 +122,27 @@ def _bad_token(exc, post: _Brackets, text: str, where: str) -> GdcError:
         return GdcError(f"missing operator between {str(prev)!r} and {str(tok)!r}", where=where,
                         span=token_span(tok), source=text,
                         hint=f"write `{prev}*{tok}` for a product; a statement starts on a new line or after `;`")
+    index = _index_message(ttype, tok, prev, post)
+    if index is not None:
+        message, hint = index
+        return GdcError(message, where=where, span=token_span(tok), source=text, hint=hint)
     shown = _SHOW.get(ttype, repr(str(tok)))
     return GdcError(f"unexpected {shown}{_expected(exc)}", where=where, span=token_span(tok), source=text,
                     hint=_statement_hint(prev))
+
+
+def _index_message(ttype: str, tok, prev, post: _Brackets) -> tuple[str, str] | None:
+    """What went wrong inside (or right after) the brackets of an element such as w[2]."""
+    in_element = bool(post.stack) and post.stack[-1].type == "LSQB"
+    if in_element and ttype == "NAME":
+        return (f"an index must be a number, not `{tok}`",
+                "an element is picked by a fixed position, w[0]; for all of them use dot(w, x), "
+                "sum(w * x) or W @ x, and gdc derive shows the generic element w_j")
+    if in_element and ttype == "MINUS":
+        return "a number in brackets cannot be negative", "elements are numbered from 0, and sizes are positive"
+    if ttype == "LSQB" and prev is not None and prev.type == "RSQB":
+        return "one pair of brackets picks an element of a matrix", "write W[0, 1], not W[0][1]"
+    return None
 
 
 def _expected(exc) -> str:
