@@ -30,9 +30,11 @@ from .parse import looks_like_path  # parse.py imports lark only to parse
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
-# Standard errors and the condition number are computed for at most this many parameters
-# (as many as second-order kernels are generated for; gdc.hessian.MAX_SECOND_ORDER).
-MAX_STATISTICS = 50
+# Levenberg–Marquardt, standard errors and the condition number for at most this many
+# parameters: each step solves a p×p system (JᵀJ costs n·p² a pass). Scalar models have
+# second-order kernels only up to gdc.hessian.MAX_SECOND_ORDER (50) parameters; shaped models
+# always have jtj_jtr, so this limit decides for them.
+MAX_STATISTICS = 200
 STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
 CONVERGED = ("gtol", "tol", "xtol", "ftol")
 
@@ -285,7 +287,8 @@ def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
     if options.lr is not None or options.schedule.kind != "constant" or options.tolerances_given:
         return "gd", "a learning rate, schedule or tolerance was given, so gradient descent"
     if size > MAX_STATISTICS:
-        return "gd", f"{some}: too many for second-order steps, so gradient descent with automatic steps"
+        return "gd", (f"{some}: too many for second-order steps (at most {MAX_STATISTICS}), so gradient "
+                      "descent with automatic steps")
     if kernels.jtj_jtr is not None:
         return "lm", f"the loss is a sum of squared residuals; {some}"
     if kernels.loss_grad_hess is not None:

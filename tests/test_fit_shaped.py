@@ -132,14 +132,18 @@ def test_a_matrix_model_reports_compactly(tmp_path):
     json.dumps(doc, allow_nan=False)
 
 
-def test_more_than_fifty_parameters_skip_the_statistics_with_a_note(fake_linear):
+def test_auto_takes_lm_up_to_two_hundred_parameters_and_gd_beyond(fake_linear):
     x, y = synthetic(n=200, d=60)
+    result = run(prepare(fake_linear, {"x": x, "Y": y}), Options())
+    assert result.method == "lm" and result.stats is not None and not result.notes
+    np.testing.assert_allclose(result.params["w"], lstsq(x, y)[:-1], rtol=1e-7)
+    x, y = synthetic(n=400, d=210)
     problem = prepare(fake_linear, {"x": x, "Y": y})
     result = run(problem, Options(epochs=20000))
-    assert result.method == "gd" and "too many for second-order steps" in result.method_note
+    assert result.method == "gd" and "too many for second-order steps (at most 200)" in result.method_note
     assert result.stats is None
     assert result.notes == ("standard errors and the condition number are not computed for more "
-                            "than 50 parameters (this fit has 61)",)
+                            "than 200 parameters (this fit has 211)",)
     assert "note           standard errors" in result_text(result)
     lm = run(problem, Options(method="lm"))
     assert lm.stats is None and lm.notes and result_json(lm)["notes"] == list(lm.notes)
