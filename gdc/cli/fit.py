@@ -69,8 +69,9 @@ def _common(p) -> None:
                    help="skip rows holding NaN, inf or an empty cell (refused by default)")
     m = p.add_argument_group("method")
     m.add_argument("--method", choices=METHODS,
-                   help="auto (the default of fit: lm for a sum of squared residuals, else newton for "
-                        "up to 50 parameters, else gd), lm (Levenberg–Marquardt), newton (damped), "
+                   help="auto (the default of fit: lm for a sum of squared residuals of up to 200 "
+                        "parameter values, else newton for a scalar model of up to 50, else gd), "
+                        "lm (Levenberg–Marquardt), newton (damped), "
                         "gd (full batch), sgd (one row at a time), minibatch, momentum, adam "
                         "(lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
