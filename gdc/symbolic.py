@@ -122,7 +122,7 @@ class Tensor:
 class Indices:
     """Fresh element indices k, l, m, … for the sums of one model, never a name the model uses."""
 
-    NAMES = ("k", "l", "m", "n", "r", "s", "t", "u", "v", "o", "p", "a", "e", "h")  # Unicode has their subscripts
+    NAMES = ("k", "l", "m", "n", "r", "s", "t", "u", "v", "o", "p", "a", "h")  # Unicode has their subscripts
 
     def __init__(self, taken: set[str]):
         self.taken = set(taken) | {"i", "j", "N"}
