@@ -9,8 +9,6 @@ SGD evaluates the per-sample objective instead: each reduction replaced by its b
 from __future__ import annotations
 
 import ast
-import importlib
-import importlib.util
 import re
 from dataclasses import dataclass
 
@@ -18,10 +16,12 @@ import sympy
 
 from . import __version__
 from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
+from .derive import derive
 from .errors import InternalError
 from .hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
 from .load import seal
-from .symbolic import Sum, SymbolicModel, mean, sigmoid, softplus
+from .stable import stabilize
+from .symbolic import Sum, SymbolicModel, mean
 
 # Chunks of the parallel kernel: fixed, so its sums do not depend on the number of threads.
 N_CHUNKS = 64
@@ -35,43 +35,14 @@ _REDUCTIONS = (mean, Sum)
 
 # ------------------------------------------------------------------ inputs of the generator
 
-def gradient_exprs(sm: SymbolicModel) -> dict[sympy.Symbol, sympy.Expr]:
-    """∂J/∂θ for every parameter.
-
-    TEMPORARY switch: gdc.derive's partials once that module exists, sympy.diff until then.
-    """
-    derive = _optional("gdc.derive", "derive")
-    return dict(derive(sm).partials) if derive else sm.gradient()
+def gradient_exprs(sm: SymbolicModel) -> dict[sympy.Expr, sympy.Expr]:
+    """∂J/∂θ for every parameter (element): the derivation's partials, every step checked."""
+    return dict(derive(sm).partials)
 
 
 def stable_form(expr: sympy.Expr) -> sympy.Expr:
-    """The expression rewritten to stay finite where its naive form overflows.
-
-    TEMPORARY switch: gdc.stable.stabilize once that module exists, the two log-of-sigmoid
-    rules below until then.
-    """
-    stabilize = _optional("gdc.stable", "stabilize")
-    return stabilize(expr)[0] if stabilize else _stable_logs(expr)
-
-
-def _optional(module: str, name: str):
-    """`module.name` if that module exists (an error inside it is not hidden), else None."""
-    if importlib.util.find_spec(module) is None:
-        return None
-    return getattr(importlib.import_module(module), name, None)
-
-
-def _stable_logs(expr: sympy.Expr) -> sympy.Expr:
-    """log σ(z) = z − softplus(z) and log(1 − σ(z)) = −softplus(z): finite for every z."""
-    def rewrite(node):
-        arg = node.args[0]
-        if isinstance(arg, sigmoid):
-            return arg.args[0] - softplus(arg.args[0])
-        rest = sympy.S.One - arg
-        if isinstance(rest, sigmoid):
-            return -softplus(rest.args[0])
-        return node
-    return expr.replace(lambda node: isinstance(node, sympy.log), rewrite)
+    """The expression rewritten to stay finite where its naive form overflows (softplus forms)."""
+    return stabilize(expr)[0]
 
 
 # ------------------------------------------------------------------ the plan
