@@ -243,3 +243,13 @@ def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
     out, params = fit(mgh10, meta["start1"], trust_region_lm)
     assert out.converged
     np.testing.assert_allclose(params, meta["certified_values"], rtol=1e-7)
+
+
+def test_derive_hessian_refuses_a_shaped_model(capsys):
+    model = str(Path(__file__).resolve().parent.parent / "examples" / "diabetes.gd")
+    assert main(["derive", model, "--hessian"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Traceback" not in captured.err
+    assert captured.err.startswith("--hessian: error: --hessian shows the second derivatives of scalar "
+                                   "parameters; this model has vectors or matrices")
+    assert "hint: fit it with gd, adam or lm" in captured.err

@@ -1,0 +1,4 @@
+data x[d], Y
+param w[d]
+model y = dot(w, x)
+loss mean((y - Y)^2) + w^2
