@@ -1,0 +1,1 @@
+"""Stage 5, problem + options → result: methods, the loops that drive them, and the report."""

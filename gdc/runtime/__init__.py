@@ -1,0 +1,1 @@
+"""Below the compiler: the generated module on disk (the cache) and its calling convention (numpy + numba only)."""
