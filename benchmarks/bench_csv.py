@@ -1,9 +1,9 @@
-"""Time candidate CSV readers side by side on an N x 3 float CSV (how gdc.data chose pyarrow).
+"""Time candidate CSV readers side by side on an N x 3 float CSV (how gdc.io.data chose pyarrow).
 
     python benchmarks/bench_csv.py [--rows N] [--repeat 3]
 
 Every reader is timed end to end, from path to one float64 NumPy array per column;
-the gdc row is `gdc.data.read_table`, header checks and NaN/inf validation included.
+the gdc row is `gdc.io.data.read_table`, header checks and NaN/inf validation included.
 The file lives in a temporary directory and is read once before timing, so every reader
 finds it in the page cache. Readers that are not installed are skipped.
 """
@@ -62,7 +62,7 @@ def pandas_csv(path: Path) -> list[np.ndarray]:
 
 
 def gdc_read_table(path: Path) -> list[np.ndarray]:
-    from gdc.data import read_table
+    from gdc.io.data import read_table
 
     return list(read_table(path).columns.values())
 
@@ -72,7 +72,7 @@ CANDIDATES: list[tuple[str, str | None, Callable[[Path], list[np.ndarray]]]] = [
     ("pyarrow.csv.read_csv", "pyarrow", pyarrow_csv),
     ("polars.read_csv", "polars", polars_csv),
     ("pandas.read_csv (C engine)", "pandas", pandas_csv),
-    ("gdc.data.read_table", "gdc.data", gdc_read_table),
+    ("gdc.io.data.read_table", "gdc.io.data", gdc_read_table),
 ]
 
 

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_derive.py [--sizes 10,20,50] [--repeat 3] [--no-cli]
 
-Each row is the median of --repeat runs of `gdc.derive.derive` on an already-built symbolic
+Each row is the median of --repeat runs of `gdc.calculus.derive.derive` on an already-built symbolic
 model, every run starting cold (sympy's cache and the derivation's caches cleared), as in a
 fresh process. The logistic rows use scalar weights w1..wd; their last column is the time
 over d = 10's, which grows like d when the per-parameter work is linear. Last, the wall
@@ -20,10 +20,13 @@ from pathlib import Path
 
 from sympy.core.cache import clear_cache
 
-from gdc import derive as derive_module, rules, simplify, verify
-from gdc.derive import derive
-from gdc.frontend import check_source
-from gdc.symbolic import symbolic
+from gdc.calculus import derive as derive_module
+from gdc.calculus import rules
+from gdc.calculus import simplify
+from gdc.calculus import verify
+from gdc.calculus.derive import derive
+from gdc.language.frontend import check_source
+from gdc.calculus.symbolic import symbolic
 
 ROOT = Path(__file__).resolve().parent.parent
 

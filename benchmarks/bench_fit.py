@@ -84,7 +84,7 @@ def kernel_share(problem, epochs: int) -> tuple[float, float]:
     import dataclasses
     import types
 
-    from gdc.fitting import Options, run
+    from gdc.fitting.run import Options, run
     spent = [0.0]
     real = problem.kernels.loss_grad
 
@@ -103,7 +103,7 @@ def kernel_share(problem, epochs: int) -> tuple[float, float]:
 
 def python_cost_per_epoch(kernels, epochs: int = 100_000) -> float:
     """Seconds of Python per gd epoch, measured where the kernel costs nothing: on 2 rows."""
-    from gdc.fitting import Options, prepare, run
+    from gdc.fitting.run import Options, prepare, run
     x, y = np.array([1.0, 2.0]), np.array([1.0, 2.5])
     problem = prepare(kernels, {"x": x, "Y": y})
     costs = []
@@ -183,7 +183,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, GDC_CACHE_DIR=str(Path(tmp) / "cache"))
         os.environ["GDC_CACHE_DIR"] = env["GDC_CACHE_DIR"]
-        from gdc.fitting import Options, prepare, run
+        from gdc.fitting.run import Options, prepare, run
 
         data_path = Path(tmp) / "big.csv"
         x, y = write_data(data_path, args.rows)

@@ -12,6 +12,6 @@ def __getattr__(name: str):
         from .api import compile
         return compile
     if name in ("fit", "FitResult"):
-        from . import fitting
+        from .fitting import run as fitting
         return getattr(fitting, name)
     raise AttributeError(f"module 'gdc' has no attribute {name!r}")

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
-from .kernels import Kernels
-from .load import load_kernels, model_key, read_model
+from .runtime.kernels import Kernels
+from .runtime.cache import load_kernels, model_key, read_model
 
 
 def compile(source: str | os.PathLike, data_names: Iterable[str] | None = None) -> Kernels:  # noqa: A001
@@ -28,9 +28,9 @@ def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
 def generate_source(text: str, where: str, data_names: Iterable[str] | None, data_origin: str,
                     model_hash: str) -> str:
     """Model text to module text, through every stage of the compiler."""
-    from .codegen import generate
-    from .frontend import check_text
-    from .symbolic import symbolic
+    from .codegen.scalar import generate
+    from .language.frontend import check_text
+    from .calculus.symbolic import symbolic
 
     checked = check_text(text, where, data_names, data_origin)  # parse, lower, check
     model = symbolic(checked)                                    # sympy expressions

@@ -7,8 +7,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from locations import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 

@@ -16,7 +16,7 @@ from typing import Sequence
 import sympy
 from sympy import Add, Derivative, Mul, S
 
-from .errors import GdcError, InternalError
+from gdc.errors import GdcError, InternalError
 from .indexed import depends_on, element_name
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .errors import InternalError
+from gdc.errors import InternalError
 from .symbolic import Sum, SymbolicModel, mean
 
 # Above this many parameters no second-order kernels are generated (p(p+1)/2 sums per pass).
@@ -100,14 +100,14 @@ def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
 
 def _shown(expr: sympy.Expr) -> str:
     """Unicode math, as in the rest of the derivation; the mean of a constant is that constant."""
-    from .explain.text import UnicodePrinter
+    from gdc.explain.text import UnicodePrinter
     from .symbolic import PerSample
     expr = expr.replace(lambda e: isinstance(e, mean) and not e.atoms(PerSample), lambda e: e.args[0])
     return UnicodePrinter().doprint(expr)
 
 
 def hessian_text(report: HessianReport) -> str:
-    from .explain.text import unicode_name
+    from gdc.explain.text import unicode_name
     lines = ["", "Second derivatives (∂²J/∂θⱼ∂θₖ, each checked against sympy.diff):", ""]
     lines += [f"  ∂²J/∂{unicode_name(a)}∂{unicode_name(b)} = {_shown(v)}" for a, b, v in report.entries]
     if report.gauss_newton is not None:

@@ -14,7 +14,7 @@ from typing import Callable, ClassVar, Iterator, Protocol
 import sympy
 from sympy import Add, Derivative, Heaviside, Indexed, KroneckerDelta, Mul, S
 
-from .errors import InternalError
+from gdc.errors import InternalError
 from .indexed import collapse_deltas
 from .symbolic import Sum, mean, sigmoid, softplus
 

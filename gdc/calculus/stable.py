@@ -14,7 +14,7 @@ from typing import Callable
 import sympy
 from sympy import Add, Max, exp, log
 
-from .errors import InternalError
+from gdc.errors import InternalError
 from .rules import DoesNotApply
 from .simplify import size, tidy
 from .symbolic import sigmoid, softplus

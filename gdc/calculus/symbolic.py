@@ -11,9 +11,9 @@ from functools import singledispatch
 
 import sympy
 
-from . import ir
-from .check import CheckedModel
-from .errors import GdcError, InternalError
+from gdc.language import ir
+from gdc.language.check import CheckedModel
+from gdc.errors import GdcError, InternalError
 
 
 class sigmoid(sympy.Function):

@@ -7,7 +7,7 @@ import os
 import sys
 import traceback
 
-from ..errors import GdcError, InternalError
+from gdc.errors import GdcError, InternalError
 from . import compile as _compile
 from . import derive as _derive
 from . import fit as _fit

@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from ..errors import GdcError
-from ..files import write_atomic
+from gdc.errors import GdcError
+from gdc.io.files import write_atomic
 from .derive import data_names_option
 
 CHECK_TOLERANCE = 1e-5  # worst relative error between the kernel gradient and central differences
@@ -51,8 +51,8 @@ def add_parser(sub) -> None:
 # ------------------------------------------------------------------ gdc compile
 
 def run_compile(args) -> int:
-    from .. import load
-    from ..api import source
+    from gdc.runtime import cache as load
+    from gdc.api import source
     text = source(args.model, data_names_option(args.data))
     if args.output is None:
         sys.stdout.write(text)
@@ -73,11 +73,11 @@ def run_compile(args) -> int:
 def run_check(args) -> int:
     import numpy as np
 
-    from .. import load
+    from gdc.runtime import cache as load
     rng = np.random.default_rng(args.seed)
     if args.data_file is not None:  # the same reading and column choice as `gdc fit`
-        from ..data import parse_mapping
-        from ..fitting import prepare
+        from gdc.io.data import parse_mapping
+        from gdc.fitting.run import prepare
         problem = prepare(args.model, args.data_file, mapping=parse_mapping(args.map or ""))
         kernels, data = problem.kernels, problem.data
         where = f"on the {problem.n_rows} rows of {args.data_file}"
@@ -87,7 +87,7 @@ def run_check(args) -> int:
         where = f"on {args.rows} random rows"
         if kernels.shaped:
             where += f" (each size the data set is {_RANDOM_SIZE})"
-    from ..gradcheck import gradient_errors
+    from gdc.runtime.gradcheck import gradient_errors
     names = kernels.param_names
     kernels = kernels.flat(kernels.layout(data), seed=args.seed)
     errors, skipped = gradient_errors(kernels, data, args.points, rng)
@@ -127,7 +127,7 @@ def _random_data(kernels, rows: int, rng) -> tuple:
 # ------------------------------------------------------------------ gdc cache
 
 def run_cache(args) -> int:
-    from .. import load
+    from gdc.runtime import cache as load
     directory = load.cache_dir()
     if args.action == "clear":
         removed = load.clear(directory) if directory.is_dir() else 0
@@ -151,7 +151,7 @@ def run_cache(args) -> int:
 
 
 def _why(args, directory: Path) -> int:
-    from .. import load
+    from gdc.runtime import cache as load
     if args.model is None:
         raise GdcError("`gdc cache why` needs the model file", hint="gdc cache why model.gd")
     _, text = load.read_model(args.model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from ..errors import GdcError
+from gdc.errors import GdcError
 
 
 def add_parser(sub) -> None:
@@ -36,10 +36,10 @@ def use_color(stream) -> bool:
 
 
 def run(args) -> int:
-    from ..derive import derive
-    from ..explain import render
-    from ..frontend import check_source
-    from ..symbolic import symbolic
+    from gdc.calculus.derive import derive
+    from gdc.explain import render
+    from gdc.language.frontend import check_source
+    from gdc.calculus.symbolic import symbolic
 
     model = symbolic(check_source(args.model, data_names_option(args.data)))   # front end, then sympy
     derivation = derive(model, [args.wrt] if args.wrt else None)               # every step checked
@@ -54,7 +54,7 @@ def _with_hessian(text: str, model, derivation, fmt: str) -> str:
     """The derivation's output with the second derivatives appended (JSON: key `hessian`)."""
     import json
 
-    from ..hessian import hessian_json, hessian_report, hessian_text
+    from gdc.calculus.hessian import hessian_json, hessian_report, hessian_text
     if fmt not in ("text", "json"):
         raise GdcError(f"--hessian is shown in the text and json formats, not {fmt}", where="--hessian")
     if model.shaped:

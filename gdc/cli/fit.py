@@ -6,8 +6,8 @@ import argparse
 import dataclasses
 import sys
 
-from ..errors import GdcError
-from ..options import METHODS, SCHEDULES, Schedule
+from gdc.errors import GdcError
+from gdc.fitting.options import METHODS, SCHEDULES, Schedule
 
 FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
@@ -119,7 +119,7 @@ def _rates(text: str) -> list[float]:
 
 
 def _options(args, lr: float | None):
-    from ..fitting import Options
+    from gdc.fitting.run import Options
     schedule = Schedule(args.schedule, args.power_t, args.step_every, args.step_factor)
     method = args.method or ("gd" if args.command_name == "lr-sweep" else "auto")
     options = Options(method=method, lr=lr, schedule=schedule, epochs=args.epochs,
@@ -131,9 +131,9 @@ def _options(args, lr: float | None):
 
 def _prepare(args, outputs: list[tuple[str | None, str]]):
     """Check the options and outputs, then read the data and compile (the slow part, last)."""
-    from ..data import parse_mapping
-    from ..fitting import initial_params, parse_init, prepare
-    from ..report import guard_output
+    from gdc.io.data import parse_mapping
+    from gdc.fitting.run import initial_params, parse_init, prepare
+    from gdc.fitting.report import guard_output
     init = parse_init(args.init) if args.init else None
     for path, option in outputs:
         if path is not None:
@@ -151,10 +151,10 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from ..fitting import FitDiverged, run
-    from ..progress import progress_bar
-    from ..files import write_atomic
-    from ..report import dumps, guard_output, history_csv, preamble, result_json, result_text, save_params
+    from gdc.fitting.run import FitDiverged, run
+    from gdc.fitting.progress import progress_bar
+    from gdc.io.files import write_atomic
+    from gdc.fitting.report import dumps, guard_output, history_csv, preamble, result_json, result_text, save_params
     options = _options(args, args.lr)
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     problem, init = _prepare(args, outputs)
@@ -169,7 +169,7 @@ def run_fit(args) -> int:
         path = guard_output(args.history, [args.model, args.data], "--history")
         write_atomic(path, history_csv(result, problem.kernels.param_names))
     if args.plot:
-        from ..plot import plot_fit
+        from gdc.fitting.plot import plot_fit
         plot_fit(result, problem, args.plot)
     if result.reason == "diverged":
         if args.json:
@@ -185,14 +185,14 @@ def run_fit(args) -> int:
 
 
 def run_sweep(args) -> int:
-    from ..fitting import run
-    from ..report import dumps, result_json, sweep_text
+    from gdc.fitting.run import run
+    from gdc.fitting.report import dumps, result_json, sweep_text
     problem, init = _prepare(args, [(args.plot, "--plot")])
     base = _options(args, args.lr[0])
     _say(args, preamble_for_sweep(problem, base, args.lr))
     results = [run(problem, dataclasses.replace(base, lr=lr), init=init) for lr in args.lr]
     if args.plot:
-        from ..plot import plot_sweep
+        from gdc.fitting.plot import plot_sweep
         plot_sweep(results, problem, args.plot)
     print(dumps([result_json(r) for r in results]) if args.json else sweep_text(results))
     if args.plot:
@@ -201,7 +201,7 @@ def run_sweep(args) -> int:
 
 
 def preamble_for_sweep(problem, options, rates) -> str:
-    from ..report import preamble
+    from gdc.fitting.report import preamble
     text = preamble(problem, options).rsplit("\n", 1)[0]   # the method line names one rate
     method = options.method + (" (nesterov)" if options.nesterov else "")
     return f"{text}\n  method      {method}, lr {', '.join(f'{r:g}' for r in rates)}\n"
@@ -210,11 +210,11 @@ def preamble_for_sweep(problem, options, rates) -> str:
 def run_predict(args) -> int:
     import numpy as np
 
-    from ..data import parse_mapping, read_table, select_columns
-    from ..fitting import model_identity
-    from ..load import load_kernels, read_model
-    from ..files import write_atomic
-    from ..report import guard_output, load_params, model_name, predictions_csv
+    from gdc.io.data import parse_mapping, read_table, select_columns
+    from gdc.fitting.run import model_identity
+    from gdc.runtime.cache import load_kernels, read_model
+    from gdc.io.files import write_atomic
+    from gdc.fitting.report import guard_output, load_params, model_name, predictions_csv
     doc = load_params(args.params)
     out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None
     known = doc.get("classified_by") or {}

@@ -15,7 +15,7 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
-from .errors import InternalError
+from gdc.errors import InternalError
 
 # Prefixes of names derived from user names; fixed names never take the form `<prefix>_...`.
 PARAM, DATA_ARRAY, DATA_VALUE = "p_", "d_", "di_"

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import __version__
-from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
-from .derive import derive
-from .errors import InternalError
-from .hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
-from .load import seal
-from .stable import stabilize
-from .symbolic import Sum, SymbolicModel, mean
+from gdc import __version__
+from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
+from gdc.calculus.derive import derive
+from gdc.errors import InternalError
+from gdc.calculus.hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
+from gdc.runtime.cache import seal
+from gdc.calculus.stable import stabilize
+from gdc.calculus.symbolic import Sum, SymbolicModel, mean
 
 # Chunks of the parallel kernel: fixed, so its sums do not depend on the number of threads.
 N_CHUNKS = 64
@@ -140,8 +140,8 @@ def plan(sm: SymbolicModel) -> Plan:
 
 def shaped_plan(sm: SymbolicModel):
     """The IndexPlan of a model with vectors or matrices: partials in index form, stabilized."""
-    from .codegen_index import IndexPlan
-    from .verify import derivative
+    from .shaped import IndexPlan
+    from gdc.calculus.verify import derivative
     grads = gradient_exprs(sm)
     partials = tuple((_free(e), stable_form(grads[e])) for e in sm.elements)
     prediction = stable_form(sm.prediction)
@@ -402,10 +402,10 @@ def _predict(p: Plan) -> str:
 def generate(sm: SymbolicModel, model_hash: str) -> str:
     """The complete, sealed module text for one model (deterministic for a given model)."""
     if sm.shaped:   # vectors and matrices: loops over elements (codegen_index.py)
-        from .codegen_index import module_body
+        from .shaped import module_body
         body = module_body(shaped_plan(sm), _preamble_comment(sm), model_hash)
         return seal(body, model_hash)
-    from .codegen_second_order import second_order_parts   # it builds on this module's emitters
+    from .second_order import second_order_parts   # it builds on this module's emitters
     p = plan(sm)
     loss_acc = accumulate([p.loss])
     grad_acc = accumulate([p.loss, *p.partials])

@@ -7,9 +7,9 @@ numeric factors pulled out); the Hessian's p(p+1)/2 entries likewise, beside the
 
 from __future__ import annotations
 
-from .codegen import (Accumulation, Plan, _arrays, _data_args, _finish_into, _Function, _sums_function,
+from .scalar import (Accumulation, Plan, _arrays, _data_args, _finish_into, _Function, _sums_function,
                       accumulate)
-from .symbolic import Sum
+from gdc.calculus.symbolic import Sum
 
 
 def _pairs(size: int) -> list[tuple[int, int]]:

@@ -16,14 +16,14 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import IndexedBase
 
-from . import __version__
-from .codegen import (_INV_N, Accumulation, _printable, accumulate, check_module, module_options,
+from gdc import __version__
+from .scalar import (_INV_N, Accumulation, _printable, accumulate, check_module, module_options,
                       per_sample)
-from .codegen_loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes
-from .codegen_printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
-from .errors import InternalError
-from .symbolic import Sum as SampleSum
-from .symbolic import mean
+from .loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes
+from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
+from gdc.errors import InternalError
+from gdc.calculus.symbolic import Sum as SampleSum
+from gdc.calculus.symbolic import mean
 
 Partials = tuple[tuple[tuple[sympy.Symbol, ...], sympy.Expr], ...]
 

@@ -14,9 +14,9 @@ from typing import Union
 import sympy
 from sympy import Mul, Pow
 
-from ..derive import ALPHA, ERROR, J, Derivation, Update
-from ..rules import Step
-from ..symbolic import PerSample, Sum, mean
+from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
+from gdc.calculus.rules import Step
+from gdc.calculus.symbolic import PerSample, Sum, mean
 
 FORMATS = ("text", "latex", "markdown", "json")
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-from ..derive import ALPHA, Derivation
-from ..rules import Step
+from gdc.calculus.derive import ALPHA, Derivation
+from gdc.calculus.rules import Step
 
 
 def step_object(step: Step) -> dict:

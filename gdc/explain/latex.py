@@ -6,9 +6,9 @@ import sympy
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 
-from ..derive import ERROR, Derivation
-from ..rules import Fresh
-from ..symbolic import PerSample, mean
+from gdc.calculus.derive import ERROR, Derivation
+from gdc.calculus.rules import Fresh
+from gdc.calculus.symbolic import PerSample, mean
 from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
 
 

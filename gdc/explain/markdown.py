@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..derive import Derivation
+from gdc.calculus.derive import Derivation
 from . import Display, Heading, Line, Math, Paragraph, outline
 from .latex import math
 

@@ -7,9 +7,9 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
-from ..derive import Derivation
-from ..rules import Fresh
-from ..symbolic import PerSample, mean
+from gdc.calculus.derive import Derivation
+from gdc.calculus.rules import Fresh
+from gdc.calculus.symbolic import PerSample, mean
 from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
 
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .kernels import Kernels
+from gdc.runtime.kernels import Kernels
 
 # From this many rows on, gd uses the parallel fused kernel. Measured on 2 cores (numba's
 # default thread count there): the serial kernel, vectorized, wins up to about 2·10⁶ rows

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterator
 
-from .errors import GdcError
+from gdc.errors import GdcError
 
 METHODS = ("auto", "lm", "newton", "gd", "sgd", "minibatch", "momentum", "adam")
 SECOND_ORDER = ("lm", "newton")

@@ -12,9 +12,9 @@ from typing import Iterable
 
 import numpy as np
 
-from .errors import GdcError
-from .files import write_atomic
-from .fitting import FitResult, Problem
+from gdc.errors import GdcError
+from gdc.io.files import write_atomic
+from .run import FitResult, Problem
 
 PARAMS_FORMAT = "gdc-params/1"
 
@@ -96,7 +96,7 @@ def preamble(problem: Problem, options) -> str:
         rows.append(("unused", _listing(problem.unused)))
     rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
                                                  if problem.dropped else "")))
-    from .fitting import choose_method
+    from .run import choose_method
     chosen, why = choose_method(problem.flat_kernels, options)
     method = chosen + (" (nesterov)" if options.nesterov else "")
     if chosen in ("lm", "newton"):

@@ -20,13 +20,13 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from .errors import GdcError
-from .kernels import Kernels
-from .layout import Layout
+from gdc.errors import GdcError
+from gdc.runtime.kernels import Kernels
+from gdc.runtime.layout import Layout
 from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
                          SampleKernel, first_step, probe_adam, trial_sgd_step)
 from .options import SECOND_ORDER, Options, Schedule
-from .parse import looks_like_path  # parse.py imports lark only to parse
+from gdc.language.parse import looks_like_path  # parse.py imports lark only to parse
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
@@ -120,7 +120,7 @@ def divergence_hint(result: FitResult) -> str:
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
             drop_nonfinite: bool = False) -> Problem:
     """Read the data, settle which model names are data (those among its columns), compile."""
-    from .data import bound_columns, gather, read_table
+    from gdc.io.data import bound_columns, gather, read_table
 
     mapping = dict(mapping or {})
     if isinstance(data, (str, os.PathLike)):
@@ -159,8 +159,8 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
 
 def _some_column_is_named(model, names: tuple[str, ...], source: str) -> None:
     """Fail early, with the --map to write, when no column shares a name with the model text."""
-    from .language import RESERVED, looks_like_data
-    from .load import read_model
+    from gdc.language.vocabulary import RESERVED, looks_like_data
+    from gdc.runtime.cache import read_model
     where, text = read_model(model)
     found = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"#[^\n]*", "", text))
     words = list(dict.fromkeys(word for word in found if word not in RESERVED))
@@ -177,7 +177,7 @@ def _kernels(model, data_names: tuple[str, ...], origin: str) -> tuple[Kernels, 
     """The kernels and the model text (None when the caller passed kernels)."""
     if isinstance(model, Kernels):
         return model, None
-    from .load import load_kernels, read_model
+    from gdc.runtime.cache import load_kernels, read_model
     kernels = load_kernels(model, data_names=data_names, data_origin=origin)
     return kernels, read_model(model)[1]
 
@@ -188,7 +188,7 @@ def model_identity(text: str | None, kernels: Kernels) -> str:
     it survives a new gdc or numba version, which does not change what the parameters mean."""
     if text is None:
         return kernels.model_hash
-    from .load import normalize
+    from gdc.runtime.cache import normalize
     key = json.dumps([normalize(text), kernels.param_names, kernels.data_names])
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
@@ -308,7 +308,7 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         options = dataclasses.replace(options, method=method)
     flat = dataclasses.replace(problem, kernels=kernels)
     if method in SECOND_ORDER:
-        from .fit_second_order import run_second_order
+        from .run_second_order import run_second_order
         result = run_second_order(flat, options, params, why, progress)
         return _regroup(result, problem, params)
     loading = time.perf_counter()
@@ -339,7 +339,7 @@ def least_squares_report(problem: Problem, params: np.ndarray, reason: str):
     """The statistics of a least-squares fit; `problem` must hold the flat kernels."""
     if len(params) > MAX_STATISTICS:
         return None
-    from .fit_second_order import least_squares_report as report
+    from .run_second_order import least_squares_report as report
     return report(problem, params, reason)
 
 

@@ -7,8 +7,8 @@ import time
 
 import numpy as np
 
-from .errors import GdcError
-from .fitting import FitResult, Problem
+from gdc.errors import GdcError
+from .run import FitResult, Problem
 from .options import Options
 from .second_order import HessianKernels, LeastSquaresKernels, fit_least_squares, least_squares_stats, newton
 

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import GdcError
+from gdc.errors import GdcError
 
 
 def _umask() -> int:

@@ -10,8 +10,8 @@ from functools import singledispatch
 from typing import Iterable, Iterator
 
 from . import ir
-from .errors import GdcError, Span
-from .language import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
+from gdc.errors import GdcError, Span
+from .vocabulary import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
                        VECTOR_FUNCTIONS, looks_like_data)
 from .shapes import Shape, ShapeChecker, check_sizes, shape_text
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Union
 
-from .errors import Span
+from gdc.errors import Span
 
 NO_SPAN = Span(0, 0, 0, 0)
 

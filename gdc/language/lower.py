@@ -7,7 +7,7 @@ from fractions import Fraction
 from lark import Token, Transformer, v_args
 
 from . import ir
-from .errors import GdcError, Span
+from gdc.errors import GdcError, Span
 from .parse import parse_tree, token_span
 
 

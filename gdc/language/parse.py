@@ -7,7 +7,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from .errors import GdcError, Span
+from gdc.errors import GdcError, Span
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB"}
 _CLOSE = {"RPAR": "LPAR", "RSQB": "LSQB"}
@@ -20,7 +20,7 @@ def grammar_text() -> str:
     try:
         return resources.files("gdc.grammars").joinpath("gd.lark").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):  # running from a checkout, not installed
-        return (Path(__file__).resolve().parent.parent / "grammars" / "gd.lark").read_text(encoding="utf-8")
+        return (Path(__file__).resolve().parents[2] / "grammars" / "gd.lark").read_text(encoding="utf-8")
 
 
 class _Brackets:

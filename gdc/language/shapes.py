@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from . import ir
-from .errors import GdcError, Span
-from .language import REDUCTIONS
+from gdc.errors import GdcError, Span
+from .vocabulary import REDUCTIONS
 from .unparse import expr_text
 
 Shape = tuple  # of int | str

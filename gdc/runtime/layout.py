@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .errors import GdcError
+from gdc.errors import GdcError
 
 Shape = tuple  # of ints, or for a declared shape ints and size names
 

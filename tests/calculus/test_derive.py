@@ -1,4 +1,4 @@
-"""gdc.derive: every example derives with every step verified, partials equal sympy.diff."""
+"""gdc.calculus.derive: every example derives with every step verified, partials equal sympy.diff."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ from pathlib import Path
 import pytest
 import sympy
 
-from gdc import rules
-from gdc.derive import Derivation, Step, derive
+from gdc.calculus import rules
+from gdc.calculus.derive import Derivation, Step, derive
 from gdc.errors import GdcError, InternalError
 from gdc.explain import render
-from gdc.frontend import check_text
-from gdc.stable import stabilize
-from gdc.indexed import instances
-from gdc.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
-from gdc.verify import equal
+from gdc.language.frontend import check_text
+from gdc.calculus.stable import stabilize
+from gdc.calculus.indexed import instances
+from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+from gdc.calculus.verify import equal
+from locations import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.gd"))
 
 
@@ -253,7 +253,7 @@ def test_a_wrong_function_rule_is_caught(monkeypatch):
 
 
 def test_a_wrong_rewrite_is_caught(monkeypatch):
-    import gdc.derive as derive_module
+    import gdc.calculus.derive as derive_module
 
     def wrong(expr):
         found = sorted(expr.atoms(mean), key=sympy.default_sort_key)

@@ -9,10 +9,10 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gdc.derive import derive
+from gdc.calculus.derive import derive
 from gdc.errors import GdcError
-from gdc.frontend import check_text
-from gdc.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+from gdc.language.frontend import check_text
+from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
 
 FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan",
              "sinh", "cosh", "tanh", "sigmoid", "softplus")

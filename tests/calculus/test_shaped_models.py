@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gdc
-from gdc.derive import derive
-from gdc.frontend import check_text
-from gdc.indexed import instances
-from gdc.symbolic import Sum, mean, sigmoid, softplus, symbolic
+from gdc.calculus.derive import derive
+from gdc.language.frontend import check_text
+from gdc.calculus.indexed import instances
+from gdc.calculus.symbolic import Sum, mean, sigmoid, softplus, symbolic
 
 MODELS = {
     "element_mean": "data x[d], Y\nparam w[d], b\nmodel y = dot(w, x) + b\nloss mean((y - Y)^2) + mean(w^2)",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gdc import api
-from gdc import gradcheck
+from gdc.runtime import gradcheck
 from gdc.cli import main
 
 LINEAR = "# a line\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"

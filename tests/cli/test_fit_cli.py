@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from gdc.cli import main
+from locations import TESTS, EXAMPLES, DATA
 
-TESTS = Path(__file__).resolve().parent
-STUDENTS = TESTS.parent / "examples" / "students.csv"
+STUDENTS = EXAMPLES / "students.csv"
 SCALED = "model y = m*(x - 170)/10 + b\nloss mean((y - Y)^2)\n"
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 
@@ -189,7 +189,7 @@ class Terminal(io.StringIO):
 
 
 def test_progress_only_on_a_terminal_and_not_when_quiet(monkeypatch):
-    from gdc import progress
+    from gdc.fitting import progress
     assert progress.progress_bar(10, "gd", quiet=False, stream=io.StringIO()) is None
     assert progress.progress_bar(10, "gd", quiet=True, stream=Terminal()) is None
     monkeypatch.setattr(progress.Progress, "DELAY", 0.0)
@@ -205,7 +205,7 @@ def test_progress_only_on_a_terminal_and_not_when_quiet(monkeypatch):
 def test_written_files_get_ordinary_permissions(tmp_path):
     """Outputs are written atomically through a temporary file, but end up like any other file."""
     import os
-    from gdc.files import write_atomic
+    from gdc.io.files import write_atomic
     mask = os.umask(0o022)
     try:
         write_atomic(tmp_path / "out.csv", "a\n1\n")

@@ -19,14 +19,15 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gdc.frontend import check_text
-from gdc.load import load_kernels
-from gdc.symbolic import Sum, mean, symbolic
+from gdc.language.frontend import check_text
+from gdc.runtime.cache import load_kernels
+from gdc.calculus.symbolic import Sum, mean, symbolic
+from locations import EXAMPLES
 
-HERE = Path(__file__).resolve().parent
+
 # Scalar examples: the oracles here lambdify scalar sympy; the kernels of vectors and matrices
 # have their own (test_codegen_index.py, test_network.py, test_fit_shaped.py).
-EXAMPLES = sorted(p for p in (HERE.parent / "examples").glob("*.gd")
+EXAMPLE_MODELS = sorted(p for p in EXAMPLES.glob("*.gd")
                   if not check_text(p.read_text(encoding="utf-8")).shaped)
 
 # What examples/ does not cover (the whole set stands in when examples/ is empty).
@@ -34,7 +35,7 @@ MODELS = {
     "sum": "model y = m*x + b\nloss sum((y - Y)^2)",
     "rmse": "model y = a*sin(w*x) + c\nloss sqrt(mean((y - Y)^2))",
 }
-if not EXAMPLES:
+if not EXAMPLE_MODELS:
     MODELS |= {
         "linear": "model y = m*x + b\nloss mean((y - Y)^2)",
         "exp_decay": "model y = a*exp(-k*t) + c\nloss mean((y - Y)^2)",
@@ -44,7 +45,7 @@ if not EXAMPLES:
                       "loss mean(min(abs(r), 1)^2/2 + max(abs(r) - 1, 0))",
         "ridge": "model y = m*x + b\nloss mean((y - Y)^2) + 0.1*(m^2 + b^2)",
     }
-CASES = [(f"examples/{p.stem}", p.read_text(encoding="utf-8"), None) for p in EXAMPLES] + [
+CASES = [(f"examples/{p.stem}", p.read_text(encoding="utf-8"), None) for p in EXAMPLE_MODELS] + [
     (name, text, None) for name, text in MODELS.items()]
 
 ROWS = 64

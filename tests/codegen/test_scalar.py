@@ -13,13 +13,13 @@ import numpy as np
 import pytest
 import sympy
 
-from gdc import codegen
-from gdc.codegen import accumulate, generate, per_sample
-from gdc.codegen_printer import HELPER_NAMES, HELPERS, KernelPrinter
+from gdc.codegen import scalar as codegen
+from gdc.codegen.scalar import accumulate, generate, per_sample
+from gdc.codegen.printer import HELPER_NAMES, HELPERS, KernelPrinter
 from gdc.errors import InternalError
-from gdc.frontend import check_text
-from gdc.load import load_kernels
-from gdc.symbolic import Sum, mean, sigmoid, softplus, symbolic
+from gdc.language.frontend import check_text
+from gdc.runtime.cache import load_kernels
+from gdc.calculus.symbolic import Sum, mean, sigmoid, softplus, symbolic
 
 LINEAR = "# the linear example\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
 LOGISTIC = "model p = sigmoid(a*x1 + b*x2 + c)\nloss mean(-Y*log(p) - (1 - Y)*log(1 - p))"
@@ -43,8 +43,8 @@ def test_linear_module_is_golden(golden):
 
 def test_module_is_deterministic_across_hash_seeds():
     """sympy's sets iterate in hash order; the generated text must not depend on it."""
-    script = ("import sys; from gdc.codegen import generate; from gdc.frontend import check_text; "
-              "from gdc.symbolic import symbolic; "
+    script = ("import sys; from gdc.codegen.scalar import generate; from gdc.language.frontend import check_text; "
+              "from gdc.calculus.symbolic import symbolic; "
               f"sys.stdout.write(generate(symbolic(check_text({LOGISTIC!r})), {NO_HASH!r}))")
     texts = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                             env=dict(os.environ, PYTHONHASHSEED=seed)).stdout for seed in ("1", "2")}

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 import sympy
 
-from gdc.codegen_index import IndexPlan, module_body
-from gdc.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
-from gdc.symbolic import PerSample, mean, sigmoid, softplus
+from gdc.codegen.shaped import IndexPlan, module_body
+from gdc.calculus.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
+from gdc.calculus.symbolic import PerSample, mean, sigmoid, softplus
+from locations import TESTS
 
 H = 4  # hidden units of the tanh net: a fixed size
 SIZES = (1, 3, 7)
@@ -310,11 +311,10 @@ def test_hoisting_keeps_the_matrix_gradient_one_multiply_per_element():
 
 
 def test_module_text_is_deterministic_across_hash_seeds():
-    script = ("import sys; sys.path[:0] = [sys.argv[1]]; import test_codegen_index as t; "
-              "from gdc.codegen_index import module_body; "
+    script = ("import sys; sys.path[:0] = sys.argv[1:]; import test_shaped as t; "
+              "from gdc.codegen.shaped import module_body; "
               "sys.stdout.write(module_body(t.tanh_net_plan(), '# m', '0'))")
-    here = str(Path(__file__).resolve().parent)
-    other = subprocess.run([sys.executable, "-c", script, here], capture_output=True, text=True, check=True,
+    other = subprocess.run([sys.executable, "-c", script, str(TESTS / "codegen"), str(TESTS)], capture_output=True, text=True, check=True,
                            env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
     assert other == module_body(tanh_net_plan(), "# m", "0")
 
@@ -345,8 +345,8 @@ def test_tanh_helper_within_three_ulps():
 
     import numba
 
-    from gdc.codegen_loops import LOOP_HELPERS
-    from gdc.codegen_printer import HELPERS
+    from gdc.codegen.loops import LOOP_HELPERS
+    from gdc.codegen.printer import HELPERS
     namespace = {"math": math, "np": np, "numba": numba,
                  "_JIT_EXACT": dict(nogil=True, error_model="numpy", fastmath={"contract"})}
     exec(compile(HELPERS + LOOP_HELPERS, "<helpers>", "exec"), namespace)

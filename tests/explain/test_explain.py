@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from gdc import rules
+from gdc.calculus import rules
 from gdc.cli import main
 from gdc.cli.derive import use_color
-from gdc.derive import derive
+from gdc.calculus.derive import derive
 from gdc.explain import FORMATS, render
-from gdc.frontend import check_text
-from gdc.symbolic import symbolic
+from gdc.language.frontend import check_text
+from gdc.calculus.symbolic import symbolic
+from locations import TESTS, EXAMPLES
 
-TESTS = Path(__file__).resolve().parent
-EXAMPLES = TESTS.parent / "examples"
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.gd"))
 
 

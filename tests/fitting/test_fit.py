@@ -1,4 +1,4 @@
-"""Fits against closed-form or certified answers, with real generated kernels (gdc.fitting, gdc.optimizers)."""
+"""Fits against closed-form or certified answers, with real generated kernels (gdc.fitting.run, gdc.fitting.optimizers)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,11 @@ import pytest
 
 import gdc
 from gdc.errors import GdcError
-from gdc.fitting import FitDiverged, FitResult, prepare, run
-from gdc.optimizers import Objective, curvature
-from gdc.options import Options, Schedule
+from gdc.fitting.run import FitDiverged, FitResult, prepare, run
+from gdc.fitting.optimizers import Objective, curvature
+from gdc.fitting.options import Options, Schedule
+from locations import TESTS, EXAMPLES
 
-TESTS = Path(__file__).resolve().parent
-EXAMPLES = TESTS.parent / "examples"
 STUDENTS = EXAMPLES / "students.csv"
 DIABETES = TESTS / "data" / "diabetes.csv"
 CANCER = TESTS / "data" / "breast_cancer.csv"
@@ -270,5 +269,5 @@ def test_result_reads_well():
 
 
 def test_gdc_fit_is_the_function_even_after_importing_the_module():
-    import gdc.fitting
-    assert gdc.fit is gdc.fitting.fit
+    import gdc.fitting.run
+    assert gdc.fit is gdc.fitting.run.fit

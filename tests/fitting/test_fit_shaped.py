@@ -18,12 +18,12 @@ import shaped_fakes
 import gdc
 from gdc.cli import main
 from gdc.errors import GdcError
-from gdc.fitting import initial_params, prepare, run
-from gdc.kernels import Kernels
-from gdc.options import Options
-from gdc.report import load_params, params_document, preamble, result_json, result_text
+from gdc.fitting.run import initial_params, prepare, run
+from gdc.runtime.kernels import Kernels
+from gdc.fitting.options import Options
+from gdc.fitting.report import load_params, params_document, preamble, result_json, result_text
+from locations import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 DIABETES = EXAMPLES / "diabetes.csv"
 CANCER = EXAMPLES / "breast_cancer.csv"
 LINEAR = "data x[d], Y\nparam w[d], b\nmodel y = dot(w, x) + b\nloss mean((y - Y)^2)\n"
@@ -168,8 +168,8 @@ def test_saved_parameters_are_nested_lists_and_load_back(fake_linear, tmp_path):
 
 
 def test_the_cli_fits_saves_and_predicts_with_a_stand_in(monkeypatch, tmp_path, capsys, fake_linear):
-    import gdc.load
-    monkeypatch.setattr(gdc.load, "load_kernels", lambda *args, **kwargs: fake_linear)
+    import gdc.runtime.cache
+    monkeypatch.setattr(gdc.runtime.cache, "load_kernels", lambda *args, **kwargs: fake_linear)
     model = tmp_path / "linear.gd"
     model.write_text(LINEAR)
     saved = tmp_path / "params.json"
@@ -210,7 +210,7 @@ def test_diabetes_matches_lstsq_to_six_significant_digits():
 
 
 def test_the_real_kernels_use_the_same_flat_layout():
-    """Row-major W, then the vectors, then the scalars, as gdc.layout lays them out."""
+    """Row-major W, then the vectors, then the scalars, as gdc.runtime.layout lays them out."""
     model = ("data x[d], Y\nparam W[2, d], c[2], v[2], a = 0.5\n"
              "model y = dot(v, tanh(W @ x + c)) + a\nloss mean((y - Y)^2)\n")
     x, y = synthetic(n=20, d=3)
@@ -241,7 +241,7 @@ def test_logistic_regression_on_breast_cancer_matches_scikit_learn():
 def test_the_plot_leaves_out_the_data_panel_of_a_data_vector(fake_linear, tmp_path):
     """A vector input has no x axis: the loss curve, and the surface when w has one element."""
     import struct
-    from gdc.plot import plot_fit
+    from gdc.fitting.plot import plot_fit
 
     def png_size(path: Path) -> tuple[int, int]:
         return struct.unpack(">II", path.read_bytes()[16:24])
@@ -250,7 +250,7 @@ def test_the_plot_leaves_out_the_data_panel_of_a_data_vector(fake_linear, tmp_pa
     problem = prepare(fake_linear, {"x": x, "Y": y})
     result = run(problem, Options(method="gd"))
     assert result.path.shape[1] == 2
-    from gdc.report import history_csv
+    from gdc.fitting.report import history_csv
     assert history_csv(result, problem.kernels.param_names).startswith("epoch,loss,w[0],b\n")
     plot_fit(result, problem, tmp_path / "two.png")     # loss curve and the surface over w[0], b
     width, height = png_size(tmp_path / "two.png")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import gdc
+from locations import EXAMPLES, DATA
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 MODEL = EXAMPLES / "network.gd"
 DATA = EXAMPLES / "diabetes.csv"
 H, D = 32, 10

@@ -4,7 +4,7 @@ Each problem NAME has NAME.csv (data), NAME.json (starts, certified values, cert
 NAME.gd (the model in the gd language, parameters at NIST start 1). These tests prove the
 data and certified values were transcribed correctly, independently of gdc's optimizers:
 the model, written below in numpy, evaluated at the certified values must reproduce the
-certified residual sum of squares. Optionally (when gdc.load is there) the compiled loss of
+certified residual sum of squares. Optionally (when gdc.runtime.cache is there) the compiled loss of
 the .gd file must give the same number.
 """
 
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from locations import NIST
 
-NIST = Path(__file__).resolve().parent / "data" / "nist"
 
 PROBLEMS = {  # name -> difficulty, in NIST's order
     "Misra1a": "lower", "Chwirut2": "lower", "Chwirut1": "lower", "Lanczos3": "lower",
@@ -183,7 +183,7 @@ def test_starting_values_are_worse_than_certified(name):
 
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_gd_file_parses_with_start1(name):
-    from gdc.frontend import check_source
+    from gdc.language.frontend import check_source
 
     meta, _, _ = load(name)
     model = check_source(str(NIST / f"{name}.gd"))
@@ -203,9 +203,9 @@ if os.environ.get("GDC_NIST_ALL"):
 @pytest.mark.parametrize("name", COMPILED)
 def test_compiled_loss_at_certified_values(name, kernel_cache):
     try:
-        from gdc.load import load_kernels
-    except ImportError as exc:  # another engineer is writing gdc.load
-        pytest.skip(f"gdc.load is not importable yet ({exc})")
+        from gdc.runtime.cache import load_kernels
+    except ImportError as exc:  # another engineer is writing gdc.runtime.cache
+        pytest.skip(f"gdc.runtime.cache is not importable yet ({exc})")
     meta, columns, _ = load(name)
     kernels = load_kernels(str(NIST / f"{name}.gd"), directory=kernel_cache)
     assert list(kernels.param_names) == meta["parameters"]

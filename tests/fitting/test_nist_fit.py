@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.fitting import prepare, run
-from gdc.options import Options
+from gdc.fitting.run import prepare, run
+from gdc.fitting.options import Options
+from locations import NIST
 
-NIST = Path(__file__).resolve().parent / "data" / "nist"
 # One lower-difficulty problem, and hard ones: MGH09 and Bennett5 (far starts, slow valleys),
 # Eckerle4 (start 1 far out on a flat Gaussian tail), BoxBOD (start 1 leads plain LM onto a
 # plateau; gdc retries with geodesic acceleration), MGH10 (start 1 sends λ-damped LM down a

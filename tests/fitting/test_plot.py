@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.fitting import Options, prepare, run
-from gdc.plot import plot_fit, plot_sweep
+from gdc.fitting.run import Options, prepare, run
+from gdc.fitting.plot import plot_fit, plot_sweep
+from locations import TESTS, EXAMPLES
 
-TESTS = Path(__file__).resolve().parent
-STUDENTS = TESTS.parent / "examples" / "students.csv"
+STUDENTS = EXAMPLES / "students.csv"
 DIABETES = TESTS / "data" / "diabetes.csv"
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 MAP = {"x": "height", "Y": "weight"}
@@ -66,7 +66,7 @@ def test_sweep_puts_one_panel_per_rate(students, tmp_path):
 
 
 def test_fitting_without_plot_never_imports_matplotlib():
-    code = ("import sys, gdc, gdc.fitting, gdc.report, gdc.cli.fit; "
+    code = ("import sys, gdc, gdc.fitting.run, gdc.fitting.report, gdc.cli.fit; "
             "print(sorted(m for m in ('matplotlib', 'sympy', 'lark', 'tqdm') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "[]", done.stderr

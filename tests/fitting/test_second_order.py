@@ -1,4 +1,4 @@
-"""Second-order kernels and fits (gdc.second_order): JᵀJ, the Hessian, lm, damped newton, auto, statistics."""
+"""Second-order kernels and fits (gdc.fitting.second_order): JᵀJ, the Hessian, lm, damped newton, auto, statistics."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import pytest
 import gdc
 from gdc.cli import main
 from gdc.errors import GdcError
-from gdc.fitting import prepare
-from gdc.optimizers import Objective, curvature
-from gdc.second_order import HessianKernels, newton, raw_newton_step
+from gdc.fitting.run import prepare
+from gdc.fitting.optimizers import Objective, curvature
+from gdc.fitting.second_order import HessianKernels, newton, raw_newton_step
+from locations import TESTS, EXAMPLES, NIST
 
-TESTS = Path(__file__).resolve().parent
-STUDENTS = TESTS.parent / "examples" / "students.csv"
+STUDENTS = EXAMPLES / "students.csv"
 NIST = TESTS / "data" / "nist"
 MAP = {"x": "height", "Y": "weight"}
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
@@ -194,8 +194,8 @@ def test_derive_hessian_text_and_json(tmp_path, capsys):
     assert len(doc["hessian"]["entries"]) == 6 and len(doc["hessian"]["gauss_newton"]) == 6
     # Each printed entry, read back (test code may parse gdc's own output), is sympy's d²J.
     import sympy
-    from gdc.frontend import check_source
-    from gdc.symbolic import Sum, mean, symbolic
+    from gdc.language.frontend import check_source
+    from gdc.calculus.symbolic import Sum, mean, symbolic
     sm = symbolic(check_source(DECAY, data_names=["x", "Y"]))
     names = {str(s): s for s in sm.params + sm.data}
     one_sample = {mean: lambda e: e, Sum: lambda e: e}   # the reductions over one sample
@@ -217,11 +217,11 @@ def test_a_poorly_determined_fit_is_flagged():
 
 
 def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
-    """gdc.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
+    """gdc.fitting.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
     import math
 
-    from gdc.second_order import FTOL, GTOL, XTOL, LeastSquaresKernels, Outcome, levenberg_marquardt
-    from gdc.trust_region import trust_region_lm
+    from gdc.fitting.second_order import FTOL, GTOL, XTOL, LeastSquaresKernels, Outcome, levenberg_marquardt
+    from gdc.fitting.trust_region import trust_region_lm
 
     def fit(problem, start, solver):
         ls, params = LeastSquaresKernels(problem.kernels, problem.data), np.array(start, float)
@@ -246,7 +246,7 @@ def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
 
 
 def test_derive_hessian_refuses_a_shaped_model(capsys):
-    model = str(Path(__file__).resolve().parent.parent / "examples" / "diabetes.gd")
+    model = str(EXAMPLES / "diabetes.gd")
     assert main(["derive", model, "--hessian"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "Traceback" not in captured.err

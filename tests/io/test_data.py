@@ -1,4 +1,4 @@
-"""Tests for gdc.data: reading CSV/.npy/.npz/Parquet, and the errors for bad files.
+"""Tests for gdc.io.data: reading CSV/.npy/.npz/Parquet, and the errors for bad files.
 
 Each tests/data/bad/NAME.csv has the rendered error in tests/golden/data/NAME.txt (the path
 shown as the bare file name); `pytest --update-golden` rewrites them after a deliberate change.
@@ -16,10 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gdc.data import Table, _read_csv_fast, _read_csv_slow, parse_mapping, read_table, select_columns
+from gdc.io.data import Table, _read_csv_fast, _read_csv_slow, parse_mapping, read_table, select_columns
 from gdc.errors import GdcError
+from locations import ROOT, DATA, GOLDEN
 
-BAD = Path(__file__).parent / "data" / "bad"
+BAD = DATA / "bad"
 BAD_CSVS = sorted(BAD.glob("*.csv"))
 
 
@@ -41,7 +42,7 @@ def test_bad_csv_error_matches_golden(path, golden):
 
 
 def test_every_golden_has_its_csv():
-    goldens = Path(__file__).parent / "golden" / "data"
+    goldens = GOLDEN / "data"
     assert sorted(p.stem for p in goldens.glob("*.txt")) == [p.stem for p in BAD_CSVS]
 
 
@@ -250,8 +251,8 @@ def test_parse_mapping_errors(text, words):
 
 
 def test_import_is_cheap():
-    code = "import sys, gdc.data; assert 'pyarrow' not in sys.modules"
-    root = Path(__file__).parent.parent
+    code = "import sys, gdc.io.data; assert 'pyarrow' not in sys.modules"
+    root = ROOT
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
 
 
@@ -264,7 +265,7 @@ def test_large_file_takes_the_fast_reader_and_keeps_empty_cells_missing(tmp_path
     assert not np.any(table.columns["a"] % 1000 == 7)
     np.testing.assert_array_equal(table.columns["b"], table.columns["a"] * 0.5)
     # The reader does not load pandas (pyarrow's to_numpy would; it costs a second per run).
-    code = f"import sys; from gdc.data import read_table; read_table({str(path)!r}, drop_nonfinite=True); " \
+    code = f"import sys; from gdc.io.data import read_table; read_table({str(path)!r}, drop_nonfinite=True); " \
            "print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.data import bound_columns, parse_mapping, read_table, select_columns, vector_columns
+from gdc.io.data import bound_columns, parse_mapping, read_table, select_columns, vector_columns
 from gdc.errors import GdcError
+from locations import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def table_of(tmp_path: Path, header: list[str], rows: int = 3, name: str = "data.csv"):

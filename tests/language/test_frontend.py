@@ -9,15 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gdc import ir
+from gdc.language import ir
 from gdc.cli import main
 from gdc.errors import GdcError
-from gdc.frontend import check_source, check_text
-from gdc.lower import lower
-from gdc.symbolic import symbolic
-from gdc.unparse import unparse
+from gdc.language.frontend import check_source, check_text
+from gdc.language.lower import lower
+from gdc.calculus.symbolic import symbolic
+from gdc.language.unparse import unparse
+from locations import TESTS
 
-HERE = Path(__file__).resolve().parent
+HERE = TESTS
 BAD = sorted((HERE / "bad").glob("*.gd"))
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc import load
-from gdc.load import load_kernels, model_key, normalize
+from gdc.runtime import cache as load
+from gdc.runtime.cache import load_kernels, model_key, normalize
 
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 QUADRATIC = "model y = a*x^2 + b\nloss mean((y - Y)^2)\n"

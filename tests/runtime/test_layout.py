@@ -1,4 +1,4 @@
-"""The flat parameter vector of shaped models (gdc.layout) and its wiring into Kernels.
+"""The flat parameter vector of shaped models (gdc.runtime.layout) and its wiring into Kernels.
 
 The modules are stand-ins (tests/shaped_fakes.py) with the constants of the calling
 convention, so these tests need neither the front end nor the kernel generator.
@@ -13,8 +13,8 @@ import pytest
 import shaped_fakes
 
 from gdc.errors import GdcError
-from gdc.kernels import Kernels
-from gdc.layout import Layout, layout, resolve_sizes
+from gdc.runtime.kernels import Kernels
+from gdc.runtime.layout import Layout, layout, resolve_sizes
 
 
 def scalar_module() -> SimpleNamespace:
