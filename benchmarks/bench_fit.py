@@ -84,7 +84,8 @@ def kernel_share(problem, epochs: int) -> tuple[float, float]:
     import dataclasses
     import types
 
-    from gdc.fitting.run import Options, run
+    from gdc.fitting.options import Options
+from gdc.fitting.run import run
     spent = [0.0]
     real = problem.kernels.loss_grad
 
@@ -103,7 +104,9 @@ def kernel_share(problem, epochs: int) -> tuple[float, float]:
 
 def python_cost_per_epoch(kernels, epochs: int = 100_000) -> float:
     """Seconds of Python per gd epoch, measured where the kernel costs nothing: on 2 rows."""
-    from gdc.fitting.run import Options, prepare, run
+    from gdc.api import prepare
+from gdc.fitting.options import Options
+from gdc.fitting.run import run
     x, y = np.array([1.0, 2.0]), np.array([1.0, 2.5])
     problem = prepare(kernels, {"x": x, "Y": y})
     costs = []
@@ -183,7 +186,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, GDC_CACHE_DIR=str(Path(tmp) / "cache"))
         os.environ["GDC_CACHE_DIR"] = env["GDC_CACHE_DIR"]
-        from gdc.fitting.run import Options, prepare, run
+        from gdc.api import prepare
+from gdc.fitting.options import Options
+from gdc.fitting.run import run
 
         data_path = Path(tmp) / "big.csv"
         x, y = write_data(data_path, args.rows)

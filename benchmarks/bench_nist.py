@@ -196,7 +196,7 @@ def gdc_method(method: str) -> Callable[[Problem, int], tuple]:
     """gdc's fit at its defaults (`gdc.fitting.run.run` with only --method set). The kernels are
     compiled (or loaded from gdc's cache) once per problem, outside the timing; the time is
     that of the whole run() call: the warm-up kernel call, the fit, and the standard errors."""
-    from gdc.fitting.run import prepare
+    from gdc.api import prepare
     from gdc.fitting.run import run as gdc_run
     from gdc.fitting.options import Options
 

@@ -1,17 +1,26 @@
 """gdc: a symbolic-to-numeric derivation compiler for gradient descent.
 
-Importing gdc is cheap: sympy and lark load only when a model has to be derived or compiled.
+    gdc.derive(model)          the verified derivation (print it with gdc.explain.render)
+    gdc.compile(model)         the numba kernels of a model (cached on disk)
+    gdc.fit(model, data, ...)  fit the model to data: a FitResult
+
+Importing gdc is cheap: sympy, lark and numba load only when a model is derived, compiled or fitted.
 """
 
 __version__ = "0.1.0"
 
+from .api import compile, derive, fit, prepare  # noqa: E402  (cheap: api imports lazily)
+
+__all__ = ["compile", "derive", "fit", "prepare", "FitResult", "__version__"]
+
 
 def __getattr__(name: str):
-    # `gdc.compile` and `gdc.fit` are imported on first use, so `import gdc` stays cheap.
-    if name == "compile":
-        from .api import compile
-        return compile
-    if name in ("fit", "FitResult"):
-        from .fitting import run as fitting
-        return getattr(fitting, name)
+    # The result type lives with the fitting stage, which loads numpy; it is imported on first use.
+    if name == "FitResult":
+        from .fitting.problem import FitResult
+        return FitResult
     raise AttributeError(f"module 'gdc' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -119,7 +119,7 @@ def _rates(text: str) -> list[float]:
 
 
 def _options(args, lr: float | None):
-    from gdc.fitting.run import Options
+    from gdc.fitting.options import Options
     schedule = Schedule(args.schedule, args.power_t, args.step_every, args.step_factor)
     method = args.method or ("gd" if args.command_name == "lr-sweep" else "auto")
     options = Options(method=method, lr=lr, schedule=schedule, epochs=args.epochs,
@@ -132,8 +132,9 @@ def _options(args, lr: float | None):
 def _prepare(args, outputs: list[tuple[str | None, str]]):
     """Check the options and outputs, then read the data and compile (the slow part, last)."""
     from gdc.io.data import parse_mapping
-    from gdc.fitting.run import initial_params, parse_init, prepare
-    from gdc.fitting.report import guard_output
+    from gdc.api import prepare
+    from gdc.fitting.run import initial_params, parse_init
+    from gdc.io.files import guard_output
     init = parse_init(args.init) if args.init else None
     for path, option in outputs:
         if path is not None:
@@ -151,10 +152,12 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from gdc.fitting.run import FitDiverged, run
+    from gdc.fitting.problem import FitDiverged
+    from gdc.fitting.run import run
     from gdc.fitting.progress import progress_bar
     from gdc.io.files import write_atomic
-    from gdc.fitting.report import dumps, guard_output, history_csv, preamble, result_json, result_text, save_params
+    from gdc.fitting.report import dumps, history_csv, preamble, result_json, result_text, save_params
+    from gdc.io.files import guard_output
     options = _options(args, args.lr)
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     problem, init = _prepare(args, outputs)
@@ -211,14 +214,16 @@ def run_predict(args) -> int:
     import numpy as np
 
     from gdc.io.data import parse_mapping, read_table, select_columns
-    from gdc.fitting.run import model_identity
-    from gdc.runtime.cache import load_kernels, read_model
+    from gdc.api import compile as compile_model
+    from gdc.fitting.problem import model_identity
+    from gdc.io.source import read_model
     from gdc.io.files import write_atomic
-    from gdc.fitting.report import guard_output, load_params, model_name, predictions_csv
+    from gdc.fitting.report import load_params, model_name, predictions_csv
+    from gdc.io.files import guard_output
     doc = load_params(args.params)
     out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None
     known = doc.get("classified_by") or {}
-    kernels = load_kernels(args.model, data_names=known.get("names"),
+    kernels = compile_model(args.model, known.get("names"),
                            data_origin=known.get("origin", "--data"))
     _, text = read_model(args.model)
     if model_identity(text, kernels) != doc.get("model_hash"):

@@ -19,7 +19,7 @@ from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, Kerne
 from gdc.calculus.derive import derive
 from gdc.errors import InternalError
 from gdc.calculus.hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
-from gdc.runtime.cache import seal
+from gdc.runtime.sealed import seal
 from gdc.calculus.stable import stabilize
 from gdc.calculus.symbolic import Sum, SymbolicModel, mean
 

@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 
-from .run import FitResult, Problem
+from .problem import FitResult, Problem
 
 SURFACE_ROWS = 50_000   # the loss surface is evaluated on at most this many rows
 SCATTER_POINTS = 5_000  # and at most this many are drawn
@@ -26,7 +26,7 @@ def _figure(width: float, height: float):
 
 def _save(fig, path: str | os.PathLike) -> None:
     from gdc.io.files import write_atomic
-    from .report import guard_output
+    from gdc.io.files import guard_output
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     write_atomic(guard_output(path, [], "--plot"), buffer.getvalue())
@@ -35,7 +35,7 @@ def _save(fig, path: str | os.PathLike) -> None:
 def _model_text(problem: Problem) -> str | None:
     if problem.model_source is None:
         return None
-    from gdc.runtime.cache import read_model
+    from gdc.io.source import read_model
     try:
         return read_model(problem.model_source)[1]
     except Exception:  # only a label is at stake

@@ -14,7 +14,8 @@ import numpy as np
 
 from gdc.errors import GdcError
 from gdc.io.files import write_atomic
-from .run import FitResult, Problem
+from gdc.io.files import guard_output
+from .problem import FitResult, Problem
 
 PARAMS_FORMAT = "gdc-params/1"
 
@@ -96,7 +97,7 @@ def preamble(problem: Problem, options) -> str:
         rows.append(("unused", _listing(problem.unused)))
     rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
                                                  if problem.dropped else "")))
-    from .run import choose_method
+    from .method import choose_method
     chosen, why = choose_method(problem.flat_kernels, options)
     method = chosen + (" (nesterov)" if options.nesterov else "")
     if chosen in ("lm", "newton"):
@@ -248,27 +249,6 @@ def dumps(obj) -> str:
 
 
 # --- files -------------------------------------------------------------------------------------
-
-def guard_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None], option: str) -> Path:
-    """Refuse to write over one of the files we read (the model, the data, the parameters)."""
-    out = Path(path)
-    for given in inputs:
-        if given is None:
-            continue
-        source = Path(given)
-        same = (out.exists() and source.exists() and os.path.samefile(out, source)) or \
-            out.resolve() == source.resolve()
-        if same:
-            raise GdcError(f"refusing to overwrite the input file {os.fspath(given)}", where=option,
-                           hint="choose another output path")
-    if out.is_dir():
-        raise GdcError(f"{os.fspath(out)} is a directory", where=option, hint="give a file name")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():  # found before the fit, not after it
-        raise GdcError(f"the folder {os.fspath(folder)} does not exist", where=option,
-                       hint="create it first, or choose another path")
-    return out
-
 
 def params_document(result: FitResult, problem: Problem) -> dict:
     """What `--save` writes and `gdc predict` reads back."""

@@ -1,5 +1,4 @@
-"""Problem + Options to FitResult for the second-order methods (lm, newton), and the
-statistics reported after any least-squares fit; the second half of fitting.run."""
+"""Problem + Options → FitResult for the second-order methods (lm, newton)."""
 
 from __future__ import annotations
 
@@ -8,19 +7,10 @@ import time
 import numpy as np
 
 from gdc.errors import GdcError
-from .run import FitResult, Problem
+from .problem import FitResult, Problem
 from .options import Options
-from .second_order import HessianKernels, LeastSquaresKernels, fit_least_squares, least_squares_stats, newton
-
-
-def least_squares_report(problem: Problem, params: np.ndarray, reason: str, known=None):
-    """RSS, standard errors and condition after a least-squares fit (None for other losses)."""
-    if problem.kernels.jtj_jtr is None or reason == "diverged" or not np.all(np.isfinite(params)):
-        return None
-    names = problem.kernels.param_names
-    if known is not None and not known.warnings:   # computed by the fit, without the names
-        return known
-    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names)
+from .second_order import HessianKernels, LeastSquaresKernels, fit_least_squares, newton
+from .statistics import least_squares_report
 
 
 def run_second_order(problem: Problem, options: Options, params: np.ndarray, why: str | None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 from gdc.errors import GdcError
 
@@ -47,3 +48,24 @@ def write_atomic(path: Path, content: str | bytes, *, hint: str | None = None,
         except OSError:
             pass
         raise
+
+
+def guard_output(path: str | os.PathLike, inputs: Iterable[str | os.PathLike | None], option: str) -> Path:
+    """Refuse to write over one of the files we read (the model, the data, the parameters)."""
+    out = Path(path)
+    for given in inputs:
+        if given is None:
+            continue
+        source = Path(given)
+        same = (out.exists() and source.exists() and os.path.samefile(out, source)) or \
+            out.resolve() == source.resolve()
+        if same:
+            raise GdcError(f"refusing to overwrite the input file {os.fspath(given)}", where=option,
+                           hint="choose another output path")
+    if out.is_dir():
+        raise GdcError(f"{os.fspath(out)} is a directory", where=option, hint="give a file name")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():  # found before the fit, not after it
+        raise GdcError(f"the folder {os.fspath(folder)} does not exist", where=option,
+                       hint="create it first, or choose another path")
+    return out

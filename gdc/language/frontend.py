@@ -7,7 +7,7 @@ from typing import Iterable
 
 from .check import CheckedModel, check
 from .lower import lower
-from .parse import looks_like_path, read_source
+from gdc.io.source import looks_like_path, read_source
 
 
 def check_text(text: str, where: str = "<string>", data_names: Iterable[str] | None = None,

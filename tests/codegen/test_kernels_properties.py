@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gdc.language.frontend import check_text
-from gdc.runtime.cache import load_kernels
+from gdc.api import compile as compile_model
 from gdc.calculus.symbolic import Sum, mean, symbolic
 from locations import EXAMPLES
 
@@ -106,7 +106,7 @@ class Case:
     """A compiled model, its sympy form, random data and a random parameter point."""
 
     def __init__(self, text, data_names, cache, seed=0, rows=ROWS):
-        self.kernels = load_kernels(text, data_names, directory=cache)
+        self.kernels = compile_model(text, data_names, cache_dir=cache)
         self.sm = symbolic(check_text(text, "<test>", data_names))
         rng = np.random.default_rng(seed)
         self.data = tuple(rng.uniform(0.1, 2.0, rows) for _ in self.kernels.data_names)

@@ -18,7 +18,7 @@ from gdc.codegen.scalar import accumulate, generate, per_sample
 from gdc.codegen.printer import HELPER_NAMES, HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.language.frontend import check_text
-from gdc.runtime.cache import load_kernels
+from gdc.api import compile as compile_model
 from gdc.calculus.symbolic import Sum, mean, sigmoid, softplus, symbolic
 
 LINEAR = "# the linear example\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
@@ -81,7 +81,7 @@ HOSTILE = ("param __import__ = 1, lambda, class, np, os, math, print, numba, i, 
 
 
 def test_hostile_names_compile_to_a_correct_module(cache):
-    k = load_kernels(HOSTILE, directory=cache)
+    k = compile_model(HOSTILE, cache_dir=cache)
     assert "__import__" in k.param_names and "None" in k.data_names
     rng = np.random.default_rng(0)
     data = [rng.uniform(0.1, 1, 20) for _ in k.data_names]
@@ -244,7 +244,7 @@ def test_kinks_follow_the_design(helpers):
 # ------------------------------------------------------------------ kernels at the edges
 
 def test_logistic_loss_finite_at_large_margins(cache):
-    k = load_kernels(LOGISTIC, directory=cache)
+    k = compile_model(LOGISTIC, cache_dir=cache)
     ones, zeros = np.ones(4), np.zeros(4)
     for z in (40.0, 800.0, -40.0, -800.0):
         for target in (0.0, 1.0):
@@ -258,7 +258,7 @@ def test_logistic_loss_finite_at_large_margins(cache):
 
 
 def test_divergence_gives_inf_or_nan_not_an_exception(cache):
-    k = load_kernels("model y = m/x + b\nloss mean((y - Y)^2)", directory=cache)
+    k = compile_model("model y = m/x + b\nloss mean((y - Y)^2)", cache_dir=cache)
     grad = np.zeros(2)
     value = k.loss_grad(np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0]), grad)
     assert not math.isfinite(value)
@@ -266,7 +266,7 @@ def test_divergence_gives_inf_or_nan_not_an_exception(cache):
 
 
 def test_wrong_shapes_are_refused(cache):
-    k = load_kernels("model y = m*x + b\nloss mean((y - Y)^2)", directory=cache)
+    k = compile_model("model y = m*x + b\nloss mean((y - Y)^2)", cache_dir=cache)
     with pytest.raises(ValueError, match="same length"):
         k.loss(np.zeros(2), np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="PARAM_NAMES"):
@@ -276,6 +276,6 @@ def test_wrong_shapes_are_refused(cache):
 
 
 def test_model_without_inputs_predicts_one_value(cache):
-    k = load_kernels("model y = c\nloss mean((y - Y)^2)", directory=cache)
+    k = compile_model("model y = c\nloss mean((y - Y)^2)", cache_dir=cache)
     assert k.input_names == () and k.data_names == ("Y",)
     assert list(k.predict(np.array([2.5]))) == [2.5]

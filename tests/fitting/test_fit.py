@@ -11,7 +11,9 @@ import pytest
 
 import gdc
 from gdc.errors import GdcError
-from gdc.fitting.run import FitDiverged, FitResult, prepare, run
+from gdc.api import prepare
+from gdc.fitting.problem import FitDiverged, FitResult
+from gdc.fitting.run import run
 from gdc.fitting.optimizers import Objective, curvature
 from gdc.fitting.options import Options, Schedule
 from locations import TESTS, EXAMPLES
@@ -269,5 +271,5 @@ def test_result_reads_well():
 
 
 def test_gdc_fit_is_the_function_even_after_importing_the_module():
-    import gdc.fitting.run
-    assert gdc.fit is gdc.fitting.run.fit
+    import gdc.api
+    assert gdc.fit is gdc.api.fit

@@ -18,7 +18,8 @@ import shaped_fakes
 import gdc
 from gdc.cli import main
 from gdc.errors import GdcError
-from gdc.fitting.run import initial_params, prepare, run
+from gdc.api import prepare
+from gdc.fitting.run import initial_params, run
 from gdc.runtime.kernels import Kernels
 from gdc.fitting.options import Options
 from gdc.fitting.report import load_params, params_document, preamble, result_json, result_text
@@ -168,8 +169,8 @@ def test_saved_parameters_are_nested_lists_and_load_back(fake_linear, tmp_path):
 
 
 def test_the_cli_fits_saves_and_predicts_with_a_stand_in(monkeypatch, tmp_path, capsys, fake_linear):
-    import gdc.runtime.cache
-    monkeypatch.setattr(gdc.runtime.cache, "load_kernels", lambda *args, **kwargs: fake_linear)
+    import gdc.api
+    monkeypatch.setattr(gdc.api, "_compile_text", lambda *args, **kwargs: fake_linear)
     model = tmp_path / "linear.gd"
     model.write_text(LINEAR)
     saved = tmp_path / "params.json"

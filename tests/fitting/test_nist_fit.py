@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.fitting.run import prepare, run
+from gdc.api import prepare
+from gdc.fitting.run import run
 from gdc.fitting.options import Options
 from locations import NIST
 

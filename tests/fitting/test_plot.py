@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from gdc.fitting.run import Options, prepare, run
+from gdc.api import prepare
+from gdc.fitting.options import Options
+from gdc.fitting.run import run
 from gdc.fitting.plot import plot_fit, plot_sweep
 from locations import TESTS, EXAMPLES
 

@@ -11,7 +11,7 @@ import pytest
 import gdc
 from gdc.cli import main
 from gdc.errors import GdcError
-from gdc.fitting.run import prepare
+from gdc.api import prepare
 from gdc.fitting.optimizers import Objective, curvature
 from gdc.fitting.second_order import HessianKernels, newton, raw_newton_step
 from locations import TESTS, EXAMPLES, NIST

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 from gdc.runtime import cache as load
-from gdc.runtime.cache import load_kernels, model_key, normalize
+from gdc.runtime import sealed
+from gdc.api import compile as compile_model
+from gdc.runtime.cache import model_key, normalize
 
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 QUADRATIC = "model y = a*x^2 + b\nloss mean((y - Y)^2)\n"
@@ -71,22 +73,22 @@ def test_cache_directory_from_the_environment(monkeypatch, tmp_path):
 # ------------------------------------------------------------------ the sealed format
 
 def test_seal_detects_truncation_and_edits():
-    text = load.seal("x = 1\ny = 2\n", "ab" * 32)
-    assert load.unseal(text) == ("ab" * 32, None)
-    assert load.unseal(text[:-3])[1].startswith("the file is damaged")
-    assert load.unseal(text.replace("y = 2", "y = 3"))[1].startswith("the file is damaged")
-    assert load.unseal("import os\n")[1] == "the file is not a gdc module (bad header)"
+    text = sealed.seal("x = 1\ny = 2\n", "ab" * 32)
+    assert sealed.unseal(text) == ("ab" * 32, None)
+    assert sealed.unseal(text[:-3])[1].startswith("the file is damaged")
+    assert sealed.unseal(text.replace("y = 2", "y = 3"))[1].startswith("the file is damaged")
+    assert sealed.unseal("import os\n")[1] == "the file is not a gdc module (bad header)"
 
 
 # ------------------------------------------------------------------ hits, misses and rebuilds
 
 def test_miss_writes_a_module_then_hits(tmp_path):
-    k = load_kernels(LINEAR, directory=tmp_path)
+    k = compile_model(LINEAR, cache_dir=tmp_path)
     path = Path(k.path)
     assert path.parent == tmp_path and path.name.startswith("gdc_")
     assert k.param_names == ("m", "b") and k.data_names == ("x", "Y") and k.input_names == ("x",)
     assert reasons(tmp_path) == ["not compiled before"]
-    assert load_kernels(LINEAR.replace("\n", "  # same\n"), directory=tmp_path) is k
+    assert compile_model(LINEAR.replace("\n", "  # same\n"), cache_dir=tmp_path) is k
     assert reasons(tmp_path) == ["not compiled before"]
     assert not list(tmp_path.glob(".*.tmp"))
 
@@ -104,8 +106,8 @@ def _break_by_another_models_module(path: Path, other: Path) -> None:
 
 
 def _break_the_import(path: Path, other: Path) -> None:
-    key = load.unseal(path.read_text())[0]
-    path.write_text(load.seal("raise RuntimeError('boom')\n", key))
+    key = sealed.unseal(path.read_text())[0]
+    path.write_text(sealed.seal("raise RuntimeError('boom')\n", key))
 
 
 @pytest.mark.parametrize("damage, reason", [
@@ -115,11 +117,11 @@ def _break_the_import(path: Path, other: Path) -> None:
     (_break_the_import, "the cached module did not import (RuntimeError: boom)"),
 ])
 def test_a_damaged_entry_is_rebuilt_and_the_reason_logged(tmp_path, damage, reason):
-    path = Path(load_kernels(LINEAR, directory=tmp_path).path)
-    other = Path(load_kernels(QUADRATIC, directory=tmp_path).path)
+    path = Path(compile_model(LINEAR, cache_dir=tmp_path).path)
+    other = Path(compile_model(QUADRATIC, cache_dir=tmp_path).path)
     damage(path, other)
     os.utime(path, ns=(1, 1))  # a new stamp, as a damaged file would have
-    k = load_kernels(LINEAR, directory=tmp_path)
+    k = compile_model(LINEAR, cache_dir=tmp_path)
     assert reasons(tmp_path)[-1] == reason
     assert load.verify(path, k.model_hash) is None
     assert k.param_names == ("m", "b")
@@ -131,13 +133,13 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path, monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        load_kernels(LINEAR, directory=tmp_path)
+        compile_model(LINEAR, cache_dir=tmp_path)
     assert not list(tmp_path.glob("gdc_*.py")) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_entries_and_clear(tmp_path):
-    load_kernels("# first a comment\n" + LINEAR, directory=tmp_path)
-    load_kernels(QUADRATIC, directory=tmp_path)
+    compile_model("# first a comment\n" + LINEAR, cache_dir=tmp_path)
+    compile_model(QUADRATIC, cache_dir=tmp_path)
     found = load.entries(tmp_path)
     assert {e.first_line for e in found} == {"model y = m*x + b", "model y = a*x^2 + b"}
     assert all(e.problem is None and e.size > 0 for e in found)
@@ -187,7 +189,7 @@ def test_two_processes_compiling_at_once_leave_one_good_module(tmp_path):
     paths = {out.strip() for out, _ in outputs}
     assert len(paths) == 1 and len(list(tmp_path.glob("gdc_*.py"))) == 1
     path = Path(paths.pop())
-    key = load.unseal(path.read_text())[0]  # (the compiler may be edited while this runs)
+    key = sealed.unseal(path.read_text())[0]  # (the compiler may be edited while this runs)
     assert path == load.module_path(tmp_path, key) and load.verify(path, key) is None
     assert not list(tmp_path.glob(".*.tmp"))
 

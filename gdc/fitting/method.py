@@ -1,0 +1,27 @@
+"""`--method auto`: which method a fit runs, chosen from the loss's structure and its size."""
+
+from __future__ import annotations
+
+from gdc.runtime.kernels import Kernels
+from .options import Options
+from .problem import MAX_STATISTICS
+
+
+def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
+    """The method to run, and why when --method auto chose it (from the loss's structure).
+
+    `kernels` counts one parameter per element: pass `problem.flat_kernels`."""
+    if options.method != "auto":
+        return options.method, None
+    size = len(kernels.param_names)   # kernels.flat(...): one name per element
+    some = f"{size} parameter{'s' if size != 1 else ''}"
+    if options.lr is not None or options.schedule.kind != "constant" or options.tolerances_given:
+        return "gd", "a learning rate, schedule or tolerance was given, so gradient descent"
+    if size > MAX_STATISTICS:
+        return "gd", (f"{some}: too many for second-order steps (at most {MAX_STATISTICS}), so gradient "
+                      "descent with automatic steps")
+    if kernels.jtj_jtr is not None:
+        return "lm", f"the loss is a sum of squared residuals; {some}"
+    if kernels.loss_grad_hess is not None:
+        return "newton", f"the loss is not a sum of squares; {some}, so its Hessian is cheap"
+    return "gd", f"{some} and no second-derivative kernels, so gradient descent with automatic steps"

@@ -1,0 +1,159 @@
+"""What a fit takes and gives: the Problem (kernels bound to data columns) and the FitResult."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from gdc.errors import GdcError
+from gdc.io.arrays import select
+from gdc.runtime.kernels import Kernels
+from gdc.runtime.layout import Layout
+
+# Levenberg–Marquardt, standard errors and the condition number for at most this many
+# parameters: each step solves a p×p system (JᵀJ costs n·p² a pass). Scalar models have
+# second-order kernels only up to gdc.calculus.hessian.MAX_SECOND_ORDER (50) parameters; shaped
+# models always have jtj_jtr, so this limit decides for them.
+MAX_STATISTICS = 200
+STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
+CONVERGED = ("gtol", "tol", "xtol", "ftol")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Problem:
+    """A compiled model and the data columns its kernels take, in their order."""
+
+    kernels: Kernels
+    data: tuple[np.ndarray, ...]
+    columns: tuple[str, ...]       # where each data name came from (a column name, or the key)
+    source: str                    # the data file, or "<arrays>"
+    n_rows: int
+    dropped: int = 0
+    unused: tuple[str, ...] = ()   # columns of the file that the model does not use
+    model_source: str | None = None  # the model file, when the model was given as a path
+    model_hash: str = ""           # the model's identity: its text and names (model_identity)
+    classified_by: tuple[tuple[str, ...], str] = ((), "")  # the names and origin given to the checker
+    layout: Layout | None = None   # the parameters' shapes and places, sizes bound by this data
+
+    def column(self, name: str) -> np.ndarray:
+        return self.data[self.kernels.data_names.index(name)]
+
+    @property
+    def params_layout(self) -> Layout:
+        return self.layout if self.layout is not None else self.kernels.layout(self.data, self.source)
+
+    @property
+    def flat_kernels(self) -> Kernels:
+        """The kernels as a model of one scalar parameter per element (the kernels for a scalar model)."""
+        return self.kernels.flat(self.params_layout)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FitResult:
+    """What a fit found and how it stopped. `history[k]` is the full-batch loss after k epochs."""
+
+    params: dict[str, float | np.ndarray]   # a shaped parameter's value is an array of its shape
+    loss: float
+    iterations: int                  # epochs completed (for gd: steps taken)
+    converged: bool
+    reason: str                      # one of STOP_REASONS
+    seconds: float
+    method: str
+    lr: float | None                 # the learning rate of the first epoch
+    history: np.ndarray = field(repr=False)
+    message: str = ""                # the reason, in words
+    grad_norm: float = math.nan
+    lr_note: str | None = None       # how the rate was chosen, when gdc chose it
+    schedule: str = "constant"
+    updates: int = 0                 # parameter updates made
+    path: np.ndarray | None = field(default=None, repr=False)  # params per epoch (≤ 2 params)
+    model_hash: str = ""
+    n_rows: int = 0
+    load_seconds: float = 0.0        # numba compiling or loading the kernels, before the fit
+    method_note: str | None = None   # why --method auto chose this method
+    stats: object | None = None      # second_order.LeastSquaresStats, for a least-squares loss
+    layout: Layout | None = None     # the parameters' shapes; stats and path are per element
+    notes: tuple[str, ...] = ()      # what the report leaves out, and why
+
+    def __str__(self) -> str:
+        from .report import result_text
+        return result_text(self)
+
+
+class FitDiverged(GdcError):
+    """The loss grew without bound or stopped being a number; `result` holds the history."""
+
+    def __init__(self, result: FitResult):
+        super().__init__(result.message, where="gdc fit", hint=divergence_hint(result))
+        self.result = result
+
+
+def divergence_hint(result: FitResult) -> str:
+    if result.lr is None or result.lr_note is not None:
+        return "the data may hold extreme values, or the model may have no minimum"
+    return (f"use a smaller learning rate, e.g. --lr {result.lr / 10:.3g} (10× smaller), "
+            "or leave --lr out to let gdc choose one")
+
+
+@dataclass(frozen=True, slots=True)
+class DataIn:
+    """Data as given, before the model is known: a table read from a file, or named arrays."""
+
+    source: str                         # the data file, or "<arrays>"
+    names: tuple[str, ...]              # its column names (or the mapping's keys)
+    origin: str                         # where the names came from, for the checker's messages
+    table: object | None = None         # gdc.io.data.Table, for a file
+    columns: Mapping[str, np.ndarray] | None = None   # for named arrays
+    dropped: int = 0
+
+
+def read_data(data, drop_nonfinite: bool = False) -> DataIn:
+    """A data file (path) or a mapping of names to arrays, read and checked, not yet bound."""
+    from gdc.io.arrays import columns_of
+    from gdc.io.data import read_table
+
+    if isinstance(data, (str, os.PathLike)):
+        table = read_table(data, drop_nonfinite=drop_nonfinite)
+        origin = "the CSV header" if table.path.lower().endswith(".csv") else "the data file's columns"
+        return DataIn(table.path, tuple(table.names), origin, table=table, dropped=table.dropped)
+    columns, dropped = columns_of(data, drop_nonfinite)
+    return DataIn("<arrays>", tuple(columns), "the data's keys", columns=columns, dropped=dropped)
+
+
+def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_source: str | None,
+         text: str | None, classified_by: tuple[tuple[str, ...], str]) -> Problem:
+    """The Problem: each of the kernels' data names bound to its column(s), in their order."""
+    from gdc.io.data import bound_columns, gather
+
+    shapes = dict(zip(kernels.data_names, kernels.data_shapes))
+    if data.table is not None:
+        bound = bound_columns(data.table, kernels.data_names, mapping, shapes)
+        chosen = gather(data.table, bound, shapes)
+        used = [":".join(bound[name]) for name in kernels.data_names]
+        taken = {column for columns in bound.values() for column in columns}
+    else:
+        chosen = select(data.columns, kernels.data_names, mapping)
+        used = [mapping.get(name, name) for name in kernels.data_names]
+        taken = set(used)
+    unused = tuple(n for n in data.names if n not in taken)
+    columns = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
+    layout = kernels.layout(columns, data.source if data.table is not None else "gdc.fit")
+    return Problem(kernels, columns, tuple(used), data.source, len(columns[0]) if columns else 0,
+                   data.dropped, unused, model_source, model_identity(text, kernels), classified_by, layout)
+
+
+def model_identity(text: str | None, kernels: Kernels) -> str:
+    """What a saved parameter file is checked against: a hash of the model text (blanks and
+    comments aside) and of which names are parameters and data. Unlike the kernels' cache key,
+    it survives a new gdc or numba version, which does not change what the parameters mean."""
+    if text is None:
+        return kernels.model_hash
+    from gdc.runtime.cache import normalize
+    key = json.dumps([normalize(text), kernels.param_names, kernels.data_names])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()

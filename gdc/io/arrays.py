@@ -1,0 +1,52 @@
+"""Named arrays in (a mapping of names to arrays, as `gdc.fit` takes them): checked float64 columns."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from gdc.errors import GdcError
+
+
+def columns_of(data: Mapping, drop_nonfinite: bool) -> tuple[dict[str, np.ndarray], int]:
+    """A mapping of names to numeric arrays, one row per sample (1-D, or 2-D (N, d) for a
+    data vector), as float64 arrays of one length."""
+    if not isinstance(data, Mapping) or not data:
+        raise GdcError("data must be a file path or a non-empty mapping of names to arrays "
+                       "(1-D, or 2-D with one row per sample for a data vector)", where="gdc.fit")
+    columns: dict[str, np.ndarray] = {}
+    for name, values in data.items():
+        array = np.asarray(values)
+        if array.dtype.kind not in "biuf" or array.ndim not in (1, 2):
+            raise GdcError(f"data[{name!r}] must be a 1-D array of numbers (2-D, one row per "
+                           f"sample, for a data vector), not {array.dtype} of shape {array.shape}",
+                           where="gdc.fit")
+        columns[str(name)] = np.ascontiguousarray(array, dtype=np.float64)
+    lengths = {name: len(a) for name, a in columns.items()}
+    if len(set(lengths.values())) != 1:
+        raise GdcError(f"the data columns differ in length: {lengths}", where="gdc.fit")
+    if not next(iter(lengths.values())):
+        raise GdcError("the data has no rows", where="gdc.fit")
+    finite = np.logical_and.reduce([np.isfinite(a).reshape(len(a), -1).all(axis=1)
+                                    for a in columns.values()])
+    if finite.all():
+        return columns, 0
+    if not drop_nonfinite:
+        row = int(np.argmin(finite))
+        bad = next(n for n, a in columns.items() if not np.isfinite(a[row]).all())
+        raise GdcError(f"data[{bad!r}][{row}] is {columns[bad][row]}", where="gdc.fit",
+                       hint="pass drop_nonfinite=True to skip such rows")
+    return {n: a[finite] for n, a in columns.items()}, int((~finite).sum())
+
+
+def select(columns: dict[str, np.ndarray], names, mapping: Mapping[str, str]) -> dict[str, np.ndarray]:
+    chosen = {}
+    for name in names:
+        key = mapping.get(name, name)
+        if key not in columns:
+            raise GdcError(f"the model's data {name!r} is not among the data's keys "
+                           f"({', '.join(columns)})", where="gdc.fit",
+                           hint=f"pass mapping={{{name!r}: KEY}} to choose one")
+        chosen[name] = columns[key]
+    return chosen
