@@ -7,9 +7,8 @@
 Importing gdc is cheap: sympy, lark and numba load only when a model is derived, compiled or fitted.
 """
 
-__version__ = "0.1.0"
-
-from .api import compile, derive, fit, prepare  # noqa: E402  (cheap: api imports lazily)
+from .api import compile, derive, fit, prepare  # cheap: api imports the stages inside its functions
+from .version import __version__
 
 __all__ = ["compile", "derive", "fit", "prepare", "FitResult", "__version__"]
 

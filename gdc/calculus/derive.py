@@ -22,7 +22,8 @@ from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
 from .stable import stable_steps
-from .symbolic import PerSample, SymbolicModel
+from .functions import PerSample
+from .symbolic import SymbolicModel
 from .verify import derivative, equal
 
 J = sympy.Symbol("J")

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import sympy
 
 from gdc.errors import InternalError
-from .symbolic import Sum, SymbolicModel, mean
+from .functions import Sum, mean
+from .symbolic import SymbolicModel
 
 # Above this many parameters no second-order kernels are generated (p(p+1)/2 sums per pass).
 MAX_SECOND_ORDER = 50
@@ -96,28 +97,3 @@ def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
         gn = tuple((names[j], names[k], 2 * form.scale * red(jac[j] * jac[k]))
                    for j in range(len(names)) for k in range(j, len(names)))
     return HessianReport(names, tuple(entries), gn)
-
-
-def _shown(expr: sympy.Expr) -> str:
-    """Unicode math, as in the rest of the derivation; the mean of a constant is that constant."""
-    from gdc.explain.text import UnicodePrinter
-    from .symbolic import PerSample
-    expr = expr.replace(lambda e: isinstance(e, mean) and not e.atoms(PerSample), lambda e: e.args[0])
-    return UnicodePrinter().doprint(expr)
-
-
-def hessian_text(report: HessianReport) -> str:
-    from gdc.explain.text import unicode_name
-    lines = ["", "Second derivatives (∂²J/∂θⱼ∂θₖ, each checked against sympy.diff):", ""]
-    lines += [f"  ∂²J/∂{unicode_name(a)}∂{unicode_name(b)} = {_shown(v)}" for a, b, v in report.entries]
-    if report.gauss_newton is not None:
-        lines += ["", "The loss is a sum of squared residuals r; the Gauss–Newton approximation "
-                  "(what --method lm uses) drops the terms in r·∂²r:", ""]
-        lines += [f"  ∂²J/∂{unicode_name(a)}∂{unicode_name(b)} ≈ {_shown(v)}" for a, b, v in report.gauss_newton]
-    return "\n".join(lines) + "\n"
-
-
-def hessian_json(report: HessianReport) -> dict:
-    return {"entries": [{"wrt": [a, b], "value": sympy.sstr(v)} for a, b, v in report.entries],
-            "gauss_newton": None if report.gauss_newton is None else
-            [{"wrt": [a, b], "value": sympy.sstr(v)} for a, b, v in report.gauss_newton]}

@@ -15,7 +15,7 @@ import random
 import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 
-from .symbolic import PerSample
+from .functions import PerSample
 
 # The names of the free indices of ∂J/∂w[j] and ∂J/∂W[j, k], in order.
 FREE_INDEX_NAMES = ("j", "k", "l")

@@ -16,7 +16,7 @@ from sympy import Add, Derivative, Heaviside, Indexed, KroneckerDelta, Mul, S
 
 from gdc.errors import InternalError
 from .indexed import collapse_deltas
-from .symbolic import Sum, mean, sigmoid, softplus
+from .functions import Sum, mean, sigmoid, softplus
 
 
 @dataclass(frozen=True)

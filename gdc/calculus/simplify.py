@@ -14,7 +14,7 @@ import sympy
 from sympy import Mul, S
 
 from .rules import DoesNotApply
-from .symbolic import PerSample, Sum, mean, sigmoid
+from .functions import PerSample, Sum, mean, sigmoid
 
 REDUCTIONS = (mean, Sum)
 

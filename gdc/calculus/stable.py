@@ -17,7 +17,7 @@ from sympy import Add, Max, exp, log
 from gdc.errors import InternalError
 from .rules import DoesNotApply
 from .simplify import size, tidy
-from .symbolic import sigmoid, softplus
+from .functions import sigmoid, softplus
 from .verify import equal
 
 @dataclass(frozen=True)

@@ -14,83 +14,8 @@ import sympy
 from gdc.language import ir
 from gdc.language.check import CheckedModel
 from gdc.errors import GdcError, InternalError
-
-
-class sigmoid(sympy.Function):
-    """The logistic function σ(z) = 1 / (1 + e^(−z)); σ'(z) = σ(z)(1 − σ(z))."""
-
-    def fdiff(self, argindex=1):
-        s = sigmoid(self.args[0])
-        return s * (1 - s)
-
-    def _eval_rewrite_as_exp(self, z, **kwargs):
-        return 1 / (1 + sympy.exp(-z))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        inner = rf"\sigma\left({printer._print(self.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _pretty(self, printer):
-        return printer._print_Function(self, func_name="σ")
-
-
-class softplus(sympy.Function):
-    """softplus(z) = log(1 + e^z), a smooth relu; its derivative is σ(z)."""
-
-    def fdiff(self, argindex=1):
-        return sigmoid(self.args[0])
-
-    def _eval_rewrite_as_exp(self, z, **kwargs):
-        return sympy.log(1 + sympy.exp(z))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        inner = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-
-class PerSample(sympy.Symbol):
-    """A symbol with a value per sample: a data column, or a definition that depends on one."""
-
-
-class _Reduction(sympy.Function):
-    """A reduction over the samples. It is linear, so d/dθ moves inside it."""
-
-    nargs = 1
-
-    def _eval_derivative(self, s):
-        return type(self)(sympy.diff(self.args[0], s))
-
-    @classmethod
-    def eval(cls, arg):
-        # Factors that are the same for every sample move out: mean(2*u) -> 2*mean(u).
-        if arg.is_zero:
-            return sympy.S.Zero
-        if isinstance(arg, sympy.Mul):
-            const, rest = arg.as_independent(*arg.atoms(PerSample), as_Add=False)
-            if const != 1 and rest != 1:
-                return const * cls(rest)
-        return None
-
-    def _latex(self, printer, exp=None):
-        op = r"\frac{1}{N}\sum_{i}" if isinstance(self, mean) else r"\sum_{i}"
-        return rf"{op}\left({printer._print(self.args[0])}\right)"
-
-
-class mean(_Reduction):
-    """(1/N) Σᵢ of its argument."""
-
-
-class Sum(_Reduction):
-    """Σᵢ of its argument (printed `sum`, so the JSON partials read like the gd language)."""
-
-    def _sympystr(self, printer):
-        return f"sum({printer._print(self.args[0])})"
+from .functions import PerSample, Sum, mean, sigmoid, softplus
+from .indexed import collapse_deltas, free_indices, index_symbol, shaped, size_symbol
 
 
 _FUNCTIONS = {
@@ -129,7 +54,6 @@ class Indices:
         self.count = 0
 
     def __call__(self) -> sympy.Symbol:
-        from .indexed import index_symbol
         while True:
             k, self.count = self.count, self.count + 1
             name = self.NAMES[k] if k < len(self.NAMES) else f"k_{k - len(self.NAMES) + 1}"
@@ -177,7 +101,6 @@ class SymbolicModel:
 
     def gradient(self) -> dict[sympy.Expr, sympy.Expr]:
         """∂J/∂θ for every parameter (element), straight from sympy.diff: the oracle for every derivation."""
-        from .indexed import collapse_deltas
         return {p: collapse_deltas(sympy.diff(self.loss, p)) for p in self.elements}
 
 
@@ -289,7 +212,6 @@ def symbolic(model: CheckedModel) -> SymbolicModel:
 
 
 def _symbolic(model: CheckedModel) -> SymbolicModel:
-    from .indexed import free_indices, shaped, size_symbol   # it builds on this module's PerSample
     taken = {v.name for v in model.params + model.data} | {s.name for s in model.definitions}
     taken |= {size for v in model.params + model.data for size in v.shape if isinstance(size, str)}
     elements, env = [], {}

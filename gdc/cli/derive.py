@@ -54,7 +54,8 @@ def _with_hessian(text: str, model, derivation, fmt: str) -> str:
     """The derivation's output with the second derivatives appended (JSON: key `hessian`)."""
     import json
 
-    from gdc.calculus.hessian import hessian_json, hessian_report, hessian_text
+    from gdc.calculus.hessian import hessian_report
+    from gdc.explain.hessian import hessian_json, hessian_text
     if fmt not in ("text", "json"):
         raise GdcError(f"--hessian is shown in the text and json formats, not {fmt}", where="--hessian")
     if model.shaped:

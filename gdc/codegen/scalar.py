@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from gdc import __version__
+from gdc.version import __version__
 from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
 from gdc.calculus.derive import derive
 from gdc.errors import InternalError

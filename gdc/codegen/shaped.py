@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import IndexedBase
 
-from gdc import __version__
+from gdc.version import __version__
 from .scalar import (_INV_N, Accumulation, _printable, accumulate, check_module, module_options,
                       per_sample)
 from .loops import LOOP_HELPER_NAMES, LOOP_HELPERS, Function, Target, fresh_bounds, index_sizes

@@ -16,7 +16,7 @@ from sympy import Mul, Pow
 
 from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
 from gdc.calculus.rules import Step
-from gdc.calculus.symbolic import PerSample, Sum, mean
+from gdc.calculus.functions import PerSample, Sum, mean
 
 FORMATS = ("text", "latex", "markdown", "json")
 

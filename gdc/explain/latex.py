@@ -8,7 +8,7 @@ from sympy.printing.latex import LatexPrinter
 
 from gdc.calculus.derive import ERROR, Derivation
 from gdc.calculus.rules import Fresh
-from gdc.calculus.symbolic import PerSample, mean
+from gdc.calculus.functions import PerSample, mean
 from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
 
 

@@ -9,7 +9,7 @@ from sympy.printing.str import StrPrinter
 
 from gdc.calculus.derive import Derivation
 from gdc.calculus.rules import Fresh
-from gdc.calculus.symbolic import PerSample, mean
+from gdc.calculus.functions import PerSample, mean
 from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
 
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from gdc.runtime.kernels import Kernels
 from .options import Options
-from .problem import MAX_STATISTICS
+
+# Levenberg–Marquardt, standard errors and the condition number for at most this many
+# parameters: each step solves a p×p system (JᵀJ costs n·p² a pass). Scalar models have
+# second-order kernels only up to gdc.calculus.hessian.MAX_SECOND_ORDER (50) parameters; shaped
+# models always have jtj_jtr, so this limit decides for them.
+MAX_STATISTICS = 200
 
 
 def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:

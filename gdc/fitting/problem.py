@@ -16,11 +16,6 @@ from gdc.io.arrays import select
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
 
-# Levenberg–Marquardt, standard errors and the condition number for at most this many
-# parameters: each step solves a p×p system (JᵀJ costs n·p² a pass). Scalar models have
-# second-order kernels only up to gdc.calculus.hessian.MAX_SECOND_ORDER (50) parameters; shaped
-# models always have jtj_jtr, so this limit decides for them.
-MAX_STATISTICS = 200
 STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
 CONVERGED = ("gtol", "tol", "xtol", "ftol")
 

@@ -8,14 +8,16 @@ import os
 import re
 import textwrap
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 
 from gdc.errors import GdcError
 from gdc.io.files import write_atomic
 from gdc.io.files import guard_output
-from .problem import FitResult, Problem
+
+if TYPE_CHECKING:   # FitResult's __str__ renders through this module
+    from .problem import FitResult, Problem
 
 PARAMS_FORMAT = "gdc-params/1"
 

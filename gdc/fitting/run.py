@@ -17,9 +17,9 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-from .method import choose_method
 from .options import SECOND_ORDER, Options
-from .problem import MAX_STATISTICS, FitResult, Problem
+from .method import MAX_STATISTICS, choose_method
+from .problem import FitResult, Problem
 from .run_first_order import run_first_order
 from .run_second_order import run_second_order
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .problem import MAX_STATISTICS, Problem
+from .method import MAX_STATISTICS
+from .problem import Problem
 from .second_order import LeastSquaresKernels, least_squares_stats
 
 

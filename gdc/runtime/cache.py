@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from gdc import __version__
+from gdc.version import __version__
 from .sealed import unseal
 from gdc.errors import InternalError
 from gdc.io.files import write_atomic
