@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-GOLDEN = TESTS / "golden"
+from locations import GOLDEN
 
 
 @pytest.fixture(scope="session")
-def kernel_dir(tmp_path_factory):
-    """The test session's own kernel cache: each run compiles what it uses, as CI does."""
-    return tmp_path_factory.mktemp("gdc-kernels")
+def kernel_dir(request, tmp_path_factory):
+    """The kernel cache the tests compile into, shared by the xdist workers.
+
+    It lives in pytest's cache folder and is kept between runs: every key holds a digest of
+    gdc's compiler sources and the numba version, so an edit never reuses stale kernels, and
+    the modules are sealed. `GDC_TEST_COLD=1` compiles everything afresh, as CI's new machine
+    does (tests/runtime/test_cache.py compiles into empty folders of its own either way)."""
+    if os.environ.get("GDC_TEST_COLD") or request.config.cache is None:
+        shared = tmp_path_factory.getbasetemp()
+        if os.environ.get("PYTEST_XDIST_WORKER"):   # one folder for all workers of this run
+            shared = shared.parent
+        folder = shared / "gdc-kernels"
+        folder.mkdir(exist_ok=True)
+        return folder
+    return request.config.cache.mkdir("gdc-kernels")
 
 
 @pytest.fixture(scope="session", autouse=True)
