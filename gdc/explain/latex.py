@@ -9,7 +9,8 @@ from sympy.printing.latex import LatexPrinter
 from gdc.calculus.derive import ERROR, Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
-from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
+from .layout import Layout, decimal, is_reduction
+from .outline import Display, Heading, Line, Math, Paragraph, outline
 
 
 class MathPrinter(Layout, LatexPrinter):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdc.calculus.derive import Derivation
-from . import Display, Heading, Line, Math, Paragraph, outline
+from .outline import Display, Heading, Line, Math, Paragraph, outline
 from .latex import math
 
 

@@ -10,7 +10,8 @@ from sympy.printing.str import StrPrinter
 from gdc.calculus.derive import Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
-from . import Display, Heading, Layout, Line, Math, Paragraph, decimal, is_reduction, outline
+from .layout import Layout, decimal, is_reduction
+from .outline import Display, Heading, Line, Math, Paragraph, outline
 
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")

@@ -1,0 +1,181 @@
+"""A derivation laid out as blocks (headings, step lines, displayed equations) for every printer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Union
+
+import sympy
+
+from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
+from gdc.calculus.rules import Step
+
+
+@dataclass(frozen=True)
+class Math:
+    """Expressions joined by a relation: `a = b = c`; or, for "update", (θ, s) is `θ ← θ − s`."""
+
+    chain: tuple[sympy.Expr, ...]
+    relation: str = "="
+
+
+Part = Union[str, Math]
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One step: its rule's name, what it shows, and whether it was checked."""
+
+    depth: int
+    label: tuple[Part, ...]
+    body: tuple[Part, ...]
+    verified: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Display:
+    """An equation set apart (the loss, a result, an update rule), with a remark after it."""
+
+    math: Math
+    remark: tuple[Part, ...] = ()
+
+
+Block = Union[Heading, Paragraph, Line, Display]
+
+_ORIGINS = {
+    ("parameter", "declared"): "declared with param",
+    ("data", "declared"): "declared with data",
+    ("parameter", "naming rule"): "by the naming rule: lower-case names other than x and t",
+    ("data", "naming rule"): "by the naming rule: x, t and capitalised names",
+    ("data", "not declared a parameter"): "used but not declared with param",
+    ("parameter", "not declared as data"): "used but not declared with data",
+}
+
+
+def origin_words(kind: str, origin: str) -> str:
+    """Why a name was taken as a parameter or as data, in words."""
+    if (kind, origin) in _ORIGINS:
+        return _ORIGINS[kind, origin]
+    if origin.startswith("not in "):
+        return f"not named in {origin[7:]}"
+    return f"named in {origin}"
+
+
+def _names(kind: str, items) -> tuple[Part, ...]:
+    """Names grouped by why they were classified: `m, b (by the naming rule: …)`."""
+    groups: dict[str, list[str]] = {}
+    for item in items:
+        shape = f"[{', '.join(str(n) for n in item.shape)}]" if item.shape else ""
+        groups.setdefault(item.origin, []).append(item.name + shape)
+    return tuple("; ".join(f"{', '.join(names)} ({origin_words(kind, origin)})"
+                           for origin, names in groups.items()),)
+
+
+def outline(d: Derivation) -> tuple[Block, ...]:
+    """The derivation as blocks, in reading order."""
+    model = d.model
+    checked = model.checked
+    blocks: list[Block] = [Heading(1, (f"Derivation of {checked.program.where}",))]
+    blocks.append(Paragraph(("Parameters: ",) + _names("parameter", checked.params)))
+    blocks.append(Paragraph(("Data: ",) + _names("data", checked.data)))
+    if checked.shaped:
+        blocks.append(Paragraph(("Indices: i numbers the samples; j, k, l, ... number the elements of a "
+                                 "vector or matrix, from 0, and a sum over one of them runs over all "
+                                 "its elements.",)))
+    for sym, body in model.shown_definitions or model.definitions:
+        what = ("the model" if sym == model.prediction_symbol else "a definition" if sym.is_Symbol
+                else "a vector, written out where it is used")
+        blocks.append(Paragraph(("Definition: ", Math((sym, body)), f" ({what})")))
+    number = iter(range(1, 1000))
+    blocks.append(Heading(2, (f"{next(number)}. The loss",)))
+    blocks.append(Display(Math((J, d.loss_step.before))))
+    blocks += _lines(d.loss_step.substeps, 0, J)
+    if d.linearity_step is not None:
+        step = d.linearity_step
+        blocks.append(Heading(2, (f"{next(number)}. Linearity: the derivative moves inside the sum",)))
+        blocks.append(Line(0, (step.title(),), _where(Math((step.quantity, step.after)), step), step.verified))
+        blocks.append(Paragraph((step.note[:1].upper() + step.note[1:] + ".",)))
+    for step in d.shared_steps:
+        blocks.append(Heading(2, (f"{next(number)}. Shared by every parameter: ", Math((step.quantity,)))))
+        blocks += _lines((step,), 0, step.quantity)
+    for step in d.partial_steps:
+        blocks.append(Heading(2, (f"{next(number)}. ", Math((step.quantity,)))))
+        blocks += _lines(step.substeps, 0, step.quantity)
+        blocks.append(Display(Math((step.quantity, step.after)), (f"   ({step.note})",)))
+    blocks.append(Heading(2, (f"{next(number)}. Update rules, with learning rate ", Math((ALPHA,)))))
+    blocks += _updates(d.updates, d.terms)
+    return tuple(blocks)
+
+
+def _where(math: Math, step: Step) -> tuple[Part, ...]:
+    parts: list[Part] = [math]
+    for k, (sym, value) in enumerate(step.where):
+        parts += [", where " if k == 0 else ", ", Math((sym, value))]
+    return tuple(parts)
+
+
+def _lines(steps, depth: int, lhs) -> list[Block]:
+    """Each step as a line, its substeps indented below it."""
+    blocks: list[Block] = []
+    for step in steps:
+        label = _title(step)
+        if step.is_rewrite:
+            chain = (lhs, step.after) if lhs is not None else (step.after,)
+        else:
+            chain = tuple(e for e in (step.quantity, step.before, step.middle, step.after) if e is not None)
+        blocks.append(Line(depth, label, _where(Math(chain), step), step.verified, step.note))
+        inner = step.quantity if step.quantity is not None else step.before
+        blocks += _lines(step.substeps, depth + 1, inner)
+    return blocks
+
+
+def _title(step: Step) -> tuple[Part, ...]:
+    """A rule's name with its slots filled by expressions (typeset by each printer)."""
+    if not step.rule_args:
+        return (step.rule,)
+    parts: list[Part] = []
+    text = step.rule
+    while text:
+        start = text.find("{")
+        if start < 0:
+            parts.append(text)
+            break
+        end = text.index("}", start)
+        if start:
+            parts.append(text[:start])
+        parts.append(Math((step.rule_args[int(text[start + 1:end])],)))
+        text = text[end + 1:]
+    return tuple(parts)
+
+
+def _updates(updates: tuple[Update, ...], terms) -> list[Block]:
+    blocks: list[Block] = [Paragraph(("Batch gradient descent: each step uses all N samples.",))]
+    blocks += [Display(Math((u.param, ALPHA * u.gradient), "update")) for u in updates]
+    blocks.append(Paragraph(("Stochastic gradient descent: each step uses one sample i, "
+                             "the loss's mean or sum replaced by its term at i.",)))
+    blocks += [Display(Math((u.param, ALPHA * u.sample_gradient), "update")) for u in updates]
+    classic = [u for u in updates if u.classic is not None]
+    if classic:
+        blocks.append(Paragraph(("The classic form: name the residual Error and fold a constant factor "
+                                 "into the learning rate.",)))
+    for u in classic:
+        remark: list[Part] = []
+        if u.error is not None:
+            remark += [" with ", Math((ERROR, u.error))]
+        if u.factor != 1:
+            remark += [" and" if remark else "", " the factor ", Math((u.factor,)), " folded into ",
+                       Math((ALPHA,))]
+        blocks.append(Display(Math((u.param, ALPHA * u.folded), "update"), tuple(p for p in remark if p)))
+    return blocks
