@@ -14,6 +14,9 @@ def add_parser(sub) -> None:
     p.add_argument("--data", metavar="NAMES", help="comma-separated names to take as data columns")
     p.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
     p.add_argument("--wrt", metavar="PARAM", help="only the partial derivative with respect to PARAM")
+    p.add_argument("--order", choices=("tree", "textbook"), default="tree",
+                   help="tree: each result first, its justification indented beneath (default); "
+                        "textbook: the smallest steps first, each from the expression to its result")
     p.add_argument("--hessian", action="store_true",
                    help="also the second derivatives (and, for least squares, the Gauss–Newton "
                         "approximation), each checked against sympy.diff (text and json formats)")
@@ -35,6 +38,16 @@ def use_color(stream) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
+def terminal_width() -> int:
+    """$COLUMNS when it is a sensible number, else the default: text lines are broken to it."""
+    from gdc.explain.wrap import DEFAULT_WIDTH
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return DEFAULT_WIDTH
+    return columns if columns >= 40 else DEFAULT_WIDTH
+
+
 def run(args) -> int:
     from gdc.calculus.derive import derive
     from gdc.explain import render
@@ -43,7 +56,8 @@ def run(args) -> int:
 
     model = symbolic(check_source(args.model, data_names_option(args.data)))   # front end, then sympy
     derivation = derive(model, [args.wrt] if args.wrt else None)               # every step checked
-    text = render(derivation, args.format, color=args.format == "text" and use_color(sys.stdout))
+    text = render(derivation, args.format, color=args.format == "text" and use_color(sys.stdout),
+                  order=args.order, width=terminal_width())
     if args.hessian:                                                           # second derivatives, checked
         text = _with_hessian(text, model, derivation, args.format)
     sys.stdout.write(text)                                                     # only once all is verified

@@ -10,23 +10,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .wrap import DEFAULT_WIDTH
+
 if TYPE_CHECKING:
     from gdc.calculus.derive import Derivation
 
 FORMATS = ("text", "latex", "markdown", "json")
 
 
-def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> str:
-    """The derivation in one format: text (optionally with bold rule names), latex, markdown, json."""
+def render(derivation: Derivation, fmt: str = "text", color: bool = False, *, order: str = "tree",
+           width: int | None = DEFAULT_WIDTH) -> str:
+    """The derivation in one format: text (optionally with bold rule names, lines broken at
+    `width` columns), latex, markdown, json; `order` is "tree" (each result, then why) or
+    "textbook" (the smallest steps first, each result last); JSON keeps the tree."""
     if fmt == "text":
         from .text import render as text
-        return text(derivation, color)
+        return text(derivation, color, order, width)
     if fmt == "latex":
         from .latex import render as latex
-        return latex(derivation)
+        return latex(derivation, order)
     if fmt == "markdown":
         from .markdown import render as markdown
-        return markdown(derivation)
+        return markdown(derivation, order)
     if fmt == "json":
         from .json import render as json
         return json(derivation)

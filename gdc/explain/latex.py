@@ -130,11 +130,11 @@ def parts(items) -> str:
     return "".join(f"${math(p)}$" if isinstance(p, Math) else words(p) for p in items)
 
 
-def render(d: Derivation) -> str:
+def render(d: Derivation, order: str = "tree") -> str:
     """A fragment to \\input into a document that loads amsmath."""
     lines = [f"% {words(f'gdc derive {d.model.checked.program.where}')}: "
              "a LaTeX fragment; it needs \\usepackage{amsmath}."]
-    for block in outline(d):
+    for block in outline(d, order):
         if isinstance(block, Heading):
             command = "subsection" if block.level == 1 else "subsubsection"
             lines.append(f"\\{command}*{{{parts(block.parts)}}}")

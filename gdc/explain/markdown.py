@@ -17,10 +17,10 @@ def parts(items) -> str:
     return "".join(out)
 
 
-def render(d: Derivation) -> str:
+def render(d: Derivation, order: str = "tree") -> str:
     """Markdown whose math GitHub renders: inline $…$ in the steps, $$…$$ for results."""
     lines: list[str] = []
-    for block in outline(d):
+    for block in outline(d, order):
         if isinstance(block, Heading):
             lines += ["", "#" * block.level + " " + parts(block.parts), ""]
         elif isinstance(block, Paragraph):

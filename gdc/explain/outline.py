@@ -83,8 +83,19 @@ def _names(kind: str, items) -> tuple[Part, ...]:
                            for origin, names in groups.items()),)
 
 
-def outline(d: Derivation) -> tuple[Block, ...]:
-    """The derivation as blocks, in reading order."""
+ORDERS = ("tree", "textbook")
+
+
+def outline(d: Derivation, order: str = "tree") -> tuple[Block, ...]:
+    """The derivation as blocks, in reading order.
+
+    `order="tree"` gives each result first with its justification indented beneath it (a proof
+    tree); `"textbook"` goes the other way, as a textbook does: the smallest steps first, each
+    from the expression to its result with its rule named, every result before it is used,
+    and the inner names of the chain rule introduced before they appear."""
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}; the orders are {', '.join(ORDERS)}")
+    lines = _textbook if order == "textbook" else _lines
     model = d.model
     checked = model.checked
     blocks: list[Block] = [Heading(1, (f"Derivation of {checked.program.where}",))]
@@ -101,7 +112,7 @@ def outline(d: Derivation) -> tuple[Block, ...]:
     number = iter(range(1, 1000))
     blocks.append(Heading(2, (f"{next(number)}. The loss",)))
     blocks.append(Display(Math((J, d.loss_step.before))))
-    blocks += _lines(d.loss_step.substeps, 0, J)
+    blocks += lines(d.loss_step.substeps, 0, J)
     if d.linearity_step is not None:
         step = d.linearity_step
         blocks.append(Heading(2, (f"{next(number)}. Linearity: the derivative moves inside the sum",)))
@@ -109,10 +120,10 @@ def outline(d: Derivation) -> tuple[Block, ...]:
         blocks.append(Paragraph((step.note[:1].upper() + step.note[1:] + ".",)))
     for step in d.shared_steps:
         blocks.append(Heading(2, (f"{next(number)}. Shared by every parameter: ", Math((step.quantity,)))))
-        blocks += _lines((step,), 0, step.quantity)
+        blocks += lines((step,), 0, step.quantity)
     for step in d.partial_steps:
         blocks.append(Heading(2, (f"{next(number)}. ", Math((step.quantity,)))))
-        blocks += _lines(step.substeps, 0, step.quantity)
+        blocks += lines(step.substeps, 0, step.quantity)
         blocks.append(Display(Math((step.quantity, step.after)), (f"   ({step.note})",)))
     blocks.append(Heading(2, (f"{next(number)}. Update rules, with learning rate ", Math((ALPHA,)))))
     blocks += _updates(d.updates, d.terms)
@@ -126,18 +137,33 @@ def _where(math: Math, step: Step) -> tuple[Part, ...]:
     return tuple(parts)
 
 
+def _chain(step: Step, lhs) -> Math:
+    """What a step shows: the quantity, the expression, the rule written out, the result."""
+    if step.is_rewrite:
+        return Math((lhs, step.after) if lhs is not None else (step.after,))
+    return Math(tuple(e for e in (step.quantity, step.before, step.middle, step.after) if e is not None))
+
+
+def _inner(step: Step):
+    return step.quantity if step.quantity is not None else step.before
+
+
 def _lines(steps, depth: int, lhs) -> list[Block]:
-    """Each step as a line, its substeps indented below it."""
+    """Proof-tree order: each step as a line, its substeps indented below it."""
     blocks: list[Block] = []
     for step in steps:
-        label = _title(step)
-        if step.is_rewrite:
-            chain = (lhs, step.after) if lhs is not None else (step.after,)
-        else:
-            chain = tuple(e for e in (step.quantity, step.before, step.middle, step.after) if e is not None)
-        blocks.append(Line(depth, label, _where(Math(chain), step), step.verified, step.note))
-        inner = step.quantity if step.quantity is not None else step.before
-        blocks += _lines(step.substeps, depth + 1, inner)
+        blocks.append(Line(depth, _title(step), _where(_chain(step, lhs), step), step.verified, step.note))
+        blocks += _lines(step.substeps, depth + 1, _inner(step))
+    return blocks
+
+
+def _textbook(steps, depth: int, lhs) -> list[Block]:
+    """Textbook order: the names a step introduces, then its substeps, then the step itself."""
+    blocks: list[Block] = []
+    for step in steps:
+        blocks += [Line(0, ("let",), (Math((sym, value)),), False) for sym, value in step.where]
+        blocks += _textbook(step.substeps, depth + 1, _inner(step))
+        blocks.append(Line(0, _title(step), (_chain(step, lhs),), step.verified, step.note))
     return blocks
 
 

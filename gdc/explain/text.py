@@ -12,6 +12,7 @@ from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
 from .layout import Layout, decimal, is_reduction
 from .outline import Display, Heading, Line, Math, Paragraph, outline
+from .wrap import DEFAULT_WIDTH, wrap
 
 _SUPER = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -144,11 +145,12 @@ def parts(items) -> str:
     return "".join(math(p) if isinstance(p, Math) else p for p in items)
 
 
-def render(d: Derivation, color: bool = False) -> str:
-    """The whole derivation as terminal text; `color` makes headings and rule names bold."""
+def render(d: Derivation, color: bool = False, order: str = "tree", width: int | None = DEFAULT_WIDTH) -> str:
+    """The whole derivation as terminal text; `color` makes headings and rule names bold; lines
+    longer than `width` columns are broken at operators (None: never)."""
     bold = (lambda s: f"\x1b[1m{s}\x1b[0m") if color else (lambda s: s)
     lines: list[str] = []
-    for block in outline(d):
+    for block in outline(d, order):
         if isinstance(block, Heading):
             if block.level > 1:
                 lines.append("")
@@ -160,4 +162,6 @@ def render(d: Derivation, color: bool = False) -> str:
             lines.append("   " + "  " * block.depth + bold(parts(block.label)) + ": " + parts(block.body) + mark)
         elif isinstance(block, Display):
             lines.append("      " + math(block.math) + parts(block.remark))
+    if width is not None:
+        lines = [piece for line in lines for piece in wrap(line, width)]
     return "\n".join(lines) + "\n"

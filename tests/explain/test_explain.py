@@ -172,3 +172,56 @@ def test_cli_internal_error_prints_nothing_as_verified(capsys, monkeypatch):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "internal error" in captured.err and "power rule" in captured.err
+
+
+# ---------------------------------------------------------------- width and order
+
+
+@pytest.mark.parametrize("width", [60, 80, 100])
+@pytest.mark.parametrize("name", ["linear", "logistic", "network", "huber"])
+def test_text_lines_fit_the_width_and_lose_nothing(derivations, name, width):
+    """Every line fits (the examples have no unbreakable run that long), and joining the
+    continuation lines gives back exactly the unbroken text."""
+    wrapped = render(derivations[name], "text", width=width)
+    assert max(len(line) for line in wrapped.splitlines()) <= width
+    whole = render(derivations[name], "text", width=None)
+    assert max(len(line) for line in whole.splitlines()) > 100   # so the wrapping was needed
+    assert " ".join(wrapped.split()) == " ".join(whole.split())
+
+
+def test_wrapping_prefers_an_operator_outside_brackets():
+    from gdc.explain.wrap import wrap
+    line = "   rule: ∂J/∂m = 1/N Σᵢ (yᵢ − Yᵢ + a − b + c − d)·xᵢ = 2/N Σᵢ (m·xᵢ + b − Yᵢ)·xᵢ ✓"
+    first, second = wrap(line, 70)
+    assert first.endswith("(yᵢ − Yᵢ + a − b + c − d)·xᵢ") and second.startswith("       = 2/N")
+    assert wrap("\x1b[1mbold\x1b[0m " + "word " * 10, 60) == ["\x1b[1mbold\x1b[0m " + "word " * 10]
+    assert wrap("x" * 150, 80) == ["x" * 150]   # nothing to break at: left whole, never cut
+
+
+def test_the_cli_wraps_to_columns(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "72")
+    assert main(["derive", str(EXAMPLES / "logistic.gd")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(map(len, lines)) <= 72 and any(len(line) > 60 for line in lines)
+
+
+def test_textbook_order_puts_each_result_after_its_justification(derivations, golden):
+    text = render(derivations["linear"], "text", order="textbook")
+    golden("derive/linear.textbook.text", text)
+    section = text.split("3. Shared by every parameter")[1].split("4. ")[0]
+    order = [section.index(piece) for piece in ("let: u₁ = yᵢ − Yᵢ", "power rule: d/du₁ u₁² = 2u₁ ✓",
+                                                "difference rule:", "chain rule: ∂ℓᵢ/∂yᵢ")]
+    assert order == sorted(order)
+    partial = text.split("4. ∂J/∂m")[1].split("5. ")[0]
+    assert partial.index("constant multiple rule") < partial.index("sum rule") < partial.index("linearity:")
+    assert "where u₁" not in text   # the inner name is introduced before its first use instead
+    tree = render(derivations["linear"], "text")
+    assert sorted(tree.splitlines()) != sorted(text.splitlines())   # a different order ...
+    assert {line.strip() for line in tree.splitlines() if "✓" in line} - {
+        line.strip() for line in text.splitlines() if "✓" in line} <= {  # ... of the same steps
+        line.strip() for line in tree.splitlines() if "where u" in line}
+
+
+def test_the_cli_takes_the_order(capsys):
+    assert main(["derive", str(EXAMPLES / "linear.gd"), "--order", "textbook"]) == 0
+    assert "let: u₁ = yᵢ − Yᵢ" in capsys.readouterr().out
