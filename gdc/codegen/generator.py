@@ -1,5 +1,4 @@
-"""The kernels every model's module holds, in order, each written once where its logic is the
-same for every model.
+"""The kernels every model's module holds, in order; each written once where its logic is shared.
 
 Every sum over the samples is one slot of ONE fused pass: `_sums(params, *data, lo, hi)` sums
 every body over samples lo..hi-1 (`_sums_at`: over `order[lo:hi]`), and `_finish` assembles
@@ -8,8 +7,8 @@ the gradient, its parallel form, an epoch of minibatches) only run passes and fi
 
 A subclass lowers the per-sample code (straight.py: straight-line code over scalars, temps
 shared by cse; shaped.py: loop nests over elements) and says how the sums of one pass are
-kept: returned as a tuple of scalars, or added into a flat array `acc`. Those are the hooks
-below; the order of lines and every name in the generated text is part of the golden files.
+kept: returned as a tuple of scalars, or added into a flat array `acc` (the hooks below).
+The generated text is public (the cache, the golden files): the hooks keep it byte for byte.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
-"""The frame of every generated module: its opening (model text, docstring, constants, jit
-options), the joining of its functions, and the check that it holds only gdc's own names."""
+"""The frame of every generated module: its opening, its joining, and the check of its names.
+
+The opening is the model's text as comments, the docstring, the imports, the constants the
+runtime reads and the jit options; the check parses the module and allows only gdc's names.
+"""
 
 from __future__ import annotations
 
