@@ -62,11 +62,15 @@ def evaluate_reductions(expr: sympy.Expr) -> sympy.Expr:
     return expr.xreplace({r: type(r)(tidy(r.args[0])) for r in found})
 
 
-def per_sample(expr: sympy.Expr) -> sympy.Expr:
+def per_sample(expr: sympy.Expr, shown: bool = True) -> sympy.Expr:
     """Each reduction replaced by its term at one sample i (the SGD objective).
 
-    Rebuilt by hand so that 2·mean(y − Y) becomes 2·(y − Y), not 2y − 2Y.
+    shown: rebuilt by hand so that 2·mean(y − Y) becomes 2·(y − Y), as a person writes it
+    (the derivation's update rules). Otherwise sympy's own form, 2y − 2Y: the same value,
+    and the form the kernels print (their text, hence the golden files, depend on it).
     """
+    if not shown:
+        return expr.xreplace({r: r.args[0] for r in reductions(expr)})
     if isinstance(expr, REDUCTIONS):
         return tidy(expr.args[0])
     if not expr.has(*REDUCTIONS):

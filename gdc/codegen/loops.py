@@ -1,4 +1,4 @@
-"""Index-form sympy to loop nests: the lowering behind codegen_index's kernels.
+"""Index-form sympy to loop nests: the lowering behind shaped.py's kernels.
 
 A Function collects the lines of one generated function. Given targets (`place op value`, each
 in a loop over its indices), it materializes every element sum into a scalar or a temp array
@@ -24,7 +24,7 @@ from gdc.calculus.symbolic import sigmoid, softplus
 # e**r = 1 + r·q(r), |r| <= ln 2 / 2: _exp's Taylor series, to q (the same lines as in _exp).
 _EXP_SERIES = HELPERS[HELPERS.index("    p = 1.6059"):HELPERS.index("    p = p * r + 1.0\n") + 20]
 
-# Module-level helpers of shaped modules, beside codegen_printer.HELPERS. math.tanh is a call
+# Module-level helpers of shaped modules, beside printer.HELPERS. math.tanh is a call
 # to libm that stops a loop over a hidden layer vectorizing; this one is branch-free.
 LOOP_HELPERS = '''
 @numba.njit(**_JIT_EXACT)

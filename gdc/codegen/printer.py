@@ -22,7 +22,7 @@ PARAM, DATA_ARRAY, DATA_VALUE = "p_", "d_", "di_"
 
 # Module-level helpers of every generated module; NaN goes in, NaN comes out, everywhere.
 # exp and log are gdc's own, branch-free, so that loops calling them vectorize (libm's do
-# not): exp within 1 ulp of libm's, log and log1p within 2 ulp (tests/test_codegen.py).
+# not): exp within 1 ulp of libm's, log and log1p within 2 ulp (tests/codegen/test_scalar.py).
 # They are compiled without `reassoc`, which would undo their extra-precise range reduction.
 HELPERS = '''
 @numba.njit(**_JIT_EXACT)

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 import sympy
 
-from gdc.codegen import scalar as codegen
-from gdc.codegen.scalar import accumulate, generate, per_sample
+from gdc.calculus.simplify import per_sample
+from gdc.codegen.plan import accumulate, stable_form
+from gdc.codegen.scalar import generate
 from gdc.codegen.printer import HELPER_NAMES, HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.language.frontend import check_text
@@ -125,16 +126,27 @@ def test_per_sample_objective_keeps_penalties():
     sm = symbolic(check_text("model y = m*x + b\nloss mean((y - Y)^2) + 0.5*m^2"))
     x, y = sm.data
     m, b = sm.params
-    assert per_sample(sm.loss) == (m * x + b - y)**2 + m**2 / 2
+    assert per_sample(sm.loss, shown=False) == (m * x + b - y)**2 + m**2 / 2
+
+
+def test_kernels_take_the_per_sample_objective_in_sympys_form_the_derivation_shows_it_factored():
+    """One per_sample, two forms of the same value: the kernels print sympy's 2mx + 2b − 2y."""
+    sm = symbolic(check_text("model y = m*x + b\nloss mean((y - Y)^2)"))
+    x, y = sm.data
+    m, b = sm.params
+    partial = 2 * mean(m * x + b - y)
+    kernels, shown = per_sample(partial, shown=False), per_sample(partial)
+    assert kernels == 2 * m * x + 2 * b - 2 * y
+    assert shown != kernels and shown.args[0] == 2 and sympy.expand(shown - kernels) == 0
 
 
 def test_log_of_sigmoid_is_printed_through_softplus():
     z = sympy.Symbol("z", real=True)
     for expr in (sympy.log(sigmoid(z)), sympy.log(1 - sigmoid(z))):
-        assert not codegen.stable_form(expr).atoms(sympy.log)
+        assert not stable_form(expr).atoms(sympy.log)
     # the identities the kernels rely on: log σ(z) = z − softplus(z), log(1 − σ(z)) = −softplus(z)
     for expr, want in ((sympy.log(sigmoid(z)), z - softplus(z)), (sympy.log(1 - sigmoid(z)), -softplus(z))):
-        difference = (codegen.stable_form(expr) - want).rewrite(sympy.exp)
+        difference = (stable_form(expr) - want).rewrite(sympy.exp)
         assert all(abs(difference.subs(z, v).evalf(30)) < 1e-25 for v in (-30, -2, 0, 0.5, 3, 40))
 
 

@@ -18,7 +18,8 @@ import numpy as np
 import pytest
 import sympy
 
-from gdc.codegen.shaped import IndexPlan, module_body
+from gdc.codegen.plan import Plan
+from gdc.codegen.shaped import module_body
 from gdc.calculus.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
 from gdc.calculus.symbolic import PerSample, mean, sigmoid, softplus
 from locations import TESTS
@@ -45,16 +46,16 @@ def _vector_data():
     return d, shaped("x", (d,), per_sample=True), PerSample("Y", real=True), index_symbol("k")
 
 
-def logistic_plan() -> IndexPlan:
+def logistic_plan() -> Plan:
     d, x, Y, k = _vector_data()
     w, b = shaped("w", (d,)), sympy.Symbol("b", real=True)
     z = element_sum(w[k] * x[k], k, d) + b
     loss = mean(Y * softplus(-z) + (1 - Y) * softplus(z)) + sympy.Rational(1, 100) * element_sum(w[k] ** 2, k, d)
-    return IndexPlan((w, b), (x, Y), (x,), (0.0, 0.0), loss, _partials(loss, (w, b)), sigmoid(z),
+    return Plan((w, b), (x, Y), (x,), (0.0, 0.0), loss, _partials(loss, (w, b)), sigmoid(z),
                      sizes={"d": ("x", 0)})
 
 
-def tanh_net_plan(h: int = H) -> IndexPlan:
+def tanh_net_plan(h: int = H) -> Plan:
     d, x, Y, _ = _vector_data()
     W, c, v = shaped("W", (sympy.Integer(h), d)), shaped("c", (sympy.Integer(h),)), shaped("v", (sympy.Integer(h),))
     a = sympy.Symbol("a", real=True)
@@ -64,17 +65,17 @@ def tanh_net_plan(h: int = H) -> IndexPlan:
     return _least_squares(params, x, Y, y)
 
 
-def linear_plan() -> IndexPlan:
+def linear_plan() -> Plan:
     d, x, Y, k = _vector_data()
     w, b = shaped("w", (d,)), sympy.Symbol("b", real=True)
     return _least_squares((w, b), x, Y, element_sum(w[k] * x[k], k, d) + b)
 
 
-def _least_squares(params, x, Y, y) -> IndexPlan:
+def _least_squares(params, x, Y, y) -> Plan:
     r = y - Y
     loss = mean(r ** 2)
     initial = tuple(None if isinstance(p, sympy.IndexedBase) else 0.0 for p in params)
-    return IndexPlan(params, (x, Y), (x,), initial, loss, _partials(loss, params), y, residual=r,
+    return Plan(params, (x, Y), (x,), initial, loss, _partials(loss, params), y, residual=r,
                      lsq_scale=1.0, lsq_mean=True, residual_partials=_partials(r, params),
                      sizes={"d": ("x", 0)})
 
@@ -326,7 +327,7 @@ def test_predict_reads_a_size_its_inputs_lack_from_the_length_of_params(tmp_path
     z, w, u, a = shaped("z", (e,), per_sample=True), shaped("w", (d,)), shaped("u", (e,)), sympy.Symbol("a", real=True)
     y = element_sum(w[k] * x[k], k, d) + a
     loss = mean((y + element_sum(u[k] * z[k], k, e) - Y) ** 2)
-    plan = IndexPlan((w, u, a), (x, z, Y), (x,), (None, None, 0.0), loss, _partials(loss, (w, u, a)), y,
+    plan = Plan((w, u, a), (x, z, Y), (x,), (None, None, 0.0), loss, _partials(loss, (w, u, a)), y,
                      sizes={"d": ("x", 0), "e": ("z", 0)})
     text = module_body(plan, "# m", "0")
     predict = "@numba.njit(**_JIT)\ndef predict(" + text.split("def predict(")[1].split("\n\n\n")[0]
@@ -374,7 +375,7 @@ def test_transposed_reads_and_a_double_sum(tmp_path):
     l, m = index_symbol("l"), index_symbol("m")
     y = element_sum(v[l] * sympy.tanh(element_sum(W[m, l] * x[m], m, d)), l, 3)
     loss = mean((y - Y) ** 2) + element_sum(element_sum(W[m, l] ** 2, m, d), l, 3) / 10
-    plan = IndexPlan((W, v), (x, Y), (x,), (None, None), loss, _partials(loss, (W, v)), y, sizes={"d": ("x", 0)})
+    plan = Plan((W, v), (x, Y), (x,), (None, None), loss, _partials(loss, (W, v)), y, sizes={"d": ("x", 0)})
     path = tmp_path / "gdc_index_transposed.py"
     path.write_text(module_body(plan, "# m", "0"), encoding="utf-8")
     assert ".fill(0.0)" in path.read_text(encoding="utf-8")
