@@ -6,7 +6,7 @@ import sys
 import time
 from pathlib import Path
 
-from gdc.errors import GdcError
+from gdc.errors import GdcError, printable
 from gdc.io.files import write_atomic
 from .derive import data_names_option
 
@@ -131,7 +131,11 @@ def run_cache(args) -> int:
     directory = load.cache_dir()
     if args.action == "clear":
         removed = load.clear(directory) if directory.is_dir() else 0
-        print(f"removed {removed} compiled model{'s' * (removed != 1)} from {directory}")
+        print(printable(f"removed {removed} compiled model{'s' * (removed != 1)} from {directory}"))
+        left = load.foreign(directory) if directory.is_dir() else []
+        if left:
+            print(printable(f"left {len(left)} file{'s' * (len(left) != 1)} gdc did not write: "
+                            + ", ".join(p.name for p in left)))
         return 0
     if args.action == "why":
         return _why(args, directory)
@@ -139,14 +143,15 @@ def run_cache(args) -> int:
         raise GdcError(f"`gdc cache {args.action}` takes no model", hint="use `gdc cache why MODEL`")
     found = load.entries(directory) if directory.is_dir() else []
     reasons = load.rebuild_reasons(directory)
-    print(f"{len(found)} compiled model{'s' * (len(found) != 1)} in {directory}")
+    lines = [f"{len(found)} compiled model{'s' * (len(found) != 1)} in {directory}"]
     now = time.time()
     for e in found:
         why = reasons.get(e.model_hash or "", ("", "?"))[1]
         state = f"  [{e.problem}]" if e.problem else ""
-        print(f"  {(e.model_hash or '?' * 12)[:12]}  {_size(e.size):>8}  {_age(now - e.modified):>9}  "
-              f"{e.first_line}{state}")
-        print(f"  {'':12}  built because: {why}")
+        lines.append(f"  {(e.model_hash or '?' * 12)[:12]}  {_size(e.size):>8}  {_age(now - e.modified):>9}  "
+                     f"{e.first_line}{state}")
+        lines.append(f"  {'':12}  built because: {why}")
+    print(printable("\n".join(lines)))
     return 0
 
 
@@ -161,11 +166,12 @@ def _why(args, directory: Path) -> int:
     problem = load.verify(path, key)
     when, reason = load.rebuild_reasons(directory).get(key, (None, None))
     if problem is not None:
-        print(f"{args.model}: will be compiled on next use: {problem}")
+        lines = [f"{args.model}: will be compiled on next use: {problem}"]
     else:
-        print(f"{args.model}: cached in {path}")
+        lines = [f"{args.model}: cached in {path}"]
     if reason is not None:
-        print(f"last built {when} because: {reason}")
+        lines.append(f"last built {when} because: {reason}")
+    print(printable("\n".join(lines)))
     return 0
 
 
