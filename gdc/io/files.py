@@ -1,4 +1,5 @@
-"""Writing files safely: all or nothing, with the permissions a user expects, and only where asked."""
+"""Files in and out safely: only plain files are read; writes are all or nothing, with the
+permissions a user expects, and only where asked."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ from gdc.errors import GdcError
 
 # A temporary file of ours: `.NAME.PID.XXXXXXXX.tmp` beside NAME (older gdc: `.NAME.XXXXXXXX.tmp`).
 _STALE = 3600.0   # seconds after which a temporary file of a writer on another machine is a leftover
+
+
+def special_file(path: str | os.PathLike) -> str | None:
+    """What `path` is when it exists but is not a plain file or a folder (a pipe, a device, a
+    socket): reading one could block forever (a FIFO) or never end (/dev/zero)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device")
 
 
 def _umask() -> int:
