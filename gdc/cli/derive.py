@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
 
@@ -28,6 +30,31 @@ def data_names_option(text: str | None) -> list[str] | None:
     if not names:
         raise GdcError("--data needs at least one name, e.g. --data x,Y")
     return names
+
+
+def count(least: int):
+    """An argparse type: a whole number ≥ `least` (a seed ≥ 0, a number of rows ≥ 1, ...)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (a tolerance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return value
 
 
 def use_color(stream) -> bool:

@@ -26,13 +26,13 @@ from typing import Iterator
 
 from . import ir
 from gdc.errors import GdcError, Span
+from gdc.runtime.layout import MAX_ELEMENTS   # noqa: F401  (the language holds fixed sizes to it)
 from .unparse import expr_text
 
 MAX_NAME_LENGTH = 255
 MAX_NESTING = 100
 MAX_TERMS = 1000
 MAX_PARAMETERS = 200
-MAX_ELEMENTS = 10_000_000        # 80 MB of float64 per vector or matrix parameter
 MAX_NUMBER_LENGTH = 1000         # characters of a literal (Python's int() stops at 4300 digits)
 
 SMALLEST_NORMAL = 2.2250738585072014e-308   # sys.float_info.min
