@@ -11,6 +11,8 @@ from gdc.io.files import guard_output, write_atomic
 from .derive import count, data_names_option, positive_number
 
 CHECK_TOLERANCE = 1e-5  # worst relative error between the kernel gradient and central differences
+MAX_ROWS = 10_000_000   # random rows of `gdc check` (each data name: 80 MB of them)
+MAX_POINTS = 10_000     # random parameter points of `gdc check`
 
 
 def add_parser(sub) -> None:
@@ -33,8 +35,8 @@ def add_parser(sub) -> None:
     c.add_argument("data_file", nargs="?", metavar="DATA", help="a data file (CSV, .npz, ...) to check on")
     c.add_argument("--data", metavar="NAMES", help="comma-separated names to take as data columns")
     c.add_argument("--map", metavar="NAME=COLUMN,...", help="which file column feeds which data name")
-    c.add_argument("--points", type=count(1), default=5, help="random parameter points (default 5)")
-    c.add_argument("--rows", type=count(1), default=64, help="random data rows without DATA (default 64)")
+    c.add_argument("--points", type=count(1, MAX_POINTS), default=5, help="random parameter points (default 5)")
+    c.add_argument("--rows", type=count(1, MAX_ROWS), default=64, help="random data rows without DATA (default 64)")
     c.add_argument("--tol", type=positive_number, default=CHECK_TOLERANCE, help="relative error tolerance")
     c.add_argument("--seed", type=count(0), default=0)
     c.set_defaults(run=run_check)

@@ -32,8 +32,8 @@ def data_names_option(text: str | None) -> list[str] | None:
     return names
 
 
-def count(least: int):
-    """An argparse type: a whole number ≥ `least` (a seed ≥ 0, a number of rows ≥ 1, ...)."""
+def count(least: int, most: int | None = None):
+    """An argparse type: a whole number from `least` to `most` (a seed ≥ 0, rows ≥ 1, ...)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -41,6 +41,8 @@ def count(least: int):
             raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, not {value:,}")
         return value
     parse.__name__ = "whole number"
     return parse
@@ -89,7 +91,12 @@ def _with_hessian(text: str, model, derivation, fmt: str) -> str:
         raise GdcError("--hessian shows the second derivatives of scalar parameters; this model has "
                        "vectors or matrices", where="--hessian",
                        hint="fit it with gd, adam or lm, which need first derivatives only")
-    report = hessian_report(model, dict(derivation.partials))
+    from gdc.calculus.derive import derive
+    # Every second derivative needs every first one, whatever --wrt chose to show.
+    partials = dict(derivation.partials)
+    if set(model.elements) - set(partials):
+        partials = dict(derive(model, None).partials)
+    report = hessian_report(model, partials)
     if fmt == "text":
         return text + hessian_text(report)
     doc = json.loads(text)

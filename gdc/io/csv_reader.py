@@ -4,8 +4,9 @@ pyarrow's multi-threaded reader parses the body (see benchmarks/bench_csv.py for
 block of about BLOCK bytes at a time, cut at line ends. When it rejects a block, the slow
 cell-by-cell reader reads that block alone to find the line and column to blame: a bad cell
 in the last row of ten million is found in a second, without reading the file twice. The
-slow reader defines what is accepted; the fast one is only faster. A file with quotes or
-with bare carriage returns, where a line end may not end a record, is read whole instead.
+slow reader defines what is accepted; the fast one is only faster. A file with quotes, where
+a line end may not end a record, goes to pyarrow whole; one with bare carriage returns,
+which pyarrow takes for line ends and the csv module does not, to the slow reader alone.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ class _Body:
             f.seek(start)
             offset = start
             for data in _line_blocks(f):
-                if b'"' in data or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
+                if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+                    return None   # a bare carriage return: pyarrow ends a line there, the csv module does not
+                if b'"' in data:
                     return cls._whole(file, shown, names, header_line)
                 columns = _arrow(data, names)
                 if columns is None:

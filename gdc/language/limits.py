@@ -122,9 +122,9 @@ def postorder(expr: ir.Expr) -> list[ir.Expr]:
 def check_nesting(program: ir.Program) -> None:
     """No expression nests deeper than MAX_NESTING, counting through the `let`s it uses.
 
-    The left operand of a binary operation stays on its parent's level, so that a long sum or
-    product (which the parser nests to the left) is one level; every stage walks such chains
-    without recursion.
+    The depth is that of the expression as sympy holds it: a chain of sums (or of products),
+    which the parser nests to the left, is one level, since sympy flattens it (and every
+    stage here walks such chains without recursion); anything else inside it adds a level.
     """
     depth_of_name: dict[str, int] = {}
     for stmt in program.statements:
@@ -148,9 +148,11 @@ def _depth(expr: ir.Expr, names: dict[str, int], program: ir.Program) -> int:
     terms: dict[int, int] = {}   # of a chain of + and - (or * and /) ending at the node
     for node in postorder(expr):
         if isinstance(node, ir.BinOp):
-            value = max(depth[id(node.left)], 1 + depth[id(node.right)])
             family = _CHAIN.get(node.op)
             same = isinstance(node.left, ir.BinOp) and family is not None and _CHAIN.get(node.left.op) == family
+            left, right = depth[id(node.left)], depth[id(node.right)]
+            # A sum inside a sum is one sum (sympy flattens it): that chain is one level deep.
+            value = max(left, 1 + right) if same else 1 + max(left, right)
             terms[id(node)] = (terms[id(node.left)] if same else 1) + 1
             if terms[id(node)] > MAX_TERMS:
                 raise GdcError(f"this {family} has more than {MAX_TERMS:,} {'terms' if family == 'sum' else 'factors'}",

@@ -158,6 +158,8 @@ def _read_module(path: Path, key: str) -> tuple[str | None, str]:
     except FileNotFoundError:
         return None, "not compiled before"
     except OSError as exc:
+        if os.path.islink(path):
+            return None, "the cached module is a link, not a plain file"
         return None, f"the file cannot be read ({exc.strerror or exc})"
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
