@@ -61,11 +61,19 @@ def generate_source(text: str, where: str, data_names: Iterable[str] | None, dat
     """Model text to module text, through every stage of the compiler."""
     from gdc.calculus.symbolic import symbolic
     from gdc.codegen.scalar import generate
+    from gdc.errors import GdcError
     from gdc.language.frontend import check_text
 
     checked = check_text(text, where, data_names, data_origin)  # parse, lower, check
     model = symbolic(checked)                                    # sympy expressions
-    return generate(model, model_hash)                           # derive, stabilize, print
+    try:
+        return generate(model, model_hash)                       # derive, stabilize, print
+    except OverflowError:
+        # The checks keep the model's own numbers in float64's range; a derivative can still
+        # multiply them past it (the second derivative of 1e306*x^1000, say).
+        raise GdcError("a constant in the derivatives of this model is past float64's range "
+                       "(about 1.8e308)", where=where,
+                       hint="rescale the model so that its constants and powers are of moderate size") from None
 
 
 def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,

@@ -70,7 +70,7 @@ class GdcError(Exception):
                 lines.append("    " + " " * (self.span.col - 1) + "^" * width)
         if self.hint:
             lines.append(f"hint: {self.hint}")
-        return "\n".join(lines)
+        return printable("\n".join(lines))
 
     def __str__(self) -> str:
         return self.render()
@@ -80,5 +80,26 @@ class InternalError(Exception):
     """A bug in gdc (for example a derivation step that failed its check)."""
 
     def render(self) -> str:
-        return (f"gdc: internal error: {self.args[0] if self.args else ''}\n"
-                "This is a bug in gdc, not in your input. Please report it with the model file.")
+        return printable(f"gdc: internal error: {self.args[0] if self.args else ''}\n"
+                         "This is a bug in gdc, not in your input. Please report it with the model file.")
+
+
+_noticed: set[str] = set()
+
+
+def notice(message: str, hint: str | None = None) -> None:
+    """Say something the user should know but that does not stop gdc (once per message, on stderr)."""
+    import sys
+    if message in _noticed:
+        return
+    _noticed.add(message)
+    print(printable(f"gdc: note: {message}" + (f"\nhint: {hint}" if hint else "")), file=sys.stderr)
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x00, 0x09), *range(0x0b, 0x20), 0x7f, *range(0x80, 0xa0)]}
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (other than newline and tab) escaped: a name read from a
+    file cannot move the terminal's cursor, change its colours or its title."""
+    return text.translate(_CONTROL)

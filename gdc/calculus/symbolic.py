@@ -13,6 +13,7 @@ import sympy
 
 from gdc.language import ir
 from gdc.language.check import CheckedModel
+from gdc.language.limits import ratio_in_range
 from gdc.errors import GdcError, InternalError
 from .functions import PerSample, Sum, mean, sigmoid, softplus
 from .indexed import collapse_deltas, free_indices, index_symbol, shaped, size_symbol
@@ -137,10 +138,49 @@ _BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a
 
 @to_sympy.register
 def _(expr: ir.BinOp, env: dict):
-    left, right = to_sympy(expr.left, env), to_sympy(expr.right, env)
-    if expr.op == "@":
-        return _matmul(left, right, env[_INDICES])
-    return _elementwise(_BINARY[expr.op], (left, right), expr)
+    spine = []
+    while isinstance(expr, ir.BinOp):   # a long sum nests to the left: build it in a loop
+        spine.append(expr)
+        expr = expr.left
+    run = _Run(to_sympy(expr, env))
+    for node in reversed(spine):
+        run.add(node, to_sympy(node.right, env), env)
+    return run.value()
+
+
+class _Run:
+    """A left-nested chain of operations, with each run of + and - (or * and /) among scalars
+    built as one sympy Add (Mul): adding 10,000 terms one at a time would flatten the growing
+    Add 10,000 times. sympy's result is the same either way."""
+
+    _FAMILY = {"+": sympy.Add, "-": sympy.Add, "*": sympy.Mul, "/": sympy.Mul}
+
+    def __init__(self, first):
+        self.first = first
+        self.items: list = []      # the pending run's terms (or factors), after `first`
+        self.family = None         # sympy.Add or sympy.Mul while a run is pending
+        self.node = None           # the run's last node, for its span
+
+    def add(self, node: ir.BinOp, right, env: dict) -> None:
+        family = self._FAMILY.get(node.op)
+        scalars = not isinstance(right, Tensor) and not isinstance(self.first, Tensor)
+        if family is not None and scalars:
+            if family is not self.family:
+                self.first, self.family = self.value(), family
+            term = -right if node.op == "-" else _real(right ** -1, node) if node.op == "/" else right
+            self.items.append(term)
+            self.node = node
+            return
+        left = self.value()
+        self.first = _matmul(left, right, env[_INDICES]) if node.op == "@" else \
+            _elementwise(_BINARY[node.op], (left, right), node)
+
+    def value(self):
+        """The chain so far: the pending run added (or multiplied) up."""
+        if self.items:
+            self.first = _real(self.family(self.first, *self.items), self.node)
+            self.items, self.family = [], None
+        return self.first
 
 
 @to_sympy.register
@@ -251,6 +291,47 @@ def _symbolic(model: CheckedModel) -> SymbolicModel:
         raise InternalError("the checker let a vector model or loss through")
     sm = SymbolicModel(model, params, data, tuple(definitions), env[model.model.name],
                        loss_compact, sympy.S.Zero, sympy.S.Zero, tuple(elements))
+    loss = sm.expand(loss_compact)
+    if _out_of_range(loss) is not None:
+        _range_error(sm, model)
     return SymbolicModel(model, params, data, tuple(definitions), sm.prediction_symbol,
-                         loss_compact, sm.expand(loss_compact), sm.expand(sm.prediction_symbol),
+                         loss_compact, loss, sm.expand(sm.prediction_symbol),
                          tuple(elements), tuple(shown))
+
+
+# Exponents the kernels can print as integers (numba types them as int64).
+_MAX_EXPONENT = 2 ** 63 - 1
+
+
+def _out_of_range(expr: sympy.Expr) -> str | None:
+    """A number in `expr` that float64 (or, as an exponent, int64) cannot hold, as text; else None.
+
+    Substituting definitions can build such numbers from moderate ones: a `let` that squares
+    the one before, 200 times, raises x to the power 2^200."""
+    for power in expr.atoms(sympy.Pow):
+        if power.exp.is_Integer and abs(int(power.exp)) > _MAX_EXPONENT:
+            return f"the exponent {_short_number(power.exp)}"
+    for number in expr.atoms(sympy.Rational):
+        if not ratio_in_range(int(number.p), int(number.q)):
+            return f"the number {_short_number(number)}"
+    return None
+
+
+def _short_number(number: sympy.Rational) -> str:
+    text = str(number)
+    return text if len(text) <= 24 else f"{text[:8]}… (of magnitude 10^{int(sympy.floor(sympy.log(abs(number), 10)))})"
+
+
+def _range_error(sm: SymbolicModel, model: CheckedModel) -> None:
+    """Raise at the first definition (or the loss) whose written-out form holds the number."""
+    statements = {stmt.name: stmt for stmt in model.definitions}
+    for sym, _ in sm.definitions:
+        problem = _out_of_range(sm.expand(sym))
+        if problem is not None:
+            stmt = statements[sym.name]
+            break
+    else:
+        stmt, problem = model.loss, _out_of_range(sm.loss_compact) or "a number"
+    raise GdcError(f"written out, this holds {problem}, past what the kernels can compute in float64",
+                   span=stmt.expr.span, hint="the `let` definitions it uses multiply their exponents; "
+                   "rescale the model or use smaller powers")

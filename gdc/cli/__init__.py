@@ -6,8 +6,9 @@ import argparse
 import os
 import sys
 import traceback
+import warnings
 
-from gdc.errors import GdcError, InternalError
+from gdc.errors import GdcError, InternalError, printable
 from . import compile as _compile
 from . import derive as _derive
 from . import fit as _fit
@@ -16,8 +17,19 @@ from . import fit as _fit
 COMMANDS = (_derive, _compile, _fit)
 
 
+class UsageError(Exception):
+    """A command line argparse cannot read; reported like any bad input, with exit status 1."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error is bad input like any other: exit status 1, not 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.format_usage()}{self.prog}: error: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gdc", description="Derive, compile and fit gradient-descent models written in the gd language.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -26,10 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `gdc` script; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    """Entry point of the `gdc` script; returns the exit status (0 done, 1 bad input, 3 a bug)."""
     try:
-        return args.run(args)
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(printable(str(exc)), file=sys.stderr)
+        return 1
+    try:
+        with warnings.catch_warnings():
+            # numpy's overflow and invalid-value warnings: the fit reports a non-finite loss itself.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return args.run(args)
     except GdcError as exc:
         print(exc.render(), file=sys.stderr)
         return 1

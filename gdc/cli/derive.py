@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
 
@@ -31,6 +33,33 @@ def data_names_option(text: str | None) -> list[str] | None:
     if not names:
         raise GdcError("--data needs at least one name, e.g. --data x,Y")
     return names
+
+
+def count(least: int, most: int | None = None):
+    """An argparse type: a whole number from `least` to `most` (a seed ≥ 0, rows ≥ 1, ...)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, not {value:,}")
+        return value
+    parse.__name__ = "whole number"
+    return parse
+
+
+def positive_number(text: str) -> float:
+    """An argparse type: a finite number > 0 (a tolerance)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, not {text}")
+    return value
 
 
 def use_color(stream) -> bool:
@@ -76,7 +105,12 @@ def _with_hessian(text: str, model, derivation, fmt: str) -> str:
         raise GdcError("--hessian shows the second derivatives of scalar parameters; this model has "
                        "vectors or matrices", where="--hessian",
                        hint="fit it with gd, adam or lm, which need first derivatives only")
-    report = hessian_report(model, dict(derivation.partials))
+    from gdc.calculus.derive import derive
+    # Every second derivative needs every first one, whatever --wrt chose to show.
+    partials = dict(derivation.partials)
+    if set(model.elements) - set(partials):
+        partials = dict(derive(model, None).partials)
+    report = hessian_report(model, partials)
     if fmt == "text":
         return text + hessian_text(report)
     doc = json.loads(text)

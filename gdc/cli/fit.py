@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import sys
 
-from gdc.errors import GdcError
+from gdc.errors import GdcError, printable
 from gdc.fitting.options import METHODS, SCHEDULES, Schedule
+from .derive import count, positive_number
 
 FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
@@ -87,7 +88,7 @@ def _common(p) -> None:
     m.add_argument("--beta1", type=float, default=0.9, help="adam: β1 (default 0.9)")
     m.add_argument("--beta2", type=float, default=0.999, help="adam: β2 (default 0.999)")
     m.add_argument("--eps", type=float, default=1e-8, help="adam: ε (default 1e-8)")
-    m.add_argument("--seed", type=int, default=0,
+    m.add_argument("--seed", type=count(0), default=0,
                    help="seed of the row shuffling and of random initial values (default 0)")
     m.add_argument("--no-shuffle", action="store_true", help="visit the rows in file order")
     m.add_argument("--init", metavar="NAME=VALUE,...",
@@ -109,10 +110,7 @@ def _common(p) -> None:
 
 
 def _rates(text: str) -> list[float]:
-    try:
-        rates = [float(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, not {text!r}") from None
+    rates = [positive_number(part) for part in text.split(",") if part.strip()]
     if not rates:
         raise argparse.ArgumentTypeError("give at least one learning rate")
     return rates
@@ -134,8 +132,9 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
     from gdc.io.data import parse_mapping
     from gdc.api import prepare
     from gdc.fitting.run import initial_params, parse_init
-    from gdc.io.files import guard_output
+    from gdc.io.files import distinct_outputs, guard_output
     init = parse_init(args.init) if args.init else None
+    distinct_outputs(outputs)
     for path, option in outputs:
         if path is not None:
             guard_output(path, [args.model, args.data], option)
@@ -146,9 +145,10 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
 
 
 def _say(args, text: str) -> None:
-    """Informational lines: on stdout in text mode, on stderr beside --json, never with --quiet."""
+    """Informational lines: on stdout in text mode, on stderr beside --json, never with --quiet.
+    Column names come from the data file: they are printed with control characters escaped."""
     if not args.quiet:
-        print(text, file=sys.stderr if args.json else sys.stdout)
+        print(printable(text), file=sys.stderr if args.json else sys.stdout)
 
 
 def run_fit(args) -> int:
@@ -156,7 +156,7 @@ def run_fit(args) -> int:
     from gdc.fitting.run import run
     from gdc.fitting.progress import progress_bar
     from gdc.io.files import write_atomic
-    from gdc.fitting.report import dumps, history_csv, preamble, result_json, result_text, save_params
+    from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
     options = _options(args, args.lr)
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
@@ -170,7 +170,7 @@ def run_fit(args) -> int:
             progress.close()
     if args.history:
         path = guard_output(args.history, [args.model, args.data], "--history")
-        write_atomic(path, history_csv(result, problem.kernels.param_names))
+        write_atomic(path, history_lines(result, problem.kernels.param_names))
     if args.plot:
         from gdc.fitting.plot import plot_fit
         plot_fit(result, problem, args.plot)
@@ -180,7 +180,7 @@ def run_fit(args) -> int:
         raise FitDiverged(result)
     if args.save:
         save_params(args.save, result, problem)
-    print(dumps(result_json(result)) if args.json else result_text(result))
+    print(dumps(result_json(result)) if args.json else printable(result_text(result)))
     for path, what in ((args.save, "parameters"), (args.history, "loss history"), (args.plot, "plot")):
         if path:
             _say(args, f"wrote the {what} to {path}")
@@ -197,7 +197,7 @@ def run_sweep(args) -> int:
     if args.plot:
         from gdc.fitting.plot import plot_sweep
         plot_sweep(results, problem, args.plot)
-    print(dumps([result_json(r) for r in results]) if args.json else sweep_text(results))
+    print(dumps([result_json(r) for r in results]) if args.json else printable(sweep_text(results)))
     if args.plot:
         _say(args, f"wrote the plot to {args.plot}")
     return 0

@@ -75,11 +75,14 @@ def join(parts: list[str]) -> str:
 
 
 def _walk_generated(tree: ast.AST, helpers: frozenset):
-    """Every node outside the fixed helper functions (whose text never changes)."""
-    for node in ast.iter_child_nodes(tree):
+    """Every node outside the fixed helper functions (whose text never changes); without
+    recursion, since a long sum is as deep as it has terms."""
+    todo = list(ast.iter_child_nodes(tree))[::-1]
+    while todo:
+        node = todo.pop()
         yield node
         if not (isinstance(node, ast.FunctionDef) and node.name in helpers):
-            yield from _walk_generated(node, helpers)
+            todo.extend(list(ast.iter_child_nodes(node))[::-1])
 
 
 def check_module(body: str, fixed: frozenset, mangled: re.Pattern,

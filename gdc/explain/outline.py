@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Union
 
@@ -109,7 +110,7 @@ def outline(d: Derivation, order: str = "tree") -> tuple[Block, ...]:
         what = ("the model" if sym == model.prediction_symbol else "a definition" if sym.is_Symbol
                 else "a vector, written out where it is used")
         blocks.append(Paragraph(("Definition: ", Math((sym, body)), f" ({what})")))
-    number = iter(range(1, 1000))
+    number = itertools.count(1)
     blocks.append(Heading(2, (f"{next(number)}. The loss",)))
     blocks.append(Display(Math((J, d.loss_step.before))))
     blocks += lines(d.loss_step.substeps, 0, J)

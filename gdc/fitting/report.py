@@ -298,7 +298,31 @@ def load_params(path: str | os.PathLike) -> dict:
     if not isinstance(params, dict) or not all(_finite_values(v) for v in params.values()):
         raise GdcError("its \"params\" must map each parameter name to a finite number "
                        "(or, for a vector or matrix, to lists of them)", where=shown)
+    for key, valid, what in _FIELDS:
+        if key in doc and not valid(doc[key]):
+            raise GdcError(f"its \"{key}\" must be {what}", where=shown, hint=hint)
     return doc
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _mapping(value, valid) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and valid(v) for k, v in value.items())
+
+
+# The optional fields of a parameters file, each with its check: a hand-edited or damaged
+# file is a user error, never a crash in `gdc predict`.
+_FIELDS = (
+    ("model_hash", lambda v: isinstance(v, str), "a string"),
+    ("sizes", lambda v: _mapping(v, lambda n: type(n) is int and n >= 1), "a map of size names to whole numbers ≥ 1"),
+    ("columns", lambda v: _mapping(v, lambda c: isinstance(c, str)), "a map of data names to column names"),
+    ("data_names", _strings, "a list of names"),
+    ("input_names", _strings, "a list of names"),
+    ("classified_by", lambda v: isinstance(v, dict) and _strings(v.get("names", [])) and isinstance(
+        v.get("origin", ""), str), "a map with a list of \"names\" and an \"origin\""),
+)
 
 
 def _finite_values(value) -> bool:
@@ -317,14 +341,22 @@ def _finite_values(value) -> bool:
 
 def history_csv(result: FitResult, param_names: tuple[str, ...]) -> str:
     """The loss per epoch (epoch 0 is the initial parameters); parameters too when recorded."""
+    return "".join(history_lines(result, param_names))
+
+
+def history_lines(result: FitResult, param_names: tuple[str, ...], rows: int = 1 << 16) -> Iterable[str]:
+    """`history_csv` in pieces of `rows` lines, for writing as they come: two million epochs
+    as one string (and its numbers as text) took 1.6 GB."""
     header = ["epoch", "loss"]
-    columns = [np.arange(len(result.history)).astype(str), result.history.astype(str)]
     if result.path is not None:
         header += list(result.layout.element_names if result.layout is not None else param_names)
-        columns += [result.path[:, j].astype(str) for j in range(result.path.shape[1])]
-    lines = [",".join(header)]
-    lines.extend(",".join(row) for row in zip(*columns))
-    return "\n".join(lines) + "\n"
+    yield ",".join(header) + "\n"
+    for start in range(0, len(result.history), rows):
+        stop = min(start + rows, len(result.history))
+        columns = [np.arange(start, stop).astype(str), result.history[start:stop].astype(str)]
+        if result.path is not None:
+            columns += [result.path[start:stop, j].astype(str) for j in range(result.path.shape[1])]
+        yield "".join(",".join(row) + "\n" for row in zip(*columns))
 
 
 def predictions_csv(names: list[str], columns: list[np.ndarray]) -> str:

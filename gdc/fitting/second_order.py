@@ -17,9 +17,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
+from gdc.runtime.jit import cached_njit
 from .trust_region import column_scales, trust_region_lm
 
 # Stopping: full precision where the problem allows it.
@@ -105,7 +105,7 @@ def _solve(m: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     return h if np.all(np.isfinite(h)) else None
 
 
-@numba.njit(cache=True, nogil=True)
+@cached_njit(nogil=True)
 def _damped_step(a, g, d, lam, params, h_out, trial_out):  # pragma: no cover (compiled)
     """Solve (D⁻¹MD⁻¹ + λI) z = −D⁻¹g by Cholesky, h = D⁻¹z, trial = params + h; in one call,
     since the fit's time on small problems is the Python overhead of these few steps.
@@ -148,7 +148,7 @@ def _damped_step(a, g, d, lam, params, h_out, trial_out):  # pragma: no cover (c
     return math.sqrt(znorm), math.sqrt(xnorm), hg, hmh
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@cached_njit(nogil=True, error_model="numpy")
 def _gradient_test(a, g, d, rss, update):  # pragma: no cover (compiled)
     """With update, d ← max(d, √diag(a)) first (Moré's scales never decrease); returns ‖g‖ and
     max |gᵢ|/(dᵢ·√rss), the largest cosine between a column of J and r (MINPACK's gtol test)."""

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from gdc.errors import GdcError
+from .files import special_file
 
 
 def looks_like_path(source: str | os.PathLike) -> bool:
@@ -26,6 +27,9 @@ def read_source(path: str | Path) -> tuple[str, str]:
         raise GdcError("no such file", where=where, hint="check the path to the model file")
     if p.is_dir():
         raise GdcError("is a directory, not a model file", where=where)
+    special = special_file(p)
+    if special is not None:
+        raise GdcError(f"is {special}, not a model file", where=where, hint="give the path of a .gd file")
     try:
         data = p.read_bytes()
     except OSError as exc:

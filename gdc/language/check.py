@@ -6,13 +6,14 @@ import dataclasses
 import difflib
 import math
 from dataclasses import dataclass
-from functools import singledispatch
 from typing import Iterable, Iterator
 
 from . import ir
 from gdc.errors import GdcError, Span
 from .vocabulary import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
                        VECTOR_FUNCTIONS, looks_like_data)
+from .limits import (MAX_ELEMENTS, MAX_PARAMETERS, check_constants, check_nesting,
+                     constant_value, expressions, nodes)
 from .shapes import Shape, ShapeChecker, check_sizes, shape_text
 
 
@@ -67,30 +68,8 @@ class CheckedModel:
 
 
 def walk(expr: ir.Expr) -> Iterator[ir.Expr]:
-    """Every node of an expression, parents before children, left to right."""
-    yield expr
-    for child in children(expr):
-        yield from walk(child)
-
-
-@singledispatch
-def children(expr) -> tuple:
-    return ()
-
-
-@children.register
-def _(expr: ir.Neg) -> tuple:
-    return (expr.operand,)
-
-
-@children.register
-def _(expr: ir.BinOp) -> tuple:
-    return (expr.left, expr.right)
-
-
-@children.register
-def _(expr: ir.Call) -> tuple:
-    return expr.args
+    """Every node of an expression, parents before children, left to right (no recursion)."""
+    return nodes(expr)
 
 
 class _Checker:
@@ -123,6 +102,7 @@ class _Checker:
             raise GdcError("the model file is empty", where=self.program.where,
                            hint="a model needs at least two lines, e.g. `model y = m*x + b` "
                                 "and `loss mean((y - Y)^2)`")
+        check_nesting(self.program)   # before anything walks an expression recursively
         for stmt in self.program.statements:
             self.declare(stmt)
         if self.model is None:
@@ -133,9 +113,14 @@ class _Checker:
                            hint=f"add the objective, e.g. `loss mean(({self.model.name} - Y)^2)`")
         self.param_items = [self.sized(item) for item in self.param_items]
         self.data_items = [self.sized(item) for item in self.data_items]
+        for item in self.param_items + self.data_items:
+            self.not_too_large(item)
         self.sizes = check_sizes(self.param_items, self.data_items, self.error)
         self.sizes.update({name: stmt.name_span for name, stmt in self.named_sizes.items()})
         self.resolve_all()
+        for stmt in self.program.statements:
+            for expr in expressions(stmt):
+                check_constants(expr, self.program)
         params, data = self.classify()
         self.check_shapes(params, data)
         self.check_levels({d.name for d in data})
@@ -184,6 +169,13 @@ class _Checker:
                       for d in item.shape)
         return dataclasses.replace(item, shape=shape)
 
+    def not_too_large(self, item) -> None:
+        """A vector or matrix of fixed sizes holds at most MAX_ELEMENTS values."""
+        count = math.prod(d.size for d in item.shape if isinstance(d.size, int))
+        if count > MAX_ELEMENTS:
+            raise self.error(f"`{item.name}` would hold {count:,} values; a vector or matrix may hold at "
+                             f"most {MAX_ELEMENTS:,}", item.shape[0].span.join(item.shape[-1].span))
+
     def define(self, name: str, kind: str, span: Span) -> None:
         if name in RESERVED:
             what = ("a keyword" if name in KEYWORDS else "a constant" if name in CONSTANTS
@@ -212,16 +204,13 @@ class _Checker:
                 self.resolve(stmt.expr, visible)
 
     def resolve(self, expr: ir.Expr, visible: set[str]):
-        if isinstance(expr, ir.Var):
-            self.resolve_name(expr, visible)
-            return
-        if isinstance(expr, ir.Element):
-            self.resolve_element(expr, visible)
-            return
-        if isinstance(expr, ir.Call):
-            self.check_call(expr)
-        for child in children(expr):
-            self.resolve(child, visible)
+        for node in walk(expr):
+            if isinstance(node, ir.Var):
+                self.resolve_name(node, visible)
+            elif isinstance(node, ir.Element):
+                self.resolve_element(node, visible)
+            elif isinstance(node, ir.Call):
+                self.check_call(node)
 
     def resolve_element(self, expr: ir.Element, visible: set[str]) -> None:
         if expr.name not in visible:
@@ -303,6 +292,10 @@ class _Checker:
         if not params:
             raise GdcError("the model has no parameters to fit", where=self.program.where,
                            hint="declare them with `param m, b`, or give data names with --data")
+        if len(params) > MAX_PARAMETERS:
+            raise self.error(f"the model has {len(params)} parameters; gdc derives at most {MAX_PARAMETERS}",
+                             params[MAX_PARAMETERS].span,
+                             "gather them into a vector, e.g. `param a[1000]` with dot(a, x) or sum(a * x)")
         return tuple(params), tuple(data)
 
     def undefined(self, name: str, span: Span) -> GdcError:
@@ -387,29 +380,6 @@ def _uses(expr: ir.Expr, lets: Iterable[ir.Let]) -> set[str]:
                 if node.name in bodies:
                     todo.append(bodies[node.name])
     return seen
-
-
-_UNARY = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "sin": math.sin,
-          "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos, "atan": math.atan,
-          "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh,
-          "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
-          "softplus": lambda v: max(v, 0.0) + math.log1p(math.exp(-abs(v)))}
-_BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-           "/": lambda a, b: a / b, "^": lambda a, b: a ** b, "min": min, "max": max}
-
-
-def constant_value(expr: ir.Expr) -> float:
-    """The value of an expression made of numbers, constants and functions (checked first)."""
-    if isinstance(expr, ir.Num):
-        return float(expr.value)
-    if isinstance(expr, ir.Var):
-        return {"pi": math.pi, "e": math.e}[expr.name]
-    if isinstance(expr, ir.Neg):
-        return -constant_value(expr.operand)
-    if isinstance(expr, ir.BinOp):
-        return float(_BINARY[expr.op](constant_value(expr.left), constant_value(expr.right)))
-    values = [constant_value(a) for a in expr.args]
-    return float(_BINARY[expr.func](*values) if len(values) == 2 else _UNARY[expr.func](values[0]))
 
 
 def check(program: ir.Program, data_names: Iterable[str] | None = None,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer_NonRecursive, v_args
 
 from . import ir
 from gdc.errors import GdcError, Span
+from .limits import check_name, check_size, literal_value
 from .parse import parse_tree, token_span
 
 
@@ -19,22 +20,30 @@ def _meta_span(meta) -> Span:
     return Span(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
-def number(text: str) -> Fraction:
-    """The exact value of a numeric literal (`.5`, `5.`, `1e-3`), without evaluating user text."""
-    return Fraction(text)
+def number(tok) -> Fraction:
+    """The exact value of a numeric literal (`.5`, `5.`, `1e-3`), without evaluating user text;
+    a literal float64 cannot hold is a user error at its position."""
+    return literal_value(str(tok), token_span(tok))
+
+
+def name(tok) -> str:
+    """A name token as a string, refused when it is longer than any stage can take."""
+    check_name(str(tok), token_span(tok))
+    return str(tok)
 
 
 @v_args(meta=True)
-class _Lower(Transformer):
-    """Builds IR nodes bottom-up; each method is one grammar rule."""
+class _Lower(Transformer_NonRecursive):
+    """Builds IR nodes bottom-up; each method is one grammar rule. Without recursion: the
+    parser nests a long sum to the left, one tree level per term."""
 
     def number(self, meta, children):
         (tok,) = children
-        return ir.Num(number(str(tok)), token_span(tok))
+        return ir.Num(number(tok), token_span(tok))
 
     def var(self, meta, children):
         (tok,) = children
-        return ir.Var(str(tok), token_span(tok))
+        return ir.Var(name(tok), token_span(tok))
 
     def paren(self, meta, children):
         return children[0]
@@ -53,40 +62,37 @@ class _Lower(Transformer):
         return tuple(children)
 
     def call(self, meta, children):
-        name, args = children
-        return ir.Call(str(name), args or (), _meta_span(meta), token_span(name))
+        func, args = children
+        return ir.Call(str(func), args or (), _meta_span(meta), token_span(func))
 
     def index(self, meta, children):
         (tok,) = children
-        value = number(str(tok))
+        value = number(tok)
         if value.denominator != 1:
             raise GdcError(f"an index must be a whole number, not {tok}", span=token_span(tok),
                            hint="elements are numbered from 0")
-        return int(value), token_span(tok)
+        return check_size(value, str(tok), token_span(tok)), token_span(tok)
 
     def element(self, meta, children):
-        name, *indices = children
-        return ir.Element(str(name), tuple(i for i, _ in indices), _meta_span(meta), token_span(name))
+        tok, *indices = children
+        return ir.Element(name(tok), tuple(i for i, _ in indices), _meta_span(meta), token_span(tok))
 
     def shape(self, meta, children):
         dims = []
         for tok in children:
             if tok.type == "NAME":
-                dims.append(ir.Dim(str(tok), token_span(tok)))
+                dims.append(ir.Dim(name(tok), token_span(tok)))
                 continue
-            value = number(str(tok))
-            if value.denominator != 1 or value < 1:
-                raise GdcError(f"a size must be a positive whole number, not {tok}", span=token_span(tok))
-            dims.append(ir.Dim(int(value), token_span(tok)))
+            dims.append(ir.Dim(_size(tok), token_span(tok)))
         return tuple(dims)
 
     def param_item(self, meta, children):
-        name, shape, init = children
-        return ir.ParamItem(str(name), shape or (), init, _meta_span(meta), token_span(name))
+        tok, shape, init = children
+        return ir.ParamItem(name(tok), shape or (), init, _meta_span(meta), token_span(tok))
 
     def data_item(self, meta, children):
-        name, shape = children
-        return ir.DataItem(str(name), shape or (), _meta_span(meta), token_span(name))
+        tok, shape = children
+        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok))
 
     def param_decl(self, meta, children):
         return ir.ParamDecl(tuple(children), _meta_span(meta))
@@ -95,25 +101,30 @@ class _Lower(Transformer):
         return ir.DataDecl(tuple(children), _meta_span(meta))
 
     def size_stmt(self, meta, children):
-        name, tok = children
-        value = number(str(tok))
-        if value.denominator != 1 or value < 1:
-            raise GdcError(f"a size must be a positive whole number, not {tok}", span=token_span(tok))
-        return ir.SizeDef(str(name), int(value), _meta_span(meta), token_span(name))
+        tok, size = children
+        return ir.SizeDef(name(tok), _size(size), _meta_span(meta), token_span(tok))
 
     def let_stmt(self, meta, children):
-        name, expr = children
-        return ir.Let(str(name), expr, _meta_span(meta), token_span(name))
+        tok, expr = children
+        return ir.Let(name(tok), expr, _meta_span(meta), token_span(tok))
 
     def model_stmt(self, meta, children):
-        name, expr = children
-        return ir.ModelDef(str(name), expr, _meta_span(meta), token_span(name))
+        tok, expr = children
+        return ir.ModelDef(name(tok), expr, _meta_span(meta), token_span(tok))
 
     def loss_stmt(self, meta, children):
         return ir.LossDef(children[0], _meta_span(meta))
 
     def start(self, meta, children):
         return tuple(c for c in children if not isinstance(c, Token))
+
+
+def _size(tok) -> int:
+    """A size written as a number: a positive whole number, not past the limit on values."""
+    value = number(tok)
+    if value.denominator != 1 or value < 1:
+        raise GdcError(f"a size must be a positive whole number, not {tok}", span=token_span(tok))
+    return check_size(value, str(tok), token_span(tok))
 
 
 def lower(text: str, where: str = "<string>") -> ir.Program:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 
@@ -22,35 +23,45 @@ def grammar_text() -> str:
         return (Path(__file__).resolve().parents[2] / "grammars" / "gd.lark").read_text(encoding="utf-8")
 
 
-class _Brackets:
-    """Post-lexer: drops newlines inside brackets and remembers what it has seen, for messages."""
-
-    always_accept = ("_NL",)
+class _Scan:
+    """One parse's view of the brackets: what the post-lexer saw, kept for the error messages."""
 
     def __init__(self):
         self.stack = []   # open bracket tokens not yet closed
         self.seen = []  # the last two tokens handed to the parser
         self.unmatched = None  # a closing bracket with nothing to close
 
-    def process(self, stream):
-        for tok in stream:
-            if tok.type in _OPEN:
-                self.stack.append(tok)
-            elif tok.type in _CLOSE:
-                if self.stack and self.stack[-1].type == _CLOSE[tok.type]:
-                    self.stack.pop()
-                else:
-                    self.unmatched = tok
-            elif tok.type == "_NL" and self.stack:
-                continue
-            self.seen = [*self.seen[-1:], tok]
-            yield tok
-
     def before(self, tok):
         """The token handed over before `tok` (or the last one, if `tok` never was)."""
         if self.seen and self.seen[-1] is tok:
             return self.seen[0] if len(self.seen) == 2 else None
         return self.seen[-1] if self.seen else None
+
+
+# The scan of the parse running in this thread (or task): `parse_tree` sets a fresh one for
+# each parse, so the post-lexer itself holds no state and one parser serves every caller.
+_SCAN: ContextVar[_Scan] = ContextVar("gdc_parse_scan")
+
+
+class _Brackets:
+    """Post-lexer: drops newlines inside brackets, noting what it passes in the parse's _Scan."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        scan = _SCAN.get()
+        for tok in stream:
+            if tok.type in _OPEN:
+                scan.stack.append(tok)
+            elif tok.type in _CLOSE:
+                if scan.stack and scan.stack[-1].type == _CLOSE[tok.type]:
+                    scan.stack.pop()
+                else:
+                    scan.unmatched = tok
+            elif tok.type == "_NL" and scan.stack:
+                continue
+            scan.seen = [*scan.seen[-1:], tok]
+            yield tok
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,16 +83,16 @@ def token_span(tok) -> Span:
 def parse_tree(text: str, where: str = "<string>"):
     """Parse `.gd` text into a lark tree; raises GdcError with a position on bad syntax."""
     from lark.exceptions import UnexpectedCharacters, UnexpectedInput
-    parser = _parser()
-    post = _Brackets()
-    # lark keeps one post-lexer per parser; each parse gets a fresh one, for its own state.
-    parser.parser.lexer.postlexer = post
+    scan = _Scan()
+    token = _SCAN.set(scan)
     try:
-        return parser.parse(text)
+        return _parser().parse(text)
     except UnexpectedCharacters as exc:
         raise _bad_character(exc, text, where) from None
     except UnexpectedInput as exc:
-        raise _bad_token(exc, post, text, where) from None
+        raise _bad_token(exc, scan, text, where) from None
+    finally:
+        _SCAN.reset(token)
 
 
 def _bad_character(exc, text: str, where: str) -> GdcError:
@@ -97,7 +108,7 @@ def _bad_character(exc, text: str, where: str) -> GdcError:
     return GdcError(f"unexpected character {char!r}", where=where, span=span, source=text, hint=hint)
 
 
-def _bad_token(exc, post: _Brackets, text: str, where: str) -> GdcError:
+def _bad_token(exc, post: _Scan, text: str, where: str) -> GdcError:
     tok = getattr(exc, "token", None)
     ttype = getattr(tok, "type", "$END")
     prev = post.before(tok)
@@ -130,7 +141,7 @@ def _bad_token(exc, post: _Brackets, text: str, where: str) -> GdcError:
                     hint=_statement_hint(prev))
 
 
-def _index_message(ttype: str, tok, prev, post: _Brackets) -> tuple[str, str] | None:
+def _index_message(ttype: str, tok, prev, post: _Scan) -> tuple[str, str] | None:
     """What went wrong inside (or right after) the brackets of an element such as w[2]."""
     in_element = bool(post.stack) and post.stack[-1].type == "LSQB"
     if in_element and ttype == "NAME":

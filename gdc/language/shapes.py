@@ -48,6 +48,21 @@ class ShapeChecker:
     sample_reductions: set[int] = field(default_factory=set)  # ids of those Call nodes
 
     def shape(self, expr: ir.Expr, in_loss: bool, inside: ir.Call | None = None) -> Shape:
+        spine = []
+        while isinstance(expr, ir.BinOp):   # a long sum nests to the left: walk it in a loop
+            spine.append(expr)
+            expr = expr.left
+        shape = self.operand_shape(expr, in_loss, inside)
+        for node in reversed(spine):
+            right = self.shape(node.right, in_loss, inside)
+            if node.op == "@":
+                shape = self.matmul(node, shape, right)
+            else:
+                shape = self.broadcast(node, node.left, shape, node.right, right)
+        return shape
+
+    def operand_shape(self, expr: ir.Expr, in_loss: bool, inside: ir.Call | None) -> Shape:
+        """The shape of anything but a binary operation."""
         if isinstance(expr, ir.Num):
             return ()
         if isinstance(expr, ir.Var):
@@ -56,12 +71,6 @@ class ShapeChecker:
             return self.element(expr)
         if isinstance(expr, ir.Neg):
             return self.shape(expr.operand, in_loss, inside)
-        if isinstance(expr, ir.BinOp):
-            left = self.shape(expr.left, in_loss, inside)
-            right = self.shape(expr.right, in_loss, inside)
-            if expr.op == "@":
-                return self.matmul(expr, left, right)
-            return self.broadcast(expr, expr.left, left, expr.right, right)
         return self.call(expr, in_loss, inside)
 
     def element(self, expr: ir.Element) -> Shape:

@@ -46,8 +46,7 @@ def expr_text(expr) -> str:
 
 
 def _wrap(expr: ir.Expr, at_least: int) -> str:
-    text = expr_text(expr)
-    return text if _prec(expr) >= at_least else f"({text})"
+    return _atleast(expr_text(expr), expr, at_least)
 
 
 @expr_text.register
@@ -77,11 +76,25 @@ def _(expr: ir.Call) -> str:
 
 @expr_text.register
 def _(expr: ir.BinOp) -> str:
-    prec = _PREC[expr.op]
-    if expr.op == "^":  # right-associative; the exponent may be signed
-        return f"{_wrap(expr.left, _ATOM)}^{_wrap(expr.right, _NEG)}"
-    # left-associative: the right operand needs parentheses at equal strength
-    return f"{_wrap(expr.left, prec)} {expr.op} {_wrap(expr.right, prec + 1)}"
+    spine = []
+    while isinstance(expr, ir.BinOp):   # a long sum nests to the left: print it in a loop
+        spine.append(expr)
+        expr = expr.left
+    text, inner = expr_text(expr), expr
+    for node in reversed(spine):
+        prec = _PREC[node.op]
+        if node.op == "^":  # right-associative; the exponent may be signed
+            left, right = _atleast(text, inner, _ATOM), _wrap(node.right, _NEG)
+            text = f"{left}^{right}"
+        else:  # left-associative: the right operand needs parentheses at equal strength
+            text = f"{_atleast(text, inner, prec)} {node.op} {_wrap(node.right, prec + 1)}"
+        inner = node
+    return text
+
+
+def _atleast(text: str, expr: ir.Expr, at_least: int) -> str:
+    """`text`, the printed `expr`, in parentheses when it binds less tightly than `at_least`."""
+    return text if _prec(expr) >= at_least else f"({text})"
 
 
 def _shape(dims: tuple[ir.Dim, ...]) -> str:

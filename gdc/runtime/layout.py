@@ -28,6 +28,11 @@ from gdc.errors import GdcError
 
 Shape = tuple  # of ints, or for a declared shape ints and size names
 
+# The most values one vector or matrix parameter may hold (80 MB of float64): past it, a
+# size from the data or a parameters file would allocate without bound. The language holds
+# sizes written in the model to the same limit.
+MAX_ELEMENTS = 10_000_000
+
 
 @dataclass(frozen=True, slots=True)
 class Layout:
@@ -182,6 +187,11 @@ def layout(param_names: Sequence[str], param_shapes: Sequence[Shape], initial: S
                 dim = sizes[dim]
             dims.append(int(dim))
         resolved.append(tuple(dims))
+        count = math.prod(dims)
+        if count > MAX_ELEMENTS:
+            raise GdcError(f"the parameter {name!r} would hold {count:,} values with these sizes "
+                           f"({' × '.join(map(str, dims))}); a vector or matrix may hold at most "
+                           f"{MAX_ELEMENTS:,}", where="the data")
     used = sorted({dim for shape in param_shapes for dim in shape if isinstance(dim, str)})
     return Layout(tuple(param_names), tuple(resolved), tuple(initial),
                   tuple((name, int(sizes[name])) for name in used))

@@ -45,9 +45,13 @@ def test_what_can_change_the_meaning_changes_the_key(different):
     assert model_key(different) != model_key(LINEAR)
 
 
-def test_a_comment_after_a_line_continuation_is_kept():
-    """`a + \\ # c` does not parse, while `a + \\` continues the line: the comment matters."""
-    assert "# c" in normalize("model y = m*x + \\ # c\n b\nloss mean((y - Y)^2)")
+@pytest.mark.parametrize("broken", ["\\ # c\n", "\\\f\n", "\\\v\n", "\\ \f \n", "\\\r\r\n"])
+def test_a_broken_line_continuation_never_shares_the_valid_ones_key(broken):
+    """`a + \\ # c` or `a + \\<form feed>` do not parse, while `a + \\` continues the line:
+    a cold cache says so, and a warm one must not hand out the valid model's kernels."""
+    valid = "model y = m*x + \\ \n b\nloss mean((y - Y)^2)"
+    assert model_key(valid.replace("\\ \n", broken)) != model_key(valid)
+    assert "\\" in normalize(valid.replace("\\ \n", broken)) and "\\" not in normalize(valid)
 
 
 def test_key_depends_on_data_names_not_their_order():

@@ -1,0 +1,2 @@
+﻿model y = m*x + b
+loss mean((y - Y)^2)

@@ -1,0 +1,2 @@
+model y = m*x + b[2J
+loss mean((y - Y)^2)

@@ -1,0 +1,3 @@
+model y = m*x + \
+ b
+loss mean((y - Y)^2)

@@ -1,0 +1,2 @@
+model y = m*x + b  # café
+loss mean((y - Y)^2)

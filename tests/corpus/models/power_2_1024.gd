@@ -1,0 +1,2 @@
+model y = m*x + 2^1024*b
+loss mean((y - Y)^2)

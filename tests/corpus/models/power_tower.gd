@@ -1,0 +1,2 @@
+model y = m*x + 2^2^2^2^2^2^2*b
+loss mean((y - Y)^2)
