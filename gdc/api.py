@@ -20,14 +20,16 @@ if TYPE_CHECKING:
 
 def compile(source: str | os.PathLike, data_names: Iterable[str] | None = None, *,  # noqa: A001
             data_origin: str = "--data", cache_dir: str | os.PathLike | None = None) -> Kernels:
-    """The compiled kernels of a model, given as a `.gd` path or as model text (cached on disk).
+    """The compiled kernels of a model, given as a `.gd` path or as model text (cached on disk);
+    their functions check and convert their arguments (`.raw`: the same without the checks).
 
     `data_names` says which names are data columns (a CSV header, say); `cache_dir` overrides
     the cache directory ($GDC_CACHE_DIR, else ~/.cache/gdc)."""
     from gdc.io.source import read_model
+    from gdc.runtime.checked import checked
 
     where, text = read_model(source)
-    return _compile_text(where, text, data_names, data_origin, cache_dir)
+    return checked(_compile_text(where, text, data_names, data_origin, cache_dir))
 
 
 def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_origin: str,
@@ -84,6 +86,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     """Read the data, settle which model names are data (those among its columns), compile."""
     from gdc.fitting.problem import bind, read_data
     from gdc.io.source import looks_like_path, read_model
+    from gdc.runtime.checked import unchecked
     from gdc.runtime.kernels import Kernels
 
     mapping = dict(mapping or {})
@@ -91,7 +94,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     known = data_in.names + tuple(name for name in mapping if name not in data_in.names)
     origin = data_in.origin + (" or --map" if mapping else "")
     if isinstance(model, Kernels):
-        kernels, text = model, None
+        kernels, text = unchecked(model), None   # the fit loops call the kernels unchecked
     else:
         where, text = read_model(model)
         if not mapping:

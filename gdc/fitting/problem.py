@@ -106,13 +106,20 @@ class DataIn:
     table: object | None = None         # gdc.io.data.Table, for a file
     columns: Mapping[str, np.ndarray] | None = None   # for named arrays
     dropped: int = 0
+    frame_drop: bool | None = None      # a DataFrame: its rows are checked once bound (True: drop)
 
 
 def read_data(data, drop_nonfinite: bool = False) -> DataIn:
-    """A data file (path) or a mapping of names to arrays, read and checked, not yet bound."""
+    """A data file (path), a DataFrame (pandas, polars, pyarrow) or a mapping of names to
+    arrays, read and checked (a frame's rows once bound), not yet bound."""
     from gdc.io.arrays import columns_of
     from gdc.io.data import read_table
+    from gdc.io.frames import frame_kind, frame_table
 
+    kind = frame_kind(data)
+    if kind is not None:   # converted column by column when bound: pandas loads only for its own frames
+        table = frame_table(data, kind)
+        return DataIn(table.path, table.names, "the frame's columns", table=table, frame_drop=drop_nonfinite)
     if isinstance(data, (str, os.PathLike)):
         table = read_table(data, drop_nonfinite=drop_nonfinite)
         origin = "the CSV header" if table.path.lower().endswith(".csv") else "the data file's columns"
@@ -125,11 +132,15 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
          text: str | None, classified_by: tuple[tuple[str, ...], str]) -> Problem:
     """The Problem: each of the kernels' data names bound to its column(s), in their order."""
     from gdc.io.data import bound_columns, gather
+    from gdc.io.frames import checked_rows
 
+    dropped = data.dropped
     shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     if data.table is not None:
         bound = bound_columns(data.table, kernels.data_names, mapping, shapes)
         chosen = gather(data.table, bound, shapes)
+        if data.frame_drop is not None:
+            chosen, dropped = checked_rows(chosen, bound, data.frame_drop, data.source)
         used = [":".join(bound[name]) for name in kernels.data_names]
         taken = {column for columns in bound.values() for column in columns}
     else:
@@ -140,7 +151,7 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
     columns = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
     layout = kernels.layout(columns, data.source if data.table is not None else "gdc.fit")
     return Problem(kernels, columns, tuple(used), data.source, len(columns[0]) if columns else 0,
-                   data.dropped, unused, model_source, model_identity(text, kernels), classified_by, layout)
+                   dropped, unused, model_source, model_identity(text, kernels), classified_by, layout)
 
 
 def model_identity(text: str | None, kernels: Kernels) -> str:
