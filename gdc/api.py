@@ -72,14 +72,16 @@ def generate_source(text: str, where: str, data_names: Iterable[str] | None, dat
 
 
 def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,
-           data_names: Iterable[str] | None = None) -> Derivation:
-    """The verified derivation of a model (`gdc derive`): `gdc.explain.render(d, "text")` prints it."""
+           data_names: Iterable[str] | None = None, data_origin: str = "--data") -> Derivation:
+    """The verified derivation of a model (`gdc derive`): print() shows its steps as text, a
+    notebook as rendered math; `gdc.explain.render(d, fmt)` gives text, latex, markdown, json, html."""
     from gdc.calculus.derive import derive as derive_model
     from gdc.calculus.symbolic import symbolic
+    from gdc.explain.display import shown
     from gdc.language.frontend import check_source
 
-    model = symbolic(check_source(source, data_names))
-    return derive_model(model, None if wrt is None else list(wrt))
+    model = symbolic(check_source(source, data_names, data_origin))
+    return shown(derive_model(model, None if wrt is None else list(wrt)))
 
 
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
@@ -144,7 +146,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     from gdc.fitting.problem import FitDiverged
     from gdc.fitting.run import run
 
-    options = _options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size,
+    options = fit_options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size,
                        schedule=schedule, power_t=power_t, step_every=step_every,
                        step_factor=step_factor, momentum=momentum, nesterov=nesterov, beta1=beta1,
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
@@ -159,17 +161,17 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     return result
 
 
-def _options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,
+def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,
              schedule: str = "constant", power_t: float = 0.25, step_every: int = 100,
              step_factor: float = 0.5, **given):
-    """The fit's keyword options as checked Options (`gdc.fitting.options`)."""
+    """The fit's keyword options (those of `fit`) as checked Options (`gdc.fitting.options`)."""
     from gdc.fitting.options import Options, Schedule
     options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),
                       **given)
     return options.with_tolerances(tol, gtol).validate()
 
 
-def _inputs(model, data) -> list:
+def input_files(model, data) -> list:
     """The files a fit reads, which no output may overwrite."""
     from gdc.io.source import looks_like_path
     files = [model] if isinstance(model, os.PathLike) or (isinstance(model, str) and looks_like_path(model)) else []
@@ -181,7 +183,7 @@ def _check_outputs(model, data, outputs: Mapping[str, str | os.PathLike | None])
     from gdc.io.files import guard_output
     for option, path in outputs.items():
         if path is not None:
-            guard_output(path, _inputs(model, data), f"{option}=")
+            guard_output(path, input_files(model, data), f"{option}=")
 
 
 def _write_outputs(result: FitResult, plot, history) -> None:
@@ -202,7 +204,7 @@ def sweep(model, data, lr: Iterable[float], method: str = "gd", *, init: Mapping
     from gdc.fitting.sweep import run_sweep
 
     rates = [float(rate) for rate in lr]
-    base = _options(method, rates[0] if rates else None, **options)
+    base = fit_options(method, rates[0] if rates else None, **options)
     _check_outputs(model, data, {"plot": plot})
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
     result = run_sweep(problem, base, rates, init)

@@ -18,11 +18,12 @@ from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
 from gdc.calculus.rules import Step
 from gdc.calculus.functions import PerSample, Sum, mean
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "json", "html")
 
 
 def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> str:
-    """The derivation in one format: text (optionally with bold rule names), latex, markdown, json."""
+    """The derivation in one format: text (optionally with bold rule names), latex, markdown, json,
+    html (a fragment whose math is MathML)."""
     if fmt == "text":
         from .text import render as text
         return text(derivation, color)
@@ -35,6 +36,9 @@ def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> st
     if fmt == "json":
         from .json import render as json
         return json(derivation)
+    if fmt == "html":
+        from .html import render as html
+        return html(derivation)
     raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}")
 
 

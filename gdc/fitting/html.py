@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 STYLE = ("<style>.gdc-fit{border-collapse:collapse;margin:.4em 0}"
          ".gdc-fit th,.gdc-fit td{padding:.15em .8em;text-align:left;vertical-align:top}"
-         ".gdc-fit td.num{text-align:right;font-variant-numeric:tabular-nums;font-family:monospace}"
+         ".gdc-fit .num{text-align:right;font-variant-numeric:tabular-nums}"
+         ".gdc-fit td.num{font-family:ui-monospace,monospace}"
          ".gdc-fit thead th{border-bottom:1px solid #888}"
          ".gdc-fit tbody.how th{font-weight:normal;color:#555}</style>")
 
@@ -23,7 +24,8 @@ def result_html(result: FitResult, style: bool = True) -> str:
     lines = [STYLE if style else "", '<table class="gdc-fit">']
     if result.reason != "diverged":
         errors = result.stats is not None
-        head = "<th>parameter</th><th>value</th>" + ("<th>standard error</th>" if errors else "")
+        head = '<th>parameter</th><th class="num">value</th>' + ('<th class="num">standard error</th>'
+                                                                 if errors else "")
         lines.append(f"<thead><tr>{head}</tr></thead><tbody>")
         for name, value, error, listed in parameter_rows(result):
             if listed:

@@ -4,9 +4,12 @@ too) so that it prints as `gdc lr-sweep` does, shows as a table in a notebook, a
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
+
+import numpy as np
 
 from .options import Options
 from .problem import FitResult, Problem
@@ -57,3 +60,19 @@ def run_sweep(problem: Problem, options: Options, rates: Sequence[float],
     results = tuple(dataclasses.replace(run(problem, dataclasses.replace(options, lr=rate).validate(),
                                             init=init), problem=problem) for rate in rates)
     return Sweep(results, problem)
+
+
+# The rates of the default experiment, as fractions of 2/λmax, the largest rate at which gradient
+# descent is stable near the minimum of a quadratic: slow, good, oscillating, diverging.
+RATE_FRACTIONS = (0.05, 0.5, 0.9, 1.1)
+
+
+def suggested_rates(problem: Problem, params: np.ndarray) -> tuple[list[float], float]:
+    """Rates that tell the learning-rate story for this problem, and λmax at `params` (the flat
+    minimum of a fit), found by power iteration on gradient differences."""
+    from .optimizers import Objective, curvature
+    kernels = problem.kernels.flat(problem.params_layout)
+    lam = curvature(Objective(kernels, problem.data), np.asarray(params, dtype=np.float64))
+    if not (math.isfinite(lam) and lam > 0):
+        return [], lam
+    return [float(f"{fraction * 2.0 / lam:.2g}") for fraction in RATE_FRACTIONS], lam
