@@ -20,6 +20,9 @@ def __getattr__(name: str):
     if name == "FitResult":
         from .fitting.problem import FitResult
         return FitResult
+    if name == "sklearn":   # the estimators load scikit-learn, so only when asked for
+        import importlib
+        return importlib.import_module("gdc.sklearn")
     raise AttributeError(f"module 'gdc' has no attribute {name!r}")
 
 
