@@ -18,7 +18,7 @@ from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
 from gdc.calculus.rules import Step
 from gdc.calculus.functions import PerSample, Sum, mean
 
-FORMATS = ("text", "latex", "markdown", "json", "html")
+FORMATS = ("text", "latex", "markdown", "json")   # each with golden files; html converts latex's math
 
 
 def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> str:
@@ -39,7 +39,7 @@ def render(derivation: Derivation, fmt: str = "text", color: bool = False) -> st
     if fmt == "html":
         from .html import render as html
         return html(derivation)
-    raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}")
+    raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}, html")
 
 
 # ---------------------------------------------------------------- the outline
