@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from html import escape
 from typing import Mapping, Sequence
 
@@ -107,9 +108,10 @@ def _experiment(problem, result, rates, epochs, seed) -> str:
 
 
 def _figure(svg_text: str, caption: str) -> str:
-    """Inline SVG: the XML prolog and DOCTYPE of a standalone file have no place inside HTML."""
-    start = svg_text.index("<svg")
-    return f"<figure>{svg_text[start:]}<figcaption>{escape(caption)}</figcaption></figure>"
+    """Inline SVG, less what only a standalone file needs: the XML prolog, the DOCTYPE and the
+    RDF metadata (whose namespace URLs would be the page's only URLs)."""
+    body = re.sub(r"<metadata>.*?</metadata>\s*", "", svg_text[svg_text.index("<svg"):], flags=re.S)
+    return f"<figure>{body}<figcaption>{escape(caption)}</figcaption></figure>"
 
 
 def _page(title: str, body: str) -> str:
