@@ -30,13 +30,12 @@ def compile(source: str | os.PathLike, data_names: Iterable[str] | None = None, 
     from gdc.runtime.checked import checked
 
     where, text = read_model(source)
-    return checked(compile_text(where, text, data_names, data_origin, cache_dir))
+    return checked(_compile_text(where, text, data_names, data_origin, cache_dir))
 
 
-def compile_text(where: str, text: str, data_names: Iterable[str] | None, data_origin: str,
-                 cache_dir: str | os.PathLike | None = None) -> Kernels:
-    """The cache's module for the model text, generated and stored first on a miss (the kernels
-    unchecked: for code that calls them in loops)."""
+def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_origin: str,
+                  cache_dir: str | os.PathLike | None = None) -> Kernels:
+    """The cache's module for the model text, generated and stored first on a miss."""
     from gdc.runtime import cache
 
     names = None if data_names is None else tuple(data_names)
@@ -47,6 +46,13 @@ def compile_text(where: str, text: str, data_names: Iterable[str] | None, data_o
         module_text = generate_source(text, where, names, data_origin, key)
         kernels = cache.store(key, module_text, reason, directory)
     return kernels
+
+
+def compile_text(where: str, text: str, data_names: Iterable[str] | None = None,
+                 data_origin: str = "--data") -> Kernels:
+    """The kernels of model text read from `where` (for messages), unchecked: for code that
+    calls them in loops, such as gdc.sklearn."""
+    return _compile_text(where, text, data_names, data_origin)
 
 
 def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
@@ -103,7 +109,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
         where, text = read_model(model)
         if not mapping:
             _some_column_is_named(where, text, data_in.names, data_in.source)
-        kernels = compile_text(where, text, known, origin)
+        kernels = _compile_text(where, text, known, origin)
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
         isinstance(model, str) and looks_like_path(model)) else None
     return bind(kernels, data_in, mapping, model_source=model_source, text=text,
@@ -231,7 +237,7 @@ def load_result(path: str | os.PathLike, model: str | os.PathLike | None = None)
                        hint="pass model=PATH or the model text")
     where, text = read_model(given)
     known = doc.get("classified_by") or {}
-    kernels = compile_text(where, text, known.get("names"), known.get("origin", "--data"))
+    kernels = _compile_text(where, text, known.get("names"), known.get("origin", "--data"))
     if doc.get("model_hash") not in (model_identity(text, kernels), kernels.model_hash):
         raise GdcError(f"these parameters were fitted to another model (or another version of "
                        f"{where}): the model hash differs", where=os.fspath(path),

@@ -60,10 +60,19 @@ class CheckedKernels(Kernels):
     loss_grad_hess = property(lambda self: self._checked("loss_grad_hess"))
 
 
+# One checked view per kernels object, so that compiling a model twice gives the same object,
+# as the cache does; the kernels are held too, so that an id is never reused while listed.
+_VIEWS: dict[int, tuple[Kernels, "CheckedKernels"]] = {}
+
+
 def checked(kernels: Kernels) -> CheckedKernels:
     if isinstance(kernels, CheckedKernels):
         return kernels
-    return CheckedKernels(**{f.name: getattr(kernels, f.name) for f in dataclasses.fields(Kernels)})
+    held = _VIEWS.get(id(kernels))
+    if held is None:
+        view = CheckedKernels(**{f.name: getattr(kernels, f.name) for f in dataclasses.fields(Kernels)})
+        held = _VIEWS[id(kernels)] = (kernels, view)
+    return held[1]
 
 
 def unchecked(kernels: Kernels) -> Kernels:
