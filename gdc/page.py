@@ -97,7 +97,8 @@ def _experiment(problem, result, rates, epochs, seed) -> str:
         fractions = ", ".join(f"{f:g}" for f in RATE_FRACTIONS)
         how = (f" The rates are {fractions} times 2/λ<sub>max</sub> = {2 / lam:.3g}, where "
                f"λ<sub>max</sub> = {lam:.3g} is the largest curvature of the loss at the fitted minimum: "
-               "near a minimum gradient descent converges below that rate and diverges above it.")
+               "near a minimum, gradient descent settles below that rate and cannot above it "
+               "(on a quadratic loss it diverges).")
     limit = epochs or SWEEP_EPOCHS
     sweep = run_sweep(problem, Options(method="gd", lr=rates[0], epochs=limit, seed=seed), list(rates))
     lead = (f"<p>Plain gradient descent (<code>--method gd</code>) at each learning rate, from the "
