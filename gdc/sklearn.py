@@ -91,10 +91,9 @@ class _ModelEstimator(BaseEstimator):
 
     def _fit_one(self, X, names, target: np.ndarray):
         """Fit the model to X's inputs and `target`; returns the FitResult."""
-        from gdc.api import fit_options
+        from gdc.api import fit_options, prepare
         from gdc.fitting.problem import FitDiverged
         from gdc.fitting.run import run
-        from gdc.api import prepare
 
         kernels = _kernels(*self._text())
         targets = [name for name in kernels.data_names if name not in kernels.input_names]
