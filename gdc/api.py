@@ -15,19 +15,22 @@ from typing import TYPE_CHECKING, Iterable, Mapping
 if TYPE_CHECKING:
     from gdc.calculus.derive import Derivation
     from gdc.fitting.problem import FitResult, Problem
+    from gdc.fitting.sweep import Sweep
     from gdc.runtime.kernels import Kernels
 
 
 def compile(source: str | os.PathLike, data_names: Iterable[str] | None = None, *,  # noqa: A001
             data_origin: str = "--data", cache_dir: str | os.PathLike | None = None) -> Kernels:
-    """The compiled kernels of a model, given as a `.gd` path or as model text (cached on disk).
+    """The compiled kernels of a model, given as a `.gd` path or as model text (cached on disk);
+    their functions check and convert their arguments (`.raw`: the same without the checks).
 
     `data_names` says which names are data columns (a CSV header, say); `cache_dir` overrides
     the cache directory ($GDC_CACHE_DIR, else ~/.cache/gdc)."""
     from gdc.io.source import read_model
+    from gdc.runtime.checked import checked
 
     where, text = read_model(source)
-    return _compile_text(where, text, data_names, data_origin, cache_dir)
+    return checked(_compile_text(where, text, data_names, data_origin, cache_dir))
 
 
 def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_origin: str,
@@ -43,6 +46,13 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
         module_text = generate_source(text, where, names, data_origin, key)
         kernels = cache.store(key, module_text, reason, directory)
     return kernels
+
+
+def compile_text(where: str, text: str, data_names: Iterable[str] | None = None,
+                 data_origin: str = "--data") -> Kernels:
+    """The kernels of model text read from `where` (for messages), unchecked: for code that
+    calls them in loops, such as gdc.sklearn."""
+    return _compile_text(where, text, data_names, data_origin)
 
 
 def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
@@ -77,14 +87,16 @@ def generate_source(text: str, where: str, data_names: Iterable[str] | None, dat
 
 
 def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,
-           data_names: Iterable[str] | None = None) -> Derivation:
-    """The verified derivation of a model (`gdc derive`): `gdc.explain.render(d, "text")` prints it."""
+           data_names: Iterable[str] | None = None, data_origin: str = "--data") -> Derivation:
+    """The verified derivation of a model (`gdc derive`): print() shows its steps as text, a
+    notebook as rendered math; `gdc.explain.render(d, fmt)` gives text, latex, markdown, json, html."""
     from gdc.calculus.derive import derive as derive_model
     from gdc.calculus.symbolic import symbolic
+    from gdc.explain.display import shown
     from gdc.language.frontend import check_source
 
-    model = symbolic(check_source(source, data_names))
-    return derive_model(model, None if wrt is None else list(wrt))
+    model = symbolic(check_source(source, data_names, data_origin))
+    return shown(derive_model(model, None if wrt is None else list(wrt)))
 
 
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
@@ -92,6 +104,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     """Read the data, settle which model names are data (those among its columns), compile."""
     from gdc.fitting.problem import bind, read_data
     from gdc.io.source import looks_like_path, read_model
+    from gdc.runtime.checked import unchecked
     from gdc.runtime.kernels import Kernels
 
     mapping = dict(mapping or {})
@@ -99,7 +112,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     known = data_in.names + tuple(name for name in mapping if name not in data_in.names)
     origin = data_in.origin + (" or --map" if mapping else "")
     if isinstance(model, Kernels):
-        kernels, text = model, None
+        kernels, text = unchecked(model), None   # the fit loops call the kernels unchecked
     else:
         where, text = read_model(model)
         if not mapping:
@@ -133,22 +146,109 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         step_factor: float = 0.5, momentum: float = 0.9, nesterov: bool = False,
         beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, seed: int = 0,
         shuffle: bool = True, init: Mapping[str, float] | None = None,
-        mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False) -> FitResult:
-    """Fit `model` (a .gd path, model text, or Kernels) to `data` (a file path or a mapping of
-    arrays: 1-D for each scalar data name, 2-D (N, d) for a data vector `x[d]`). Raises
-    FitDiverged when the loss blows up, GdcError for bad input. `result.params` maps each
-    parameter to a float, or to an array of its shape for a vector or matrix parameter;
-    `init` gives numbers by name (a number fills a whole vector or matrix)."""
-    from gdc.fitting.options import Options, Schedule
+        mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
+        plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
+        history: str | os.PathLike | None = None) -> FitResult:
+    """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
+    (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
+    2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
+    Raises FitDiverged when the loss blows up, GdcError for bad input. `result.params` maps
+    each parameter to a float, or to an array of its shape for a vector or matrix parameter;
+    `init` gives numbers by name (a number fills a whole vector or matrix). `plot`, `save` and
+    `history` write the files of `gdc fit --plot/--save/--history`."""
+    import dataclasses
+
     from gdc.fitting.problem import FitDiverged
     from gdc.fitting.run import run
 
-    options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),
-                      epochs=epochs, batch_size=batch_size, momentum=momentum, nesterov=nesterov,
-                      beta1=beta1, beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
-    options = options.with_tolerances(tol, gtol).validate()
+    options = fit_options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size,
+                       schedule=schedule, power_t=power_t, step_every=step_every,
+                       step_factor=step_factor, momentum=momentum, nesterov=nesterov, beta1=beta1,
+                       beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
+    _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
-    result = run(problem, options, init=init)
+    result = dataclasses.replace(run(problem, options, init=init), problem=problem)
+    _write_outputs(result, plot, history)
     if result.reason == "diverged":
         raise FitDiverged(result)
+    if save is not None:
+        result.save(save)
     return result
+
+
+def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,
+             schedule: str = "constant", power_t: float = 0.25, step_every: int = 100,
+             step_factor: float = 0.5, **given):
+    """The fit's keyword options (those of `fit`) as checked Options (`gdc.fitting.options`)."""
+    from gdc.fitting.options import Options, Schedule
+    options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),
+                      **given)
+    return options.with_tolerances(tol, gtol).validate()
+
+
+def input_files(model, data) -> list:
+    """The files a fit reads, which no output may overwrite."""
+    from gdc.io.source import looks_like_path
+    files = [model] if isinstance(model, os.PathLike) or (isinstance(model, str) and looks_like_path(model)) else []
+    return files + ([data] if isinstance(data, (str, os.PathLike)) else [])
+
+
+def _check_outputs(model, data, outputs: Mapping[str, str | os.PathLike | None]) -> None:
+    """Refuse an output over an input or in a missing folder before the fit, not after it."""
+    from gdc.io.files import guard_output
+    for option, path in outputs.items():
+        if path is not None:
+            guard_output(path, input_files(model, data), f"{option}=")
+
+
+def _write_outputs(result: FitResult, plot, history) -> None:
+    from gdc.io.files import guard_output, write_atomic
+    if history is not None:
+        from gdc.fitting.report import history_csv
+        write_atomic(guard_output(history, [], "history="),
+                     history_csv(result, result.problem.kernels.param_names))
+    if plot is not None:
+        result.plot(plot)
+
+
+def sweep(model, data, lr: Iterable[float], method: str = "gd", *, init: Mapping[str, float] | None = None,
+          mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
+          plot: str | os.PathLike | None = None, **options) -> Sweep:
+    """The learning-rate experiment of `gdc lr-sweep`: one fit per rate (a diverged one is kept,
+    not raised). `options` are those of `fit`; the Sweep prints as a table and draws its curves."""
+    from gdc.fitting.sweep import run_sweep
+
+    rates = [float(rate) for rate in lr]
+    base = fit_options(method, rates[0] if rates else None, **options)
+    _check_outputs(model, data, {"plot": plot})
+    problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
+    result = run_sweep(problem, base, rates, init)
+    if plot is not None:
+        result.plot(plot)
+    return result
+
+
+def load_result(path: str | os.PathLike, model: str | os.PathLike | None = None) -> FitResult:
+    """A FitResult read back from a parameters file (`result.save`, `gdc fit --save`): it
+    predicts, saves and reports as the fit did (without the loss history). `model` overrides
+    the model the file names (a path, or the text)."""
+    from gdc.errors import GdcError
+    from gdc.fitting.problem import model_identity
+    from gdc.fitting.report import load_params
+    from gdc.fitting.saved import restore
+    from gdc.io.source import looks_like_path, read_model
+
+    doc = load_params(path)
+    given = model if model is not None else doc.get("model") or doc.get("model_text")
+    if given is None:
+        raise GdcError("the file does not say which model it belongs to", where=os.fspath(path),
+                       hint="pass model=PATH or the model text")
+    where, text = read_model(given)
+    known = doc.get("classified_by") or {}
+    kernels = _compile_text(where, text, known.get("names"), known.get("origin", "--data"))
+    if doc.get("model_hash") not in (model_identity(text, kernels), kernels.model_hash):
+        raise GdcError(f"these parameters were fitted to another model (or another version of "
+                       f"{where}): the model hash differs", where=os.fspath(path),
+                       hint="pass model= the model they were fitted to, or fit again")
+    source = os.fspath(given) if isinstance(given, os.PathLike) or looks_like_path(given) else None
+    return restore(doc, kernels, os.fspath(path), source, text)

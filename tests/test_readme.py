@@ -16,7 +16,8 @@ def test_python_example_runs(tmp_path):
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks, "the README has no Python example"
     env = dict(os.environ, GDC_CACHE_DIR=str(tmp_path / "cache"))
-    expected = [("('m', 'b') ('x', 'Y')", "[3. 1.]"), ("29074.48", "(10,)")]   # what each block prints
+    expected = [("('m', 'b') ('x', 'Y')", "[3. 1.]"), ("29074.48", "(10,)"),   # what each block prints
+                ("{'m': 0.0717993", "[54.230958", "[0.79 0.7  0.65]")]
     assert len(blocks) == len(expected)
     for code, marks in zip(blocks, expected):
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)

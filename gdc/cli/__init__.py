@@ -12,9 +12,10 @@ from gdc.errors import GdcError, InternalError, printable
 from . import compile as _compile
 from . import derive as _derive
 from . import fit as _fit
+from . import report as _report
 
 # Each command module defines add_parser(subparsers) and run(args) -> exit status.
-COMMANDS = (_derive, _compile, _fit)
+COMMANDS = (_derive, _compile, _fit, _report)
 
 
 class UsageError(Exception):

@@ -14,7 +14,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("derive", help="show the derivation of every partial derivative, step by step")
     p.add_argument("model", help="the model file (.gd), or the model itself in quotes")
     p.add_argument("--data", metavar="NAMES", help="comma-separated names to take as data columns")
-    p.add_argument("--format", choices=("text", "latex", "markdown", "json"), default="text")
+    p.add_argument("--format", choices=("text", "latex", "markdown", "json", "html"), default="text",
+                   help="html: a fragment whose math is MathML (gdc report makes a whole page)")
     p.add_argument("--wrt", metavar="PARAM", help="only the partial derivative with respect to PARAM")
     p.add_argument("--order", choices=("tree", "textbook"), default="tree",
                    help="tree: each result first, its justification indented beneath (default); "

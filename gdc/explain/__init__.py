@@ -15,13 +15,13 @@ from .wrap import DEFAULT_WIDTH
 if TYPE_CHECKING:
     from gdc.calculus.derive import Derivation
 
-FORMATS = ("text", "latex", "markdown", "json")
+FORMATS = ("text", "latex", "markdown", "json")   # each with golden files; html converts latex's math
 
 
 def render(derivation: Derivation, fmt: str = "text", color: bool = False, *, order: str = "tree",
            width: int | None = DEFAULT_WIDTH) -> str:
     """The derivation in one format: text (optionally with bold rule names, lines broken at
-    `width` columns), latex, markdown, json; `order` is "tree" (each result, then why) or
+    `width` columns), latex, markdown, json, html (a fragment whose math is MathML); `order` is "tree" (each result, then why) or
     "textbook" (the smallest steps first, each result last); JSON keeps the tree."""
     if fmt == "text":
         from .text import render as text
@@ -35,4 +35,7 @@ def render(derivation: Derivation, fmt: str = "text", color: bool = False, *, or
     if fmt == "json":
         from .json import render as json
         return json(derivation)
-    raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}")
+    if fmt == "html":
+        from .html import render as html
+        return html(derivation, order)
+    raise ValueError(f"unknown format {fmt!r}; the formats are {', '.join(FORMATS)}, html")

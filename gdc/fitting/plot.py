@@ -7,9 +7,12 @@ import io
 import os
 import textwrap
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from .problem import FitResult, Problem
+if TYPE_CHECKING:   # FitResult.plot draws through this module
+    from .problem import FitResult, Problem
 
 SURFACE_ROWS = 50_000   # the loss surface is evaluated on at most this many rows
 SCATTER_POINTS = 5_000  # and at most this many are drawn
@@ -24,17 +27,44 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: str | os.PathLike) -> None:
+# The picture's format follows the file's extension; anything else is a PNG.
+FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
+
+
+def _save(fig, path: str | os.PathLike, inputs=()) -> None:
     from gdc.io.files import write_atomic
     from gdc.io.files import guard_output
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    write_atomic(guard_output(path, [], "--plot"), buffer.getvalue())
+    fig.savefig(buffer, format=FORMATS.get(os.path.splitext(os.fspath(path))[1].lower(), "png"))
+    write_atomic(guard_output(path, list(inputs), "--plot"), buffer.getvalue())
+
+
+def svg(fig) -> str:
+    """The figure as SVG text, for a page or a notebook: text as paths (no fonts needed) and
+    no metadata, so the same figure gives the same text."""
+    from matplotlib import rc_context
+    buffer = io.StringIO()
+    with rc_context({"svg.fonttype": "path", "svg.hashsalt": "gdc"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+class Picture:
+    """A drawn figure: a notebook shows it (SVG); `save(path)` writes it (.png, .svg or .pdf)."""
+
+    def __init__(self, figure):
+        self.figure = figure
+
+    def _repr_svg_(self) -> str:
+        return svg(self.figure)
+
+    def save(self, path: str | os.PathLike) -> None:
+        _save(self.figure, path)
 
 
 def _model_text(problem: Problem) -> str | None:
-    if problem.model_source is None:
-        return None
+    if problem.model_text is not None or problem.model_source is None:
+        return problem.model_text
     from gdc.io.source import read_model
     try:
         return read_model(problem.model_source)[1]
@@ -158,6 +188,11 @@ def _surface_axes(ax, result: FitResult, problem: Problem) -> bool:
 
 
 def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> None:
+    """Write `fit_figure` to `path`."""
+    _save(fit_figure(result, problem), path)
+
+
+def fit_figure(result: FitResult, problem: Problem):
     """The loss curve, then the data panel (one scalar input) and the surface panel (two
     parameter values) when they apply."""
     text = _model_text(problem)
@@ -186,10 +221,15 @@ def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> No
     title = textwrap.fill(f"{name} on {os.path.basename(problem.source)}: {result.message}",
                           int(13 * fig.get_figwidth()))
     fig.suptitle(title, fontsize="medium")
-    _save(fig, path)
+    return fig
 
 
 def plot_sweep(results: list[FitResult], problem: Problem, path: str | os.PathLike) -> None:
+    """Write `sweep_figure` to `path`."""
+    _save(sweep_figure(results, problem), path)
+
+
+def sweep_figure(results: list[FitResult], problem: Problem):
     """One loss curve per learning rate, side by side, on a shared scale."""
     fig = _figure(max(6.0, 3.3 * len(results)), 3.9)
     axes = fig.subplots(1, len(results), squeeze=False, sharey=True)[0]
@@ -210,4 +250,4 @@ def plot_sweep(results: list[FitResult], problem: Problem, path: str | os.PathLi
     method = results[0].method if results else ""
     fig.suptitle(f"learning-rate sweep: {method} on {name}, {os.path.basename(problem.source)}",
                  fontsize="medium")
-    _save(fig, path)
+    return fig

@@ -35,6 +35,7 @@ class Problem:
     model_hash: str = ""           # the model's identity: its text and names (model_identity)
     classified_by: tuple[tuple[str, ...], str] = ((), "")  # the names and origin given to the checker
     layout: Layout | None = None   # the parameters' shapes and places, sizes bound by this data
+    model_text: str | None = field(default=None, repr=False)   # the model, when given as text or a file
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
@@ -75,10 +76,58 @@ class FitResult:
     stats: object | None = None      # second_order.LeastSquaresStats, for a least-squares loss
     layout: Layout | None = None     # the parameters' shapes; stats and path are per element
     notes: tuple[str, ...] = ()      # what the report leaves out, and why
+    problem: Problem | None = field(default=None, repr=False)   # what gdc.fit fitted: for predict, save, plot
 
     def __str__(self) -> str:
         from .report import result_text
         return result_text(self)
+
+    # For Python and notebooks: statistics by parameter name, predictions, the JSON object
+    # and file of the command line, pictures and an HTML table (gdc.fitting.result does the work).
+
+    @property
+    def std_errors(self) -> dict[str, float | np.ndarray] | None:
+        """Each parameter's standard error (an array of its shape for a vector or matrix); None
+        when the loss is not least squares."""
+        from .result import by_name
+        return None if self.stats is None else by_name(self, self.stats.std_errors)
+
+    rss = property(lambda self: None if self.stats is None else self.stats.rss,
+                   doc="The residual sum of squares of a least-squares fit (None for other losses).")
+    residual_sd = property(lambda self: None if self.stats is None else self.stats.sigma,
+                           doc="√(RSS / degrees of freedom) of a least-squares fit.")
+    dof = property(lambda self: None if self.stats is None else self.stats.dof,
+                   doc="The degrees of freedom: rows less parameter values (least squares).")
+    condition = property(lambda self: None if self.stats is None else self.stats.condition,
+                         doc="The condition number of the scaled JᵀJ (least squares).")
+    warnings = property(lambda self: () if self.stats is None else self.stats.warnings,
+                        doc="Why a least-squares fit may be poorly determined.")
+
+    def predict(self, data, *, mapping: Mapping[str, str] | None = None) -> np.ndarray:
+        """The model's prediction for each row of `data` (a file, a DataFrame or named arrays);
+        inputs are found by name, or by the fit's columns, or by `mapping`."""
+        from .result import predict
+        return predict(self, read_data(data), mapping)
+
+    def to_dict(self) -> dict:
+        """The object `gdc fit --json` prints."""
+        from .report import result_json
+        return result_json(self)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the parameters file of `gdc fit --save` (read back by gdc.load_result, gdc predict)."""
+        from .result import save
+        save(self, path)
+
+    def plot(self, path: str | os.PathLike | None = None):
+        """The pictures of `gdc fit --plot`: written to `path` (.png, .svg or .pdf), or returned
+        as a Picture that a notebook shows."""
+        from .result import plot
+        return plot(self, path)
+
+    def _repr_html_(self) -> str:
+        from .html import result_html
+        return result_html(self)
 
 
 class FitDiverged(GdcError):
@@ -106,13 +155,20 @@ class DataIn:
     table: object | None = None         # gdc.io.data.Table, for a file
     columns: Mapping[str, np.ndarray] | None = None   # for named arrays
     dropped: int = 0
+    frame_drop: bool | None = None      # a DataFrame: its rows are checked once bound (True: drop)
 
 
 def read_data(data, drop_nonfinite: bool = False) -> DataIn:
-    """A data file (path) or a mapping of names to arrays, read and checked, not yet bound."""
+    """A data file (path), a DataFrame (pandas, polars, pyarrow) or a mapping of names to
+    arrays, read and checked (a frame's rows once bound), not yet bound."""
     from gdc.io.arrays import columns_of
     from gdc.io.data import read_table
+    from gdc.io.frames import frame_kind, frame_table
 
+    kind = frame_kind(data)
+    if kind is not None:   # converted column by column when bound: pandas loads only for its own frames
+        table = frame_table(data, kind)
+        return DataIn(table.path, table.names, "the frame's columns", table=table, frame_drop=drop_nonfinite)
     if isinstance(data, (str, os.PathLike)):
         table = read_table(data, drop_nonfinite=drop_nonfinite)
         origin = "the CSV header" if table.path.lower().endswith(".csv") else "the data file's columns"
@@ -125,11 +181,15 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
          text: str | None, classified_by: tuple[tuple[str, ...], str]) -> Problem:
     """The Problem: each of the kernels' data names bound to its column(s), in their order."""
     from gdc.io.data import bound_columns, gather
+    from gdc.io.frames import checked_rows
 
+    dropped = data.dropped
     shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     if data.table is not None:
         bound = bound_columns(data.table, kernels.data_names, mapping, shapes)
         chosen = gather(data.table, bound, shapes)
+        if data.frame_drop is not None:
+            chosen, dropped = checked_rows(chosen, bound, data.frame_drop, data.source)
         used = [":".join(bound[name]) for name in kernels.data_names]
         taken = {column for columns in bound.values() for column in columns}
     else:
@@ -140,7 +200,8 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
     columns = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
     layout = kernels.layout(columns, data.source if data.table is not None else "gdc.fit")
     return Problem(kernels, columns, tuple(used), data.source, len(columns[0]) if columns else 0,
-                   data.dropped, unused, model_source, model_identity(text, kernels), classified_by, layout)
+                   dropped, unused, model_source, model_identity(text, kernels), classified_by, layout,
+                   text)
 
 
 def model_identity(text: str | None, kernels: Kernels) -> str:

@@ -115,10 +115,16 @@ def preamble(problem: Problem, options) -> str:
 def result_text(result: FitResult) -> str:
     """The fitted parameters and how the fit went, as an aligned table."""
     lines = []
-    stats = result.stats
     if result.reason != "diverged":
         lines.extend(_params_table(result))
         lines.append("")
+    lines.append(_table(summary_rows(result)))
+    return "\n".join(lines)
+
+
+def summary_rows(result: FitResult) -> list[tuple[str, str]]:
+    """How the fit went, as (key, value) rows: the loss, the statistics, the method, why it stopped."""
+    stats = result.stats
     if result.method in ("lm", "newton"):
         how = result.method + (f" (auto: {result.method_note})" if result.method_note else "")
         count = ("iterations", f"{result.iterations}")
@@ -145,40 +151,48 @@ def result_text(result: FitResult) -> str:
         ("time", f"{result.seconds:.3g} s" + (f" (and {result.load_seconds:.2g} s to load the kernels)"
                                               if result.load_seconds >= 0.05 else "")),
     ]
-    lines.append(_table(rows))
-    return "\n".join(lines)
+    return rows
 
 
 # A shaped parameter of at most this many elements is listed element by element.
 LISTED_ELEMENTS = 10
 
 
-def _params_table(result: FitResult) -> list[str]:
-    """One row per scalar parameter or element, values aligned, standard errors beside them;
-    a longer vector or matrix gets one line: its first values and its norm."""
+def parameter_rows(result: FitResult) -> list[tuple[str, str, str | None, bool]]:
+    """(name, value, standard error or None, listed): one row per scalar parameter or element,
+    values to 10 digits; a longer vector or matrix gets one row (listed False): its first
+    values and its norm."""
     stats = result.stats
     errors = [f"{e:.4g}" for e in stats.std_errors] if stats is not None else None
-    rows: list[tuple[str, str, int | None]] = []   # name, value, flat index (None: a summary)
+    rows: list[tuple[str, str, str | None, bool]] = []
     at = 0
     for name, value in result.params.items():
         if not isinstance(value, np.ndarray):
-            rows.append((name, f"{value:.10g}", at))
+            rows.append((name, f"{value:.10g}", errors[at] if errors else None, True))
             at += 1
         elif value.size <= LISTED_ELEMENTS:
             for index in np.ndindex(*value.shape):
-                rows.append((f"{name}[{', '.join(map(str, index))}]", f"{value[index]:.10g}", at))
+                rows.append((f"{name}[{', '.join(map(str, index))}]", f"{value[index]:.10g}",
+                             errors[at] if errors else None, True))
                 at += 1
         else:
-            rows.append((_declared(name, value.shape), _summary(name, value), None))
+            rows.append((_declared(name, value.shape), _summary(name, value), None, False))
             at += value.size
+    return rows
+
+
+def _params_table(result: FitResult) -> list[str]:
+    """The parameter rows aligned, standard errors beside them."""
+    rows = parameter_rows(result)
+    errors = result.stats is not None
     width = max(len(name) for name in [*(r[0] for r in rows), "parameter"])
-    right = max([len(v) for _, v, j in rows if j is not None] + [len("value")])
+    right = max([len(v) for _, v, _, listed in rows if listed] + [len("value")])
     lines = [f"  {'parameter':<{width}}  {'value':>{right}}" + ("  standard error" if errors else "")]
-    for name, value, j in rows:
-        if j is None:
+    for name, value, error, listed in rows:
+        if not listed:
             lines.append(f"  {name:<{width}}  {value}")
         else:
-            lines.append(f"  {name:<{width}}  {value:>{right}}" + (f"  {errors[j]}" if errors else ""))
+            lines.append(f"  {name:<{width}}  {value:>{right}}" + (f"  {error}" if errors else ""))
     return lines
 
 
@@ -269,6 +283,9 @@ def params_document(result: FitResult, problem: Problem) -> dict:
         "loss": _number(result.loss),
         "converged": result.converged,
         "method": result.method,
+        # The model itself when it has no file, and the whole report: gdc.load_result reads both.
+        **({"model_text": problem.model_text} if problem.model_source is None and problem.model_text else {}),
+        "fit": result_json(result),
     }
 
 
@@ -383,6 +400,17 @@ def model_formula(text: str | None) -> str | None:
 
 def sweep_text(results: list[FitResult]) -> str:
     """One line per learning rate: epochs to converge, 'diverged', or where it stopped."""
+    rows = sweep_rows(results)
+    widths = [max(len(row[j]) for row in rows) for j in range(4)]
+    lines = []
+    for row in rows:
+        lines.append("  " + "  ".join(cell.ljust(w) if j < 2 else cell.rjust(w)
+                                      for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
+    return "\n".join(lines)
+
+
+def sweep_rows(results: list[FitResult]) -> list[tuple[str, str, str, str]]:
+    """The header, then (lr, outcome, epochs, final loss) per rate."""
     rows = [("lr", "outcome", "epochs", "final loss")]
     for r in results:
         if r.reason == "diverged":
@@ -394,9 +422,4 @@ def sweep_text(results: list[FitResult]) -> str:
         else:
             outcome, loss = "not converged", f"{r.loss:.6g}"
         rows.append((f"{r.lr:g}", outcome, str(r.iterations), loss))
-    widths = [max(len(row[j]) for row in rows) for j in range(4)]
-    lines = []
-    for row in rows:
-        lines.append("  " + "  ".join(cell.ljust(w) if j < 2 else cell.rjust(w)
-                                      for j, (cell, w) in enumerate(zip(row, widths))).rstrip())
-    return "\n".join(lines)
+    return rows

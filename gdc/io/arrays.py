@@ -13,8 +13,11 @@ def columns_of(data: Mapping, drop_nonfinite: bool) -> tuple[dict[str, np.ndarra
     """A mapping of names to numeric arrays, one row per sample (1-D, or 2-D (N, d) for a
     data vector), as float64 arrays of one length."""
     if not isinstance(data, Mapping) or not data:
-        raise GdcError("data must be a file path or a non-empty mapping of names to arrays "
-                       "(1-D, or 2-D with one row per sample for a data vector)", where="gdc.fit")
+        hint = ("a tuple or list has no names: pass a dict, e.g. {'x': x, 'Y': Y}"
+                if isinstance(data, (tuple, list)) else None)
+        raise GdcError("data must be a file path, a DataFrame (pandas, polars, pyarrow) or a "
+                       "non-empty mapping of names to arrays (1-D, or 2-D with one row per "
+                       "sample for a data vector)", where="gdc.fit", hint=hint)
     columns: dict[str, np.ndarray] = {}
     for name, values in data.items():
         array = np.asarray(values)
