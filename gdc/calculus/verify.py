@@ -182,7 +182,16 @@ _FUNCTIONS = {
     sympy.Max: (max, max, False), sympy.Min: (min, min, False),
     sympy.re: (lambda x: x, lambda x: x, False), sympy.im: (lambda x: 0.0, lambda x: mpmath.mpf(0), False),
     sympy.conjugate: (lambda x: x, lambda x: x, False),
+    # sympy.diff of |u| where sympy cannot tell that u is real (|acos(m) + b|) writes im(u) with these.
+    sympy.atan2: (math.atan2, mpmath.atan2, False),
+    sympy.arg: (lambda x: _arg(x, math.pi), lambda x: _arg(x, mpmath.pi), False),
 }
+
+
+def _arg(x, pi):
+    if x == 0:
+        raise ValueError("arg(0) is not defined")
+    return 0 * pi if x > 0 else pi
 
 
 class _Undefined(ValueError):
