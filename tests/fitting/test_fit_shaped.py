@@ -243,10 +243,16 @@ def test_logistic_regression_on_breast_cancer_matches_scikit_learn():
     np.testing.assert_allclose(result.params["b"], sk.intercept_[0], rtol=1e-5)
 
 
-def test_the_plot_leaves_out_the_data_panel_of_a_data_vector(fake_linear, tmp_path):
+def test_the_plot_leaves_out_the_data_panel_of_a_data_vector(fake_linear, tmp_path, monkeypatch):
     """A vector input has no x axis: the loss curve, and the surface when w has one element."""
     import struct
+    from matplotlib.figure import Figure
     from gdc.fitting.plot import plot_fit
+    saved, save = [], Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: saved.append(fig) or save(fig, *a, **k))
+
+    def panels(fig) -> int:
+        return len([ax for ax in fig.axes if ax.get_label() != "<colorbar>"])
 
     def png_size(path: Path) -> tuple[int, int]:
         return struct.unpack(">II", path.read_bytes()[16:24])
@@ -259,9 +265,11 @@ def test_the_plot_leaves_out_the_data_panel_of_a_data_vector(fake_linear, tmp_pa
     assert history_csv(result, problem.kernels.param_names).startswith("epoch,loss,w[0],b\n")
     plot_fit(result, problem, tmp_path / "two.png")     # loss curve and the surface over w[0], b
     width, height = png_size(tmp_path / "two.png")
+    assert panels(saved[-1]) == 2
     assert 1.5 * height < width < 3.5 * height
     x, y = synthetic(d=3)
     problem = prepare(fake_linear, {"x": x, "Y": y})
     plot_fit(run(problem, Options(method="gd")), problem, tmp_path / "one.png")
     width, height = png_size(tmp_path / "one.png")
+    assert panels(saved[-1]) == 1
     assert width < 1.5 * height
