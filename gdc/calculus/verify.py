@@ -113,9 +113,9 @@ def numeric_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
     on the positive points only). At least nine points are looked at, all of the usual box
     where either side has a kink (max(x, 0)·max(y, 0) and max(x, 0)·y differ on a quarter of
     them); analytic functions that agree on an open set agree on its component. One
-    disagreement decides; in the usual box so does a point where only one side is defined. In the wider
-    boxes such a point is passed over, since 40 digits may not be enough there (log(1 − σ(z))
-    at z = 200 is log 0 in 40 digits, −softplus(z) is not).
+    disagreement decides; in the usual box so does a point where only one side is defined.
+    In the wider boxes such a point is passed over, since 40 digits may not be enough there
+    (log(1 − σ(z)) at z = 200 is log 0 in 40 digits, −softplus(z) is not).
     """
     agreed = 0
     look_at = _LOOK_AT if _analytic(a) and _analytic(b) else _USUAL
