@@ -85,7 +85,7 @@ def kernel_share(problem, epochs: int) -> tuple[float, float]:
     import types
 
     from gdc.fitting.options import Options
-from gdc.fitting.run import run
+    from gdc.fitting.run import run
     spent = [0.0]
     real = problem.kernels.loss_grad
 
@@ -105,8 +105,8 @@ from gdc.fitting.run import run
 def python_cost_per_epoch(kernels, epochs: int = 100_000) -> float:
     """Seconds of Python per gd epoch, measured where the kernel costs nothing: on 2 rows."""
     from gdc.api import prepare
-from gdc.fitting.options import Options
-from gdc.fitting.run import run
+    from gdc.fitting.options import Options
+    from gdc.fitting.run import run
     x, y = np.array([1.0, 2.0]), np.array([1.0, 2.5])
     problem = prepare(kernels, {"x": x, "Y": y})
     costs = []
@@ -187,8 +187,8 @@ def main() -> None:
         env = dict(os.environ, GDC_CACHE_DIR=str(Path(tmp) / "cache"))
         os.environ["GDC_CACHE_DIR"] = env["GDC_CACHE_DIR"]
         from gdc.api import prepare
-from gdc.fitting.options import Options
-from gdc.fitting.run import run
+        from gdc.fitting.options import Options
+        from gdc.fitting.run import run
 
         data_path = Path(tmp) / "big.csv"
         x, y = write_data(data_path, args.rows)

@@ -4,7 +4,9 @@ The order is the one a person would follow: the loss written out; linearity (the
 moves inside the mean); what every parameter shares (∂ℓ/∂y for the model y and each `let`,
 derived once); then for each parameter ∂y/∂θ, the chain rule through the definitions, and
 the named simplifications; last the update rules. Every step is compared with sympy.diff of
-the same expression; a step that fails raises InternalError and nothing is printed.
+the same expression; a step that fails raises InternalError and nothing is printed. A step the
+verifier can neither confirm nor refute (verify.Verdict.UNDECIDED) is kept, marked unverified,
+with a note that says so: it is never shown as checked.
 """
 
 from __future__ import annotations
@@ -24,12 +26,30 @@ from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constant
 from .stable import stable_steps
 from .functions import PerSample
 from .symbolic import SymbolicModel
-from .verify import derivative, equal
+from .verify import Verdict, compare, derivative
 
 J = sympy.Symbol("J")
 THETA = sympy.Symbol("theta")
 ALPHA = sympy.Symbol("alpha")
 ERROR = PerSample("Error", real=True)
+
+# The note on a step the verifier could not decide (no ✓ is printed beside it).
+UNDECIDED = "not verified: the verifier could neither confirm nor refute that this equals sympy.diff"
+
+
+def _shown(a, b, failure) -> bool:
+    """Whether a = b was shown (a step is then marked verified); False when the verifier could
+    not decide. A disagreement is a bug in gdc: InternalError, with the message failure()."""
+    verdict = compare(a, b)
+    if verdict is Verdict.UNEQUAL:
+        raise InternalError(failure())
+    return verdict is Verdict.EQUAL
+
+
+def _unless(verified: bool, note: str = "") -> str:
+    """A step's note: its own, or the undecided note in front of it when it was not verified."""
+    return note if verified else UNDECIDED + (f"; {note}" if note else "")
+
 
 # The rules of the top-level steps (the sections a printer lays out).
 LOSS = "the loss"
@@ -54,6 +74,7 @@ class Update:
     factor: sympy.Expr = S.One
     error: sympy.Expr | None = None
     folded: sympy.Expr | None = None
+    verified: bool = True       # the per-sample gradient shown equal to sympy.diff
 
     @property
     def batch(self) -> sympy.Expr:
@@ -97,6 +118,12 @@ class Derivation:
         lead = (self.loss_step,) + ((self.linearity_step,) if self.linearity_step else ())
         return lead + self.shared_steps + self.partial_steps
 
+    @property
+    def verified(self) -> bool:
+        """Whether every step and every per-sample gradient was shown equal to sympy.diff."""
+        return all(s.verified for root in self.steps for s in root.walk()) and \
+            all(u.verified for u in self.updates)
+
 
 # ---------------------------------------------------------------- the engine
 
@@ -126,14 +153,11 @@ class _Engine:
     def apply(self, rule: Rule, expr, var) -> Step:
         step = rule.derive(expr, var, self)
         after = tidy(step.after)
-        if self.total:
-            ok = equal(derivative(self.ctx.full(expr), var), self.ctx.full(after))
-        else:
-            ok = equal(derivative(expr, var), after)
-        if not ok:
-            raise InternalError(f"the {step.rule} gave d/d{var} of {expr} as {after}, "
-                                f"which does not match sympy.diff")
-        return replace(step, after=after, verified=True)
+        oracle, claim = (derivative(self.ctx.full(expr), var), self.ctx.full(after)) if self.total \
+            else (derivative(expr, var), after)
+        ok = _shown(oracle, claim, lambda: f"the {step.rule} gave d/d{var} of {expr} as {after}, "
+                                           f"which does not match sympy.diff")
+        return replace(step, after=after, verified=ok, note=_unless(ok, step.note))
 
     def fresh(self) -> Fresh:
         return self.ctx.fresh()
@@ -231,11 +255,15 @@ class _Context:
     def rewrite(self, before, after, name: str, args=()) -> Step:
         """A named rewrite as a verified step (definitions may be substituted to see it)."""
         # Over parameters and data first: it is equal there whenever it is equal at all.
-        if not (equal(self.full(before), self.full(after)) or equal(before, after)):
+        verdict = compare(self.full(before), self.full(after))
+        if verdict is not Verdict.EQUAL and compare(before, after) is Verdict.EQUAL:
+            verdict = Verdict.EQUAL
+        if verdict is Verdict.UNEQUAL:
             raise InternalError(f"the rewrite '{name}' changed {before} into {after}, which is not equal")
+        ok = verdict is Verdict.EQUAL
         # A name in the rule's name is the name as written: "substitute the model y", not yᵢ.
         args = tuple(sympy.Symbol(a.name, real=True) if isinstance(a, PerSample) else a for a in args)
-        return Step(name, before, after, verified=True, rule_args=args)
+        return Step(name, before, after, verified=ok, rule_args=args, note=_unless(ok))
 
     # ------------------------------------------------------------ shared partials
 
@@ -253,9 +281,9 @@ class _Context:
                 step = replace(tree, quantity=Derivative(sym, var))
             else:
                 rewrite = self.rewrite(tree.after, new, name, args)
-                if not equal(self.full(derivative(body, var)), self.full(new)):
-                    raise InternalError(f"∂{sym}/∂{var} = {new} does not match sympy.diff")
-                step = Step(DEFINITION, Derivative(body, var), new, (tree, rewrite), True,
+                ok = _shown(self.full(derivative(body, var)), self.full(new),
+                            lambda: f"∂{sym}/∂{var} = {new} does not match sympy.diff")
+                step = Step(DEFINITION, Derivative(body, var), new, (tree, rewrite), ok, _unless(ok),
                             quantity=Derivative(sym, var))
             self._partials[key] = step
         return self._partials[key]
@@ -295,10 +323,9 @@ class _Context:
                 return replace(step, quantity=quantity)
             subs = [step, self.rewrite(value, new, name, args)]
             value = new
-        ok = equal(derivative(self.later(term, sym), sym), self.later(value, sym))
-        if not ok:
-            raise InternalError(f"∂{label}/∂{sym} = {value} does not match sympy.diff")
-        return Step(SHARED, Derivative(term, sym), value, tuple(subs), True, quantity=quantity,
+        ok = _shown(derivative(self.later(term, sym), sym), self.later(value, sym),
+                    lambda: f"∂{label}/∂{sym} = {value} does not match sympy.diff")
+        return Step(SHARED, Derivative(term, sym), value, tuple(subs), ok, _unless(ok), quantity=quantity,
                     middle=Add(*middle))
 
     def through_definitions(self, term, var):
@@ -333,7 +360,7 @@ class _Context:
         for rewrite, before, after in stable_steps(expr):
             subs.append(self.rewrite(before, after, "stable form: {0} = {1}", rewrite.identity))
             self.stable, self.stable_names = after, self.stable_names + (rewrite.name,)
-        return Step(LOSS, model.loss_compact, self.stable, tuple(subs), True, quantity=J)
+        return Step(LOSS, model.loss_compact, self.stable, tuple(subs), all(s.verified for s in subs), quantity=J)
 
     def linearity_section(self) -> Step | None:
         """∂J/∂θ = c·(1/N)Σᵢ ∂ℓᵢ/∂θ + …, shown once, when J is affine in its means and sums."""
@@ -348,15 +375,15 @@ class _Context:
         if any(depends_on(penalty, p) for p in self.params):
             parts.append(Derivative(penalty, THETA))
         after = Add(*parts)
+        ok = True
         for p in self.params:
             claim = Add(*(c * type(r)(derivative(self.full(r.args[0]), p)) for r, c in coeffs.items()),
                         derivative(penalty, p))
-            if not equal(claim, self.gradient(p)):
-                raise InternalError(f"linearity: ∂J/∂{p} does not match sympy.diff")
+            ok &= _shown(claim, self.gradient(p), lambda: f"linearity: ∂J/∂{p} does not match sympy.diff")
         data = ", ".join(str(d) for d in self.model.data)
         note = (f"the derivative of a mean (or a sum) is the mean of the derivatives; "
                 f"the data {data} do not depend on the parameters")
-        return Step(LINEARITY, Derivative(self.loss, THETA), after, (), True, note,
+        return Step(LINEARITY, Derivative(self.loss, THETA), after, (), ok, _unless(ok, note),
                     quantity=Derivative(J, THETA),
                     where=tuple((self.labels[r.args[0]], r.args[0]) for r in coeffs))
 
@@ -391,11 +418,10 @@ class _Context:
             new = evaluate_reductions(self.full(expr))
             subs.append(self.rewrite(expr, new, name, used))
             expr = new
-        ok = equal(expr, self.gradient(param))
-        if not ok:
-            raise InternalError(f"∂J/∂{param} = {expr} does not match sympy.diff of the loss")
+        ok = _shown(expr, self.gradient(param),
+                    lambda: f"∂J/∂{param} = {expr} does not match sympy.diff of the loss")
         step = Step(PARTIAL, Derivative(self.loss, param), expr, tuple(subs), ok, quantity=Derivative(J, param),
-                    note="checked: equal to sympy.diff of the loss")
+                    note="checked: equal to sympy.diff of the loss" if ok else UNDECIDED)
         return step, compact
 
     def update(self, param, gradient, compact) -> tuple[Update, sympy.Expr]:
@@ -403,18 +429,18 @@ class _Context:
         sample = per_sample(compact)
         expected = derivative(per_sample(self.model.loss), param)
         full = per_sample(gradient)
-        if not (equal(full, expected) and equal(self.full(sample), expected)):
-            raise InternalError(f"the per-sample gradient for {param} does not match sympy.diff")
+        failure = lambda: f"the per-sample gradient for {param} does not match sympy.diff"  # noqa: E731
+        ok = _shown(full, expected, failure) & _shown(self.full(sample), expected, failure)
         if sample == 0:   # the loss does not depend on it: there is nothing to fold or name
-            return Update(param, gradient, sample), full
+            return Update(param, gradient, sample, verified=ok), full
         coeff, rest = sample.as_coeff_Mul()
         factor = abs(coeff) if coeff.is_Rational and abs(coeff) != 1 else S.One
         sign = -1 if coeff.is_negative else 1
         error, named = self.residual(rest)
         if factor == 1 and error is None:
-            return Update(param, gradient, sample), full
+            return Update(param, gradient, sample, verified=ok), full
         folded = sign * (rest if named is None else rest.xreplace(named))
-        return Update(param, gradient, sample, factor, error, folded), full
+        return Update(param, gradient, sample, factor, error, folded, ok), full
 
     def residual(self, product):
         """A factor prediction − target (or a `let` for it), which classic SGD calls Error."""

@@ -2,7 +2,8 @@
 
 Both the kernels (codegen.py) and `gdc derive --hessian` take their second derivatives from
 here. The first derivatives are the derivation's partials (codegen.gradient_exprs); each
-second derivative is sympy.diff of a partial, checked against sympy.diff(sympy.diff(J)).
+second derivative is sympy.diff of a partial, checked by verify.compare (the one oracle of
+every derivation step) against sympy.diff(sympy.diff(J)).
 A loss is least squares when it is c·Σᵢ rᵢ² or c·mean(rᵢ²) with a constant c > 0; then
 the Gauss–Newton matrix 2c·Σᵢ ∂r/∂θⱼ ∂r/∂θₖ (mean: 2c/N·Σ) approximates the Hessian.
 """
@@ -16,6 +17,7 @@ import sympy
 from gdc.errors import InternalError
 from .functions import Sum, mean
 from .symbolic import SymbolicModel
+from .verify import Verdict, compare
 
 # Above this many parameters no second-order kernels are generated (p(p+1)/2 sums per pass).
 MAX_SECOND_ORDER = 50
@@ -64,30 +66,26 @@ def printable(exprs) -> bool:
 
 # ------------------------------------------------------------------ the display (`derive --hessian`)
 
-_MEAN, _SUM = sympy.Symbol("MEAN"), sympy.Symbol("SUM")
-
-
-def _unreduced(expr: sympy.Expr) -> sympy.Expr:
-    """mean(u) → u·MEAN, sum(u) → u·SUM: linear, so equal losses stay equal (mean(2) = 2·mean(1))."""
-    return expr.replace(lambda e: isinstance(e, (mean, Sum)),
-                        lambda e: e.args[0] * (_MEAN if isinstance(e, mean) else _SUM))
-
 @dataclass(frozen=True)
 class HessianReport:
     params: tuple[str, ...]
     entries: tuple[tuple[str, str, sympy.Expr], ...]           # (θⱼ, θₖ, ∂²J/∂θⱼ∂θₖ), j ≤ k
     gauss_newton: tuple[tuple[str, str, sympy.Expr], ...] | None
+    undecided: frozenset[tuple[str, str]] = frozenset()        # entries not shown equal to sympy.diff
 
 
 def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
     """Every second derivative, each verified against sympy.diff twice of the loss."""
     second = second_derivatives(sm, partials)
     names = tuple(p.name for p in sm.params)
-    entries = []
+    entries, undecided = [], set()
     for (j, k), value in second.items():
         oracle = _almost_everywhere(sympy.diff(sm.loss, sm.params[j], sm.params[k]))
-        if sympy.simplify(_unreduced(value) - _unreduced(oracle)) != 0:
+        verdict = compare(value, oracle)
+        if verdict is Verdict.UNEQUAL:
             raise InternalError(f"∂²J/∂{names[j]}∂{names[k]} differs from sympy.diff: {value} vs {oracle}")
+        if verdict is Verdict.UNDECIDED:
+            undecided.add((names[j], names[k]))
         entries.append((names[j], names[k], value))
     form = least_squares_form(sm.loss)
     gn = None
@@ -96,4 +94,4 @@ def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
         red = mean if form.is_mean else Sum
         gn = tuple((names[j], names[k], 2 * form.scale * red(jac[j] * jac[k]))
                    for j in range(len(names)) for k in range(j, len(names)))
-    return HessianReport(names, tuple(entries), gn)
+    return HessianReport(names, tuple(entries), gn, frozenset(undecided))

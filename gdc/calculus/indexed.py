@@ -146,11 +146,44 @@ def instances(*exprs: sympy.Expr) -> list[tuple[sympy.Expr, ...]]:
         shrunk = [_shrink(e.xreplace(values), limit) for e in exprs]
         ranges = {}
         for e in shrunk:
-            ranges.update(_free_index_ranges(e))
+            ranges.update(_free_index_ranges(e, limit))
         rng = random.Random(f"{_CHECK_SEED}:{n}")
         choice = {k: sympy.Integer(rng.randrange(min(int(r), limit))) for k, r in sorted(ranges.items(), key=str)}
-        out.append(tuple(written_out(e.xreplace(choice)) for e in shrunk))
+        for chosen in [choice] + (_named_choices(shrunk, choice, ranges, limit) if n == 0 else []):
+            out.append(tuple(written_out(e.xreplace(chosen)) for e in shrunk))
     return out
+
+
+def _named_choices(exprs, choice: dict, ranges: dict, limit: int) -> list[dict]:
+    """The random choice varied one free index at a time: to each number the expressions name
+    on its axis (w[j] beside w[2], or δ_2j in ∂/∂w[j] of w[2]), where such a partial differs
+    from the other elements, and to one number they do not name."""
+    named: dict = {k: set() for k in choice}
+    for e in exprs:
+        for delta in e.atoms(KroneckerDelta):
+            for k, c in (delta.args, delta.args[::-1]):
+                if k in named and c.is_Integer:
+                    named[k].add(int(c))
+        axes = {}   # (base, axis) → the free indices on it
+        for node in e.atoms(Indexed):
+            for axis, k in enumerate(node.indices):
+                if k in named:
+                    axes.setdefault((node.base, axis), set()).add(k)
+        for node in e.atoms(Indexed):
+            for axis, c in enumerate(node.indices):
+                for k in axes.get((node.base, axis), ()) if c.is_Integer else ():
+                    named[k].add(int(c))
+    found = []
+    for k in sorted(named, key=str):
+        if not named[k]:
+            continue
+        span = range(min(int(ranges[k]), limit))
+        unnamed = [v for v in span if v not in named[k]]
+        for v in sorted(named[k] & set(span)) + unnamed[:1]:
+            chosen = {**choice, k: sympy.Integer(v)}
+            if chosen != choice and chosen not in found:
+                found.append(chosen)
+    return found
 
 
 def _shrink(expr: sympy.Expr, limit: int) -> sympy.Expr:
@@ -172,10 +205,15 @@ def _size_symbols(expr: sympy.Expr) -> set[sympy.Symbol]:
     return found
 
 
-def _free_index_ranges(expr: sympy.Expr) -> dict[sympy.Symbol, sympy.Expr]:
+def _free_index_ranges(expr: sympy.Expr, limit: int) -> dict[sympy.Symbol, sympy.Expr]:
+    """Each free index and its range: the axis it indexes, or `limit` for one that only a δ
+    mentions (δ_2j in ∂/∂w[j] of w[2]); left free, it would be no number at all."""
     free = expr.free_symbols
-    return {k: size for node in expr.atoms(Indexed)
-            for k, size in zip(node.indices, node.base.shape) if k.is_Symbol and k in free}
+    found = {k: size for node in expr.atoms(Indexed)
+             for k, size in zip(node.indices, node.base.shape) if k.is_Symbol and k in free}
+    for delta in expr.atoms(KroneckerDelta):
+        found.update({k: sympy.Integer(limit) for k in delta.free_symbols if k in free and k not in found})
+    return found
 
 
 def written_out(expr: sympy.Expr) -> sympy.Expr:

@@ -1,15 +1,19 @@
 """Whether two expressions are equal: the check every derivation step passes.
 
-Structural equality first, then a numeric comparison at random points of the real domain
-(data reduced over a few samples; a float disagreement is looked at again in 40 digits),
-and only where the numbers still disagree the algebra (expansion, cancelling) under a size
-guard. Numbers before algebra is the cheap order, since nearly every step is equal, and
-it rejects nothing that algebra would accept. `derivative` is sympy.diff, remembered, for
-the oracle side of every check.
+`compare` gives a verdict, EQUAL, UNEQUAL or UNDECIDED, and never guesses. Structure first,
+then numbers at points of the real domain (data reduced over a few samples; a float
+disagreement is looked at again in 40 digits). Two expressions are equal when they are the
+same real function: a point where one side is a finite real number and the other is not is a
+disagreement. Where too few points of the usual box are defined for both sides, wider boxes;
+then complex points, for expressions built from analytic functions only; last the algebra
+(expansion, cancelling) under a size guard. What none of these settles is UNDECIDED, and a
+node the evaluator does not know is a bug (InternalError), never "undefined".
+`derivative` is sympy.diff, remembered, for the oracle side of every check.
 """
 
 from __future__ import annotations
 
+import enum
 import math
 import random
 from functools import lru_cache
@@ -17,32 +21,50 @@ from functools import lru_cache
 import mpmath
 import sympy
 
+from gdc.errors import InternalError
 from .indexed import collapse_deltas, instances, is_indexed
 from .simplify import REDUCTIONS, evaluate_reductions, has_denominator, size
 from .symbolic import PerSample, mean, sigmoid, softplus
 
 
+class Verdict(enum.Enum):
+    EQUAL = "equal"
+    UNEQUAL = "unequal"
+    UNDECIDED = "undecided"
+
+
 def equal(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> bool:
+    """Whether a and b are shown to be the same function (UNDECIDED is not shown)."""
+    return compare(a, b, limit) is Verdict.EQUAL
+
+
+def compare(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> Verdict:
     """Whether a and b are the same function of their symbols (every symbol independent).
 
     Index form (vectors, sums over elements) is compared written out at fixed sizes, where
     symbolic checking of indexed expressions is out of reach (indexed.instances).
     """
     if a == b:
-        return True
-    if is_indexed(a) or is_indexed(b):
-        return all(_equal(evaluate_reductions(x), evaluate_reductions(y), limit) for x, y in instances(a, b))
-    return _equal(evaluate_reductions(a), evaluate_reductions(b), limit)
+        return Verdict.EQUAL
+    if not (is_indexed(a) or is_indexed(b)):
+        return _compare(evaluate_reductions(a), evaluate_reductions(b), limit)
+    verdicts = {_compare(evaluate_reductions(x), evaluate_reductions(y), limit) for x, y in instances(a, b)}
+    for verdict in (Verdict.UNEQUAL, Verdict.UNDECIDED):
+        if verdict in verdicts:
+            return verdict
+    return Verdict.EQUAL
 
 
 @lru_cache(maxsize=8192)
-def _equal(a: sympy.Expr, b: sympy.Expr, limit: int) -> bool:
-    if a == b:
-        return True
-    diff = a - b
-    if diff == 0 or numeric_equal(a, b):
-        return True
-    return _expands_to_zero(diff, limit)
+def _compare(a: sympy.Expr, b: sympy.Expr, limit: int) -> Verdict:
+    if a == b or a - b == 0:
+        return Verdict.EQUAL
+    verdict = numeric_verdict(a, b)
+    if verdict is Verdict.UNDECIDED:
+        verdict = complex_verdict(a, b)
+    if verdict is Verdict.UNDECIDED and _expands_to_zero(a - b, limit):
+        verdict = Verdict.EQUAL
+    return verdict
 
 
 def _expands_to_zero(diff: sympy.Expr, limit: int) -> bool:
@@ -60,83 +82,129 @@ def _large_powers(expr) -> bool:
                for p in expr.atoms(sympy.Pow))
 
 
-_SAMPLES = 3
+# ---------------------------------------------------------------- real points
+
 _SEED = 20240501
+_ENOUGH = 3           # points that agree, none disagreeing, decide EQUAL ...
+_LOOK_AT = 9          # ... once at least this many points of the usual box were looked at,
+_USUAL = 24           # or all of them where a side has a kink: signed (−2, 2), every third positive
+# Where the usual box has too few points defined for both sides (log(x − 5)): wider boxes.
+_WIDER = ((-20.0, 20.0), (0.5, 20.0), (-20.0, -0.5), (-200.0, 200.0), (5.0, 200.0), (-200.0, -5.0))
+_WIDE_POINTS = 4 * len(_WIDER)
 
 
-def numeric_equal(a: sympy.Expr, b: sympy.Expr, tries: int = 16) -> bool:
-    """Compare at random points of the real domain; a mean or sum is taken over three samples.
+def _samples(attempt: int) -> int:
+    """A mean or sum over the samples is taken over 2, 3 or 4 of them, changing from point to
+    point: at any one count N, sum(u) and N·mean(u) would agree."""
+    return 2 + attempt % 3
 
-    A point counts only where both sides, and every part of them, are finite real numbers
-    (gradient descent lives there; off it, |u|′ = sign(u)·u′ and sympy's complex form differ).
-    Three points that agree decide; so does one disagreement.
+
+def _box(attempt: int) -> tuple[float, float]:
+    if attempt >= _USUAL:
+        return _WIDER[(attempt - _USUAL) % len(_WIDER)]
+    return (0.1, 2.0) if attempt % 3 == 1 else (-2.0, 2.0)
+
+
+def numeric_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
+    """Compare at points of the real domain; UNDECIDED when fewer than three are defined for both.
+
+    Every symbol takes a value of its own at each point, positive at every third point of the
+    usual box and signed at the others, so that both sides of a kink are seen (|x| and x agree
+    on the positive points only). At least nine points are looked at, all of the usual box
+    where either side has a kink (max(x, 0)·max(y, 0) and max(x, 0)·y differ on a quarter of
+    them); analytic functions that agree on an open set agree on its component. One
+    disagreement decides; in the usual box so does a point where only one side is defined.
+    In the wider boxes such a point is passed over, since 40 digits may not be enough there
+    (log(1 − σ(z)) at z = 200 is log 0 in 40 digits, −softplus(z) is not).
     """
-    agreed = one_sided = 0
-    for attempt in range(tries):
+    agreed = 0
+    look_at = _LOOK_AT if _analytic(a) and _analytic(b) else _USUAL
+    for attempt in range(_USUAL + _WIDE_POINTS):
+        if agreed >= _ENOUGH and attempt >= look_at:
+            return Verdict.EQUAL
         va, vb = value(a, attempt), value(b, attempt)
-        if va is None or vb is None:
-            one_sided += (va is None) != (vb is None)
+        if va is not None and vb is not None and _close(va, vb):
+            agreed += 1
             continue
-        if not _close(va, vb) and not _close_precisely(a, b, attempt):
-            return False
-        agreed += 1
-        if agreed == 3:
-            return True
-    return agreed > 0 or one_sided == 0  # or nowhere defined, either of them (0**m·log 0)
+        if va is None and vb is None:
+            continue
+        seen = _precise_verdict(a, b, attempt)
+        if seen is Verdict.EQUAL:
+            agreed += 1
+        elif seen is Verdict.UNEQUAL and (attempt < _USUAL or (va is not None and vb is not None)):
+            return Verdict.UNEQUAL
+    return Verdict.EQUAL if agreed >= _ENOUGH else Verdict.UNDECIDED
 
 
 def _close(x: float, y: float) -> bool:
     return abs(x - y) <= 1e-7 * (1 + max(abs(x), abs(y)))
 
 
-def _close_precisely(a: sympy.Expr, b: sympy.Expr, attempt: int) -> bool:
-    """Floating point can disagree where the two forms differ only in rounding (log(1 − σ(z)) for
-    a large z against −softplus(z)); 40 digits at the same point settle it."""
-    with mpmath.workdps(40):
-        try:
-            va, vb = _precise(a, attempt, 0), _precise(b, attempt, 0)
-        except (ArithmeticError, ValueError, TypeError):
-            return False
-        return abs(va - vb) <= mpmath.mpf(10) ** -20 * (1 + max(abs(va), abs(vb)))
+def _precise_verdict(a: sympy.Expr, b: sympy.Expr, attempt: int) -> Verdict:
+    """The two sides at one point in 40 digits, and again in 120 before calling them different.
+
+    Floating point can disagree where the two forms differ only in rounding (log(1 − σ(z)) for
+    a large z against −softplus(z)), or overflow on one side only (e^(e^(e^x)) · 0 + 1).
+    EQUAL, UNEQUAL, or UNDECIDED where neither side is a finite real number.
+    """
+    for digits in (40, 120):
+        with mpmath.workdps(digits):
+            va, vb = _precise_or_none(a, attempt), _precise_or_none(b, attempt)
+            if va is None and vb is None:
+                return Verdict.UNDECIDED
+            if va is not None and vb is not None and \
+                    abs(va - vb) <= mpmath.mpf(10) ** -20 * (1 + max(abs(va), abs(vb))):
+                return Verdict.EQUAL
+    return Verdict.UNEQUAL
 
 
-_PRECISE = {
-    sympy.exp: mpmath.exp, sympy.log: mpmath.log, sympy.sin: mpmath.sin, sympy.cos: mpmath.cos,
-    sympy.tan: mpmath.tan, sympy.asin: mpmath.asin, sympy.acos: mpmath.acos, sympy.atan: mpmath.atan,
-    sympy.sinh: mpmath.sinh, sympy.cosh: mpmath.cosh, sympy.tanh: mpmath.tanh, sympy.Abs: abs,
-    sympy.sign: mpmath.sign, sympy.Heaviside: lambda x, h=0.5: mpmath.mpf(h) if x == 0 else mpmath.mpf(x > 0),
-    sigmoid: lambda z: 1 / (1 + mpmath.exp(-z)), softplus: lambda z: mpmath.log(1 + mpmath.exp(z)),
-    sympy.re: lambda x: x, sympy.im: lambda x: mpmath.mpf(0), sympy.conjugate: lambda x: x,
+# ---------------------------------------------------------------- values at a point
+
+# Each function: its float form, its mpmath form, and whether it is analytic (so that complex
+# points may compare it). math.log(−1) and math.asin(2) raise ValueError, mpmath returns a
+# complex number; either way a real point outside the domain is "not defined here".
+_FUNCTIONS = {
+    sympy.exp: (math.exp, mpmath.exp, True), sympy.log: (math.log, mpmath.log, True),
+    sympy.sin: (math.sin, mpmath.sin, True), sympy.cos: (math.cos, mpmath.cos, True),
+    sympy.tan: (math.tan, mpmath.tan, True), sympy.asin: (math.asin, mpmath.asin, True),
+    sympy.acos: (math.acos, mpmath.acos, True), sympy.atan: (math.atan, mpmath.atan, True),
+    sympy.sinh: (math.sinh, mpmath.sinh, True), sympy.cosh: (math.cosh, mpmath.cosh, True),
+    sympy.tanh: (math.tanh, mpmath.tanh, True),
+    sigmoid: (lambda z: 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z)),
+              lambda z: 1 / (1 + mpmath.exp(-z)), True),
+    softplus: (lambda z: max(z, 0.0) + math.log1p(math.exp(-abs(z))),
+               lambda z: mpmath.log(1 + mpmath.exp(z)), True),
+    # The kinks, and what sympy.diff leaves of a real variable: real points only.
+    sympy.Abs: (abs, abs, False),
+    sympy.sign: (lambda x: 0.0 if x == 0 else math.copysign(1.0, x), mpmath.sign, False),
+    sympy.Heaviside: (lambda x, h=0.5: h if x == 0 else float(x > 0),
+                      lambda x, h=0.5: mpmath.mpf(h) if x == 0 else mpmath.mpf(x > 0), False),
+    sympy.Max: (max, max, False), sympy.Min: (min, min, False),
+    sympy.re: (lambda x: x, lambda x: x, False), sympy.im: (lambda x: 0.0, lambda x: mpmath.mpf(0), False),
+    sympy.conjugate: (lambda x: x, lambda x: x, False),
+    # sympy.diff of |u| where sympy cannot tell that u is real (|acos(m) + b|) writes im(u) with these.
+    sympy.atan2: (math.atan2, mpmath.atan2, False),
+    sympy.arg: (lambda x: _arg(x, math.pi), lambda x: _arg(x, mpmath.pi), False),
 }
 
 
-def _precise(expr, attempt: int, sample: int):
-    """The value in mpmath at the working precision; ValueError off the real domain."""
-    if expr.is_Symbol:
-        return mpmath.mpf(_coordinate(expr, attempt, sample if isinstance(expr, PerSample) else -1))
-    if expr.is_Number or expr.is_NumberSymbol:
-        return mpmath.mpf(expr.evalf(mpmath.mp.dps)) if not expr.is_Rational else \
-            mpmath.mpf(expr.p) / expr.q
-    args = expr.args
-    if isinstance(expr, REDUCTIONS):
-        values = [_precise(args[0], attempt, j) for j in range(_SAMPLES)]
-        return mpmath.fsum(values) / (len(values) if isinstance(expr, mean) else 1)
-    values = [_precise(a, attempt, sample) for a in args]
-    if expr.is_Add:
-        result = mpmath.fsum(values)
-    elif expr.is_Mul:
-        result = mpmath.fprod(values)
-    elif expr.is_Pow:
-        result = values[0] ** values[1]
-    elif isinstance(expr, (sympy.Max, sympy.Min)):
-        result = max(values) if isinstance(expr, sympy.Max) else min(values)
-    elif type(expr) in _PRECISE:
-        result = _PRECISE[type(expr)](*values)
-    else:
-        raise TypeError(f"no precise evaluation of {type(expr).__name__}")
-    if isinstance(result, mpmath.mpc) or not mpmath.isfinite(result):
-        raise ValueError("not a finite real number")
-    return result
+def _arg(x, pi):
+    if x == 0:
+        raise ValueError("arg(0) is not defined")
+    return 0 * pi if x > 0 else pi
+
+
+class _Undefined(ValueError):
+    """Not a finite real number at this point (remembered, like a value)."""
+
+
+def _known(expr) -> None:
+    """A node the evaluator does not know is a bug in gdc, not a point outside the domain."""
+    if expr.is_Symbol and expr.is_integer:
+        raise InternalError(f"the verifier was given the free index {expr} in an expression it compares")
+    if not (expr.is_Symbol or expr.is_Number or expr.is_NumberSymbol or expr.is_Add or expr.is_Mul
+            or expr.is_Pow or isinstance(expr, REDUCTIONS) or type(expr) in _FUNCTIONS):
+        raise InternalError(f"the verifier cannot evaluate {type(expr).__name__} (in {expr})")
 
 
 # Point number k gives each symbol a value of its own, drawn from the symbol and k alone (not
@@ -147,19 +215,13 @@ _values: dict[tuple, object] = {}
 _LIMIT = 1 << 18
 
 
-class _Undefined(ValueError):
-    """Not a finite real number at this point (remembered, like a value)."""
-
-
 def _coordinate(sym: sympy.Symbol, attempt: int, sample: int) -> float:
-    """Symbol values at point `attempt`: signed at even points, positive at odd ones."""
     key = (sym, attempt, sample)
     found = _coordinates.get(key)
     if found is None:
-        low, high = (-2.0, 2.0) if attempt % 2 == 0 else (0.1, 2.0)
         tag = (_SEED, type(sym).__name__, sym.name, getattr(sym, "dummy_index", None),
                sorted(sym.assumptions0.items()), attempt, sample)
-        found = _coordinates[key] = random.Random(repr(tag)).uniform(low, high)
+        found = _coordinates[key] = random.Random(repr(tag)).uniform(*_box(attempt))
     return found
 
 
@@ -169,41 +231,9 @@ def value(expr: sympy.Expr, attempt: int, sample: int = 0) -> float | None:
     Data take their values at `sample` outside a mean or sum; inside one, at each sample.
     """
     try:
-        result = _eval(expr, attempt, sample)
-    except (ArithmeticError, ValueError, TypeError):
+        return _eval(expr, attempt, sample)
+    except _Undefined:
         return None
-    return result if math.isfinite(result) else None
-
-
-def _sign(x: float) -> float:
-    return 0.0 if x == 0 else math.copysign(1.0, x)
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1 / (1 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1 + e)
-
-
-def _softplus(z: float) -> float:
-    return max(z, 0.0) + math.log1p(math.exp(-abs(z)))
-
-
-def _heaviside(x: float, at_zero: float = 0.5) -> float:
-    return at_zero if x == 0 else float(x > 0)
-
-
-# Real functions only: math.log(−1), math.asin(2) raise ValueError, so a point outside the
-# real domain is skipped rather than compared.
-_FUNCTIONS = {
-    sympy.exp: math.exp, sympy.log: math.log, sympy.sin: math.sin, sympy.cos: math.cos,
-    sympy.tan: math.tan, sympy.asin: math.asin, sympy.acos: math.acos, sympy.atan: math.atan,
-    sympy.sinh: math.sinh, sympy.cosh: math.cosh, sympy.tanh: math.tanh,
-    sympy.Abs: abs, sympy.sign: _sign, sympy.Heaviside: _heaviside,
-    sigmoid: _sigmoid, softplus: _softplus,
-    sympy.re: lambda x: x, sympy.im: lambda x: 0.0, sympy.conjugate: lambda x: x,
-}
 
 
 def _eval(expr, attempt: int, sample: int) -> float:
@@ -213,7 +243,9 @@ def _eval(expr, attempt: int, sample: int) -> float:
     if found is None:
         try:
             found = _compute(expr, attempt, sample)
-        except (ArithmeticError, ValueError, TypeError):
+            if isinstance(found, complex) or not math.isfinite(found):
+                found = _Undefined
+        except (ArithmeticError, ValueError):   # math.log(0), overflow, 0.0 ** −1
             found = _Undefined
         if len(_values) > _LIMIT:
             _values.clear()
@@ -224,34 +256,112 @@ def _eval(expr, attempt: int, sample: int) -> float:
 
 
 def _compute(expr, attempt: int, sample: int) -> float:
+    _known(expr)
     if expr.is_Symbol:
         return _coordinate(expr, attempt, sample if isinstance(expr, PerSample) else -1)
     if expr.is_Number or expr.is_NumberSymbol:
-        return float(expr)
+        return float(expr) if expr.is_extended_real else math.nan    # zoo, nan: undefined
     args = expr.args
-    if expr.is_Add:
-        return math.fsum(_eval(a, attempt, sample) for a in args)
-    if expr.is_Mul:
-        total = 1.0
-        for a in args:
-            total *= _eval(a, attempt, sample)
-        return total
-    if expr.is_Pow:
-        result = _eval(args[0], attempt, sample) ** _eval(args[1], attempt, sample)
-        if isinstance(result, complex):  # (−8)^(1/3) in Python: not on the real domain here
-            raise ValueError("a root of a negative number")
-        return result
     if isinstance(expr, REDUCTIONS):
-        values = [_eval(args[0], attempt, j) for j in range(_SAMPLES)]
+        values = [_eval(args[0], attempt, j) for j in range(_samples(attempt))]
         return math.fsum(values) / (len(values) if isinstance(expr, mean) else 1)
-    if isinstance(expr, (sympy.Max, sympy.Min)):
-        values = [_eval(a, attempt, sample) for a in args]
-        return max(values) if isinstance(expr, sympy.Max) else min(values)
-    fn = _FUNCTIONS.get(type(expr))
-    if fn is None:  # something rare: let sympy evaluate it (TypeError if not a real number)
-        point = {s: sympy.Float(_compute(s, attempt, sample)) for s in expr.free_symbols}
-        return float(expr.xreplace(point).evalf())
-    return fn(*(_eval(a, attempt, sample) for a in args))
+    values = [_eval(a, attempt, sample) for a in args]
+    if expr.is_Add:
+        return math.fsum(values)
+    if expr.is_Mul:
+        return math.prod(values)
+    if expr.is_Pow:
+        return values[0] ** values[1]       # (−8)^(1/3) is complex in Python: not real here
+    return _FUNCTIONS[type(expr)][0](*values)
+
+
+def _precise_or_none(expr, attempt: int):
+    try:
+        return _precise(expr, attempt, 0)
+    except (ArithmeticError, ValueError):
+        return None
+
+
+def _precise(expr, attempt: int, sample: int, point=None):
+    """The value in mpmath at the working precision; ValueError where not a finite real number.
+
+    With `point` (symbol → complex number) the value at that complex point instead, for
+    analytic nodes only.
+    """
+    _known(expr)
+    if expr.is_Symbol:
+        if point is not None:
+            return point(expr, sample if isinstance(expr, PerSample) else -1)
+        return mpmath.mpf(_coordinate(expr, attempt, sample if isinstance(expr, PerSample) else -1))
+    if expr.is_Number or expr.is_NumberSymbol:
+        if not expr.is_extended_real or not expr.is_finite:
+            raise ValueError("not a finite number")
+        return mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(expr.evalf(mpmath.mp.dps))
+    args = expr.args
+    if isinstance(expr, REDUCTIONS):
+        values = [_precise(args[0], attempt, j, point) for j in range(_samples(attempt))]
+        return mpmath.fsum(values) / (len(values) if isinstance(expr, mean) else 1)
+    values = [_precise(a, attempt, sample, point) for a in args]
+    if expr.is_Add:
+        result = mpmath.fsum(values)
+    elif expr.is_Mul:
+        result = mpmath.fprod(values)
+    elif expr.is_Pow:
+        result = values[0] ** values[1]
+    else:
+        evaluate, analytic = _FUNCTIONS[type(expr)][1:]
+        if point is not None and not analytic:
+            raise InternalError("a complex point reached a function that is not analytic")
+        result = evaluate(*values)
+    if not mpmath.isfinite(result) or (point is None and isinstance(result, mpmath.mpc)):
+        raise ValueError("not a finite real number")
+    return result
+
+
+# ---------------------------------------------------------------- complex points
+
+_COMPLEX_POINTS = 6
+
+
+def complex_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
+    """Compare at complex points, principal branches, when both sides are analytic.
+
+    For pairs too few real points decide, such as log(−x² − 1) and 2·log(−x² − 1), defined
+    for no real x: as functions of a complex x they differ. Kinks (|u|, max) are not analytic,
+    and their complex forms say nothing of the real ones: UNDECIDED.
+    """
+    if not (_analytic(a) and _analytic(b)):
+        return Verdict.UNDECIDED
+    agreed = 0
+    with mpmath.workdps(30):
+        for attempt in range(_COMPLEX_POINTS):
+            rng = random.Random(f"{_SEED}:complex:{attempt}")
+            drawn: dict = {}
+
+            def point(sym, sample):
+                key = (sym, sample)
+                if key not in drawn:
+                    drawn[key] = mpmath.mpc(rng.uniform(-2, 2), rng.uniform(-2, 2))
+                return drawn[key]
+
+            try:
+                va, vb = _precise(a, attempt, 0, point), _precise(b, attempt, 0, point)
+            except (ArithmeticError, ValueError):
+                continue
+            if abs(va - vb) > mpmath.mpf(10) ** -15 * (1 + max(abs(va), abs(vb))):
+                return Verdict.UNEQUAL
+            agreed += 1
+    return Verdict.EQUAL if agreed >= _ENOUGH else Verdict.UNDECIDED
+
+
+@lru_cache(maxsize=8192)
+def _analytic(expr) -> bool:
+    """Whether every node is an analytic function (no kink, no |u|, no max)."""
+    if expr.is_Atom:
+        return True
+    _known(expr)
+    entry = _FUNCTIONS.get(type(expr))
+    return (entry is None or entry[2]) and all(_analytic(a) for a in expr.args)
 
 
 @lru_cache(maxsize=4096)
@@ -267,6 +377,7 @@ def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
 def clear_caches() -> None:
     """Forget every derivative, decided pair and value (a benchmark's cold start)."""
     derivative.cache_clear()
-    _equal.cache_clear()
+    _compare.cache_clear()
+    _analytic.cache_clear()
     _values.clear()
     _coordinates.clear()

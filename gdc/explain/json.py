@@ -56,7 +56,7 @@ def render(d: Derivation) -> str:
         "sgd_partials": {str(p): str(e) for p, e in d.sgd_partials.items()},
         "learning_rate": "alpha",
         "updates": updates,
-        "verified": all(s.verified for root in d.steps for s in root.walk()),
+        "verified": d.verified,
         "steps": [step_object(s) for s in d.steps],
     }
     return json.dumps(obj, indent=2, ensure_ascii=False) + "\n"

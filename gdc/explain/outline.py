@@ -128,6 +128,9 @@ def outline(d: Derivation, order: str = "tree") -> tuple[Block, ...]:
         blocks.append(Display(Math((step.quantity, step.after)), (f"   ({step.note})",)))
     blocks.append(Heading(2, (f"{next(number)}. Update rules, with learning rate ", Math((ALPHA,)))))
     blocks += _updates(d.updates, d.terms)
+    if not d.verified:
+        blocks.append(Paragraph(("Not every step is verified: the verifier could neither confirm nor refute "
+                                 "those whose note says so.",)))
     return tuple(blocks)
 
 

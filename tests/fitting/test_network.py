@@ -57,10 +57,12 @@ def test_the_network_fits_better_than_any_linear_model(diabetes):
     design = np.column_stack([x, np.ones(len(y))])
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     linear = np.mean((design @ coef - y) ** 2)
-    result = gdc.fit(MODEL, DATA, method="gd", epochs=1500, seed=1)
+    result = gdc.fit(MODEL, DATA, epochs=2000)   # the README's command: auto takes gd
+    assert result.method == "gd"
     assert result.params["W"].shape == (H, D) and result.params["v"].shape == (H,)
-    # 32 tanh units can bend where a plane cannot: the training error falls well below it.
-    assert result.loss < 0.7 * linear, (result.loss, linear)
+    # 32 tanh units can bend where a plane cannot: as the README says, 2000 epochs bring the
+    # training error below half of the best linear model's.
+    assert result.loss < 0.5 * linear, (result.loss, linear)
     assert result.loss == pytest.approx(numpy_loss(np.concatenate(
         [result.params["W"].ravel(), result.params["c"], result.params["v"], [result.params["a"]]]), x, y),
         rel=1e-9)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gdc.api import compile as compile_model
 from locations import NIST
 
 
@@ -202,10 +203,6 @@ if os.environ.get("GDC_NIST_ALL"):
 
 @pytest.mark.parametrize("name", COMPILED)
 def test_compiled_loss_at_certified_values(name, kernel_cache):
-    try:
-        from gdc.api import compile as compile_model
-    except ImportError as exc:  # another engineer is writing gdc.runtime.cache
-        pytest.skip(f"gdc.runtime.cache is not importable yet ({exc})")
     meta, columns, _ = load(name)
     kernels = compile_model(str(NIST / f"{name}.gd"), cache_dir=kernel_cache)
     assert list(kernels.param_names) == meta["parameters"]

@@ -96,13 +96,36 @@ def test_loss_grad_hess_matches_finite_differences(decay):
     assert np.array_equal(hess, hess.T)
 
 
+def decay_residuals(theta, x, y):
+    a, k, c = theta
+    return a * np.exp(-k * x) + c - y
+
+
+def decay_jacobian(theta, x, y):
+    a, k, c = theta
+    return np.column_stack([np.exp(-k * x), -a * x * np.exp(-k * x), np.ones_like(x)])
+
+
+def decay_optimum(x, y, start) -> np.ndarray:
+    """scipy's MINPACK lm on residuals and a Jacobian written from the formula, to full precision."""
+    from scipy.optimize import least_squares
+    found = least_squares(decay_residuals, start, jac=decay_jacobian, args=(x, y), method="lm",
+                          xtol=1e-15, ftol=1e-15, gtol=1e-15)
+    return found.x
+
+
 def test_lm_fits_decay_and_reports_standard_errors(decay):
-    result = gdc.fit(DECAY, {n: decay.column(n) for n in ("x", "Y")}, "auto", init={"a": 1, "k": 1, "c": 0})
+    x, y = decay.column("x"), decay.column("Y")
+    result = gdc.fit(DECAY, {"x": x, "Y": y}, "auto", init={"a": 1, "k": 1, "c": 0})
     assert result.method == "lm" and "sum of squared residuals" in result.method_note
     assert result.converged and result.reason in ("xtol", "ftol", "gtol")
     fitted = np.array(list(result.params.values()))
-    assert np.allclose(fitted, [3.0, 0.7, 0.5], atol=0.05)
-    assert all(0 < e < 0.1 for e in result.stats.std_errors)
+    optimum = decay_optimum(x, y, [1.0, 1.0, 0.0])
+    np.testing.assert_allclose(fitted, optimum, rtol=1e-9)
+    # s²(JᵀJ)⁻¹ at the optimum, J and s² = RSS/(n − p) written out
+    jac, r = decay_jacobian(optimum, x, y), decay_residuals(optimum, x, y)
+    covariance = (r @ r) / (len(x) - 3) * np.linalg.inv(jac.T @ jac)
+    np.testing.assert_allclose(result.stats.std_errors, np.sqrt(np.diag(covariance)), rtol=1e-6)
 
 
 def test_standard_errors_are_the_ols_closed_form():
@@ -161,9 +184,16 @@ def test_gd_on_misra1a_never_reports_a_stall_as_convergence():
     engine.full(start)
     true_max = float(np.linalg.eigvalsh(engine.hess)[-1])
     estimate = curvature(Objective(problem.kernels, problem.data), start.copy())
-    assert true_max / 10 < estimate < true_max * 10
+    # power iteration stops when the estimate changes by less than 1e-3; the eigenvalues
+    # (4e-2 and 1.2e12) are far apart, so it has converged to that
+    assert estimate == pytest.approx(true_max, rel=1e-3)
     result = gdc.fit(NIST / "Misra1a.gd", NIST / "Misra1a.csv", method="gd", epochs=200)
-    assert not np.allclose(list(result.params.values()), start, rtol=1e-6)
+    meta = json.loads((NIST / "Misra1a.json").read_text())
+    optimum = engine.loss(np.array(meta["certified_values"]))
+    # 200 epochs bring the loss down by orders of magnitude, yet far above the optimum: the
+    # run is reported as what it is, out of epochs, and not as converged
+    assert result.loss < result.history[0] / 100 and result.loss > 10 * optimum
+    assert result.reason == "max_epochs" and not result.converged
     stuck = gdc.fit(NIST / "Misra1a.gd", NIST / "Misra1a.csv", method="gd", lr=1e-300)
     assert stuck.reason == "stalled" and not stuck.converged
 
@@ -231,9 +261,8 @@ def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
 
     out, params = fit(decay, [1.0, 0.1, 0.0], trust_region_lm)
     assert out.converged and out.history == sorted(out.history, reverse=True)
-    ref = np.array([1.0, 0.1, 0.0])
-    levenberg_marquardt(LeastSquaresKernels(decay.kernels, decay.data), ref)
-    np.testing.assert_allclose(params, ref, rtol=1e-8)
+    optimum = decay_optimum(decay.column("x"), decay.column("Y"), [1.0, 0.1, 0.0])
+    np.testing.assert_allclose(params, optimum, rtol=1e-9)
     meta = json.loads((NIST / "MGH10.json").read_text())
     mgh10 = prepare(NIST / "MGH10.gd", NIST / "MGH10.csv")
     # λ-damped LM alone does not get there from NIST start 1 (b1 falls to ~1e-50) ...

@@ -36,14 +36,13 @@ def test_bad_model_message(path, golden):
 
 def test_every_positioned_error_points_into_the_file():
     for path in BAD:
-        try:
+        with pytest.raises(GdcError) as info:
             front_end(path)
-        except GdcError as exc:
-            text = exc.render()
-            assert text.startswith(f"{path.name}:"), text
-            if exc.span is not None:
-                assert f"{path.name}:{exc.span.line}:{exc.span.col}: error: " in text
-                assert "^" in text
+        text = info.value.render()
+        assert text.startswith(f"{path.name}:"), text
+        if info.value.span is not None:
+            assert f"{path.name}:{info.value.span.line}:{info.value.span.col}: error: " in text
+            assert "^" in text
 
 
 @pytest.mark.parametrize("content, expected", [

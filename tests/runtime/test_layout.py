@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import shaped_fakes
+from oracles import central_differences
 
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
@@ -95,14 +96,23 @@ def test_initial_values_numbers_fill_and_none_draws_within_the_fan_in_bound():
 def test_kernels_of_a_shaped_module_bind_to_the_data():
     k = Kernels.from_module(shaped_fakes.two_layer(3))
     assert k.shaped and k.initial.size == 0   # d comes from the data
-    x, y = np.zeros((5, 7)), np.zeros(5)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(5, 7)), rng.normal(size=5)
     plan = k.layout((x, y))
     assert plan.shapes == ((3, 7), (3,), ()) and plan.size == 25
     flat = k.flat(plan)
     assert flat.param_names == plan.element_names and len(flat.initial) == 25
     assert flat.module is k.module and flat.data_names == k.data_names
+    # the flat vector is W row-major, then v, then a: the loss and gradient of y = v·tanh(W x) + a
+    def loss(theta):
+        W, v, a = theta[:21].reshape(3, 7), theta[21:24], theta[24]
+        return np.mean((np.tanh(x @ W.T) @ v + a - y) ** 2)
+
+    theta = flat.initial + rng.uniform(-0.5, 0.5, 25)
     grad = np.zeros(25)
-    flat.loss_grad(flat.initial, x, y, grad)
+    assert flat.loss_grad(theta, x, y, grad) == pytest.approx(loss(theta), rel=1e-12)
+    np.testing.assert_allclose(grad, central_differences(loss, theta), rtol=1e-6, atol=1e-9)
+    assert plan.unflatten(theta)["W"][2, 6] == theta[20] and plan.unflatten(theta)["a"] == theta[24]
     # a fixed size needs no data
     fixed = Kernels.from_module(shaped_fakes.linear(initial=(0.0, 1.0), fixed=3))
     np.testing.assert_array_equal(fixed.initial, [0.0, 0.0, 0.0, 1.0])
