@@ -17,7 +17,7 @@ def kernel_dir(request, tmp_path_factory):
     gdc's compiler sources and the numba version, so an edit never reuses stale kernels, and
     the modules are sealed. `GDC_TEST_COLD=1` compiles everything afresh, as CI's new machine
     does (tests/runtime/test_cache.py compiles into empty folders of its own either way)."""
-    if os.environ.get("GDC_TEST_COLD") or request.config.cache is None:
+    if os.environ.get("GDC_TEST_COLD") or getattr(request.config, "cache", None) is None:
         shared = tmp_path_factory.getbasetemp()
         if os.environ.get("PYTEST_XDIST_WORKER"):   # one folder for all workers of this run
             shared = shared.parent
