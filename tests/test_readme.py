@@ -87,7 +87,7 @@ def assert_shows(shown: list[str], printed: str, what: str) -> None:
 def gdc_process(command: str, cwd=ROOT) -> subprocess.CompletedProcess:
     words = shlex.split(command)
     assert words[0] == "gdc", command
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), COLUMNS="100")   # the width the README shows
     return subprocess.run([sys.executable, "-m", "gdc", *words[1:]], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 

@@ -9,6 +9,8 @@ from sympy import Abs, Heaviside, KroneckerDelta, Max, Min, Rational, asin, exp,
 
 from gdc.calculus import derive as derive_module
 from gdc.calculus import hessian as hessian_module
+from gdc.calculus.derive import UNDECIDED
+from gdc.explain.hessian import hessian_json, hessian_text
 from gdc.calculus.derive import UNDECIDED, derive
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
 from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
@@ -173,5 +175,5 @@ def test_an_undecided_second_derivative_is_marked(monkeypatch):
     monkeypatch.setattr(hessian_module, "compare", lambda a, b: Verdict.UNDECIDED)
     report = hessian_module.hessian_report(sm, dict(d.partials))
     assert len(report.undecided) == 3
-    assert hessian_module.hessian_text(report).count(hessian_module.UNDECIDED) == 3
-    assert not any(e["verified"] for e in hessian_module.hessian_json(report)["entries"])
+    assert hessian_text(report).count(UNDECIDED) == 3
+    assert not any(e["verified"] for e in hessian_json(report)["entries"])
