@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 if TYPE_CHECKING:
-    from gdc.calculus.derive import Derivation
+    from gdc.calculus.derivation import Derivation
     from gdc.fitting.problem import FitResult, Problem
     from gdc.fitting.sweep import Sweep
     from gdc.runtime.kernels import Kernels

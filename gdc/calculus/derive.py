@@ -11,7 +11,7 @@ with a note that says so: it is never shown as checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from typing import Sequence
 
@@ -19,22 +19,16 @@ import sympy
 from sympy import Add, Derivative, Mul, S
 
 from gdc.errors import GdcError, InternalError
-from .indexed import depends_on, element_name
+from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
 from .stable import stable_steps
+from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
+                         Update, select_params)
 from .functions import PerSample
 from .symbolic import SymbolicModel
 from .verify import Verdict, compare, derivative
-
-J = sympy.Symbol("J")
-THETA = sympy.Symbol("theta")
-ALPHA = sympy.Symbol("alpha")
-ERROR = PerSample("Error", real=True)
-
-# The note on a step the verifier could not decide (no ✓ is printed beside it).
-UNDECIDED = "not verified: the verifier could neither confirm nor refute that this equals sympy.diff"
 
 
 def _shown(a, b, failure) -> bool:
@@ -49,80 +43,6 @@ def _shown(a, b, failure) -> bool:
 def _unless(verified: bool, note: str = "") -> str:
     """A step's note: its own, or the undecided note in front of it when it was not verified."""
     return note if verified else UNDECIDED + (f"; {note}" if note else "")
-
-
-# The rules of the top-level steps (the sections a printer lays out).
-LOSS = "the loss"
-LINEARITY = "linearity"
-SHARED = "chain rule through the definitions"
-DEFINITION = "derivative of a definition"
-PARTIAL = "partial derivative"
-
-
-@dataclass(frozen=True)
-class Update:
-    """Gradient descent for one parameter θ with learning rate α.
-
-    `gradient` is ∂J/∂θ (batch); `sample_gradient` the gradient of the loss at one sample
-    (SGD), written with the definitions' names; `folded` the same with the constant
-    `factor` folded into α and the residual `error` (e.g. y − Y) named Error, or None.
-    """
-
-    param: sympy.Symbol
-    gradient: sympy.Expr
-    sample_gradient: sympy.Expr
-    factor: sympy.Expr = S.One
-    error: sympy.Expr | None = None
-    folded: sympy.Expr | None = None
-    verified: bool = True       # the per-sample gradient shown equal to sympy.diff
-
-    @property
-    def batch(self) -> sympy.Expr:
-        return self.param - ALPHA * self.gradient
-
-    @property
-    def sgd(self) -> sympy.Expr:
-        return self.param - ALPHA * self.sample_gradient
-
-    @property
-    def classic(self) -> sympy.Expr | None:
-        return None if self.folded is None else self.param - ALPHA * self.folded
-
-
-@dataclass(frozen=True)
-class Derivation:
-    """What `gdc derive` shows: the steps, and the partials they arrive at.
-
-    `partials[θ]` is ∂J/∂θ over the parameter and data symbols, reductions as symbolic.mean
-    and symbolic.Sum, equal to sympy.diff of the loss; `sgd_partials[θ]` is the gradient of
-    the per-sample objective (each reduction replaced by its term).
-    """
-
-    model: SymbolicModel
-    params: tuple[sympy.Symbol, ...]
-    definitions: tuple[tuple[sympy.Symbol, sympy.Expr], ...]
-    terms: tuple[tuple[sympy.Symbol, sympy.Expr], ...]  # ℓ: the term of each reduction
-    loss_step: Step
-    linearity_step: Step | None
-    shared_steps: tuple[Step, ...]
-    partial_steps: tuple[Step, ...]
-    partials: dict[sympy.Symbol, sympy.Expr]
-    sgd_partials: dict[sympy.Symbol, sympy.Expr]
-    updates: tuple[Update, ...]
-    stable_loss: sympy.Expr
-    stable_rewrites: tuple[str, ...]
-
-    @property
-    def steps(self) -> tuple[Step, ...]:
-        """Every top-level step in reading order; each is the root of its tree."""
-        lead = (self.loss_step,) + ((self.linearity_step,) if self.linearity_step else ())
-        return lead + self.shared_steps + self.partial_steps
-
-    @property
-    def verified(self) -> bool:
-        """Whether every step and every per-sample gradient was shown equal to sympy.diff."""
-        return all(s.verified for root in self.steps for s in root.walk()) and \
-            all(u.verified for u in self.updates)
 
 
 # ---------------------------------------------------------------- the engine
@@ -459,21 +379,6 @@ class _Context:
 
 
 # ---------------------------------------------------------------- the stage
-
-
-def select_params(model: SymbolicModel, wrt: Sequence[str] | None) -> tuple[sympy.Symbol, ...]:
-    """The parameters to derive: all of them, or those named (a user error for others)."""
-    if wrt is None:
-        return model.elements
-    by_name = {element_name(p): p for p in model.elements}
-    chosen = []
-    for name in wrt:
-        if name not in by_name:
-            known = ", ".join(by_name)
-            what = "a data column" if name in {d.name for d in model.data} else "not a parameter"
-            raise GdcError(f"`{name}` is {what} of this model", hint=f"the parameters are {known}")
-        chosen.append(by_name[name])
-    return tuple(chosen)
 
 
 def derive(model: SymbolicModel, wrt: Sequence[str] | None = None) -> Derivation:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .wrap import DEFAULT_WIDTH
 
 if TYPE_CHECKING:
-    from gdc.calculus.derive import Derivation
+    from gdc.calculus.derivation import Derivation
 
 FORMATS = ("text", "latex", "markdown", "json")   # each with golden files; html converts latex's math
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from gdc.calculus.derive import Derivation
+from gdc.calculus.derivation import Derivation
 from . import render
 from .outline import Math
 

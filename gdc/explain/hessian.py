@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from gdc.calculus.functions import PerSample, mean
-from gdc.calculus.derive import UNDECIDED
+from gdc.calculus.derivation import UNDECIDED
 from gdc.calculus.hessian import HessianReport
 from .text import UnicodePrinter, unicode_name
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from gdc.calculus.derive import Derivation
+from gdc.calculus.derivation import Derivation
 from .outline import Display, Heading, Line, Math, Paragraph, outline
 from .latex import math as latex_math
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from gdc.calculus.derive import ALPHA, Derivation
+from gdc.calculus.derivation import ALPHA, Derivation
 from gdc.calculus.rules import Step
 
 

@@ -6,7 +6,7 @@ import sympy
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 
-from gdc.calculus.derive import ERROR, Derivation
+from gdc.calculus.derivation import ERROR, Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
 from .layout import Layout, decimal, is_reduction

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gdc.calculus.derive import Derivation
+from gdc.calculus.derivation import Derivation
 from .outline import Display, Heading, Line, Math, Paragraph, outline
 from .latex import math
 

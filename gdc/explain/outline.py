@@ -8,7 +8,7 @@ from typing import Union
 
 import sympy
 
-from gdc.calculus.derive import ALPHA, ERROR, J, Derivation, Update
+from gdc.calculus.derivation import ALPHA, ERROR, J, Derivation, Update
 from gdc.calculus.rules import Step
 
 

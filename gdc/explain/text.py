@@ -7,7 +7,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
-from gdc.calculus.derive import Derivation
+from gdc.calculus.derivation import Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
 from .layout import Layout, decimal, is_reduction

@@ -13,7 +13,8 @@ import sympy
 import oracles
 
 from gdc.calculus import rules
-from gdc.calculus.derive import Derivation, Step, derive
+from gdc.calculus.derivation import Derivation
+from gdc.calculus.derive import Step, derive
 from gdc.errors import GdcError, InternalError
 from gdc.explain import render
 from gdc.language.frontend import check_text

@@ -9,9 +9,10 @@ from sympy import Abs, Heaviside, KroneckerDelta, Max, Min, Rational, asin, exp,
 
 from gdc.calculus import derive as derive_module
 from gdc.calculus import hessian as hessian_module
-from gdc.calculus.derive import UNDECIDED
+from gdc.calculus.derivation import UNDECIDED
 from gdc.explain.hessian import hessian_json, hessian_text
-from gdc.calculus.derive import UNDECIDED, derive
+from gdc.calculus.derivation import UNDECIDED
+from gdc.calculus.derive import derive
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
 from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
 from gdc.calculus.verify import Verdict, compare, equal

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 import gdc
-from gdc.calculus.derive import Derivation
+from gdc.calculus.derivation import Derivation
 from gdc.cli import main
 from gdc.explain import render
 from gdc.explain.outline import Display, Heading, Line, Math, Paragraph, outline
