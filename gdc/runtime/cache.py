@@ -93,8 +93,8 @@ def store(key: str, module_text: str, reason: str, directory: Path | None = None
         if trust.is_private(directory):
             raise
         why = exc.message if isinstance(exc, GdcError) else (exc.strerror or str(exc))
-        notice(f"cannot write the kernel cache {directory} ({why}); compiling into a private "
-               "folder for this run", hint=_CACHE_HINT)
+        notice(f"cannot write the kernel cache {directory} ({why}): compiling into a private temporary "
+               "folder for this run (set GDC_CACHE_DIR to a folder you can write)")
         return store(key, module_text, reason, trust.private_folder())
     log_rebuild(directory, key, reason)
     try:
