@@ -35,8 +35,12 @@ from gdc.errors import GdcError, InternalError, notice
 from gdc.io.files import write_atomic
 from . import numba_files, trust
 from .kernels import Kernels
-from .keys import model_key, normalize   # noqa: F401  (the cache's keys, where callers look)
+from .keys import model_key, normalize
 from .sealed import is_generated, unseal
+
+# The keys live in .keys; callers (gdc.api, fitting's model identity) have found them here.
+__all__ = ["cache_dir", "module_path", "cached", "store", "verify", "log_rebuild", "rebuild_reasons",
+           "Entry", "entries", "clear", "foreign", "model_key", "normalize", "LOG_NAME"]
 
 LOG_NAME = "rebuilds.log"
 _LOG_LIMIT = 1 << 16  # bytes; the log is halved when it grows past this
@@ -48,8 +52,11 @@ def cache_dir() -> Path:
     """$GDC_CACHE_DIR, else $XDG_CACHE_HOME/gdc, else ~/.cache/gdc."""
     if os.environ.get("GDC_CACHE_DIR"):
         return Path(os.environ["GDC_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "gdc"
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base).expanduser() / "gdc"
+    except RuntimeError:   # no home folder to be found: nowhere shared to cache
+        return trust.private_folder()
 
 
 def module_path(directory: Path, key: str) -> Path:
