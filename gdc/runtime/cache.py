@@ -105,7 +105,7 @@ def store(key: str, module_text: str, reason: str, directory: Path | None = None
         return store(key, module_text, reason, trust.private_folder())
     log_rebuild(directory, key, reason)
     try:
-        return _import(path, key, module_text)
+        return _import(path, key, module_text, fresh=True)
     except _Untrusted as exc:
         if trust.is_private(directory):
             raise GdcError(f"cannot compile the kernels safely: {exc}", hint=_CACHE_HINT) from None
@@ -198,8 +198,9 @@ def verify(path: Path, key: str) -> str | None:
     return numba_files.damage(path.stem, numba_files.locations(path))
 
 
-def _import(path: Path, key: str, text: str) -> Kernels:
-    """Run the checked module text as module `gdc_<hash>`, once per process and text."""
+def _import(path: Path, key: str, text: str, fresh: bool = False) -> Kernels:
+    """Run the checked module text as module `gdc_<hash>`, once per process and text; `fresh`:
+    the module was just written, so numba's files for it, wherever numba keeps them, are stale."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     known = _loaded.get(str(path))
     if known is not None and known.digest == digest:
@@ -216,6 +217,8 @@ def _import(path: Path, key: str, text: str) -> Kernels:
         if module.MODEL_HASH != key:
             raise ImportError("MODEL_HASH does not match the file name")
         folders = numba_files.locations(path, _dispatchers(module))
+        if fresh:
+            numba_files.forget(path.stem, folders)
         _check_numba_files(path, key, folders)
     except BaseException:
         sys.modules.pop(name, None)
