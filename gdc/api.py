@@ -37,9 +37,10 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
                   cache_dir: str | os.PathLike | None = None) -> Kernels:
     """The cache's module for the model text, generated and stored first on a miss."""
     from gdc.runtime import cache
+    from gdc.runtime.keys import model_key
 
     names = None if data_names is None else tuple(data_names)
-    key = cache.model_key(text, names)
+    key = model_key(text, names)
     directory = None if cache_dir is None else Path(cache_dir)
     kernels, reason = cache.cached(key, directory)
     if kernels is None:
@@ -59,7 +60,7 @@ def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
            data_origin: str = "--data") -> str:
     """The generated module's text: what `gdc compile` writes and `compile` imports."""
     from gdc.io.source import read_model
-    from gdc.runtime.cache import model_key
+    from gdc.runtime.keys import model_key
 
     where, text = read_model(source)
     names = None if data_names is None else tuple(data_names)

@@ -159,10 +159,11 @@ def run_cache(args) -> int:
 def _why(args, directory: Path) -> int:
     from gdc.io.source import read_model
     from gdc.runtime import cache as load
+    from gdc.runtime.keys import model_key
     if args.model is None:
         raise GdcError("`gdc cache why` needs the model file", hint="gdc cache why model.gd")
     _, text = read_model(args.model)
-    key = load.model_key(text, data_names_option(args.data))
+    key = model_key(text, data_names_option(args.data))
     path = load.module_path(directory, key)
     problem = load.verify(path, key)
     when, reason = load.rebuild_reasons(directory).get(key, (None, None))

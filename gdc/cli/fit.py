@@ -218,7 +218,8 @@ def run_predict(args) -> int:
     from gdc.fitting.problem import model_identity
     from gdc.io.source import read_model
     from gdc.io.files import write_atomic
-    from gdc.fitting.report import load_params, model_name, predictions_csv
+    from gdc.fitting.report import model_name, predictions_csv
+    from gdc.io.params_file import load_params
     from gdc.io.files import guard_output
     doc = load_params(args.params)
     out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None

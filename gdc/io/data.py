@@ -14,7 +14,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from gdc.errors import GdcError
-from .table import Table, read_table   # noqa: F401  (where callers have always found them)
+from .table import Table, read_table
+
+__all__ = ["Table", "read_table", "select_columns", "gather", "bound_columns", "vector_columns", "shorten",
+           "parse_mapping"]   # reading lives in .table; callers have always found it here
 
 
 def select_columns(table: Table, names: Sequence[str], mapping: Mapping[str, str] | None = None,

@@ -35,8 +35,12 @@ from gdc.errors import GdcError, InternalError, notice
 from gdc.io.files import write_atomic
 from . import numba_files, trust
 from .kernels import Kernels
-from .keys import model_key, normalize   # noqa: F401  (the cache's keys, where callers look)
+from .keys import model_key, normalize
 from .sealed import is_generated, unseal
+
+# The keys live in .keys; callers (gdc.api, fitting's model identity) have found them here.
+__all__ = ["cache_dir", "module_path", "cached", "store", "verify", "log_rebuild", "rebuild_reasons",
+           "Entry", "entries", "clear", "foreign", "model_key", "normalize", "LOG_NAME"]
 
 LOG_NAME = "rebuilds.log"
 _LOG_LIMIT = 1 << 16  # bytes; the log is halved when it grows past this
@@ -48,8 +52,11 @@ def cache_dir() -> Path:
     """$GDC_CACHE_DIR, else $XDG_CACHE_HOME/gdc, else ~/.cache/gdc."""
     if os.environ.get("GDC_CACHE_DIR"):
         return Path(os.environ["GDC_CACHE_DIR"]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base).expanduser() / "gdc"
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+        return Path(base).expanduser() / "gdc"
+    except RuntimeError:   # no home folder to be found: nowhere shared to cache
+        return trust.private_folder()
 
 
 def module_path(directory: Path, key: str) -> Path:
@@ -93,12 +100,12 @@ def store(key: str, module_text: str, reason: str, directory: Path | None = None
         if trust.is_private(directory):
             raise
         why = exc.message if isinstance(exc, GdcError) else (exc.strerror or str(exc))
-        notice(f"cannot write the kernel cache {directory} ({why}); compiling into a private "
-               "folder for this run", hint=_CACHE_HINT)
+        notice(f"cannot write the kernel cache {directory} ({why}): compiling into a private temporary "
+               "folder for this run (set GDC_CACHE_DIR to a folder you can write)")
         return store(key, module_text, reason, trust.private_folder())
     log_rebuild(directory, key, reason)
     try:
-        return _import(path, key, module_text)
+        return _import(path, key, module_text, fresh=True)
     except _Untrusted as exc:
         if trust.is_private(directory):
             raise GdcError(f"cannot compile the kernels safely: {exc}", hint=_CACHE_HINT) from None
@@ -191,8 +198,9 @@ def verify(path: Path, key: str) -> str | None:
     return numba_files.damage(path.stem, numba_files.locations(path))
 
 
-def _import(path: Path, key: str, text: str) -> Kernels:
-    """Run the checked module text as module `gdc_<hash>`, once per process and text."""
+def _import(path: Path, key: str, text: str, fresh: bool = False) -> Kernels:
+    """Run the checked module text as module `gdc_<hash>`, once per process and text; `fresh`:
+    the module was just written, so numba's files for it, wherever numba keeps them, are stale."""
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     known = _loaded.get(str(path))
     if known is not None and known.digest == digest:
@@ -209,6 +217,8 @@ def _import(path: Path, key: str, text: str) -> Kernels:
         if module.MODEL_HASH != key:
             raise ImportError("MODEL_HASH does not match the file name")
         folders = numba_files.locations(path, _dispatchers(module))
+        if fresh:
+            numba_files.forget(path.stem, folders)
         _check_numba_files(path, key, folders)
     except BaseException:
         sys.modules.pop(name, None)

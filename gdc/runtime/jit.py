@@ -18,7 +18,7 @@ def cached_njit(**options):
             if "no locator available" not in str(exc):
                 raise
             notice("numba has no writable folder for its cache (the install and the home folder are "
-                   "read-only); gdc's helpers are compiled in memory for this run",
-                   hint="set NUMBA_CACHE_DIR to a folder you can write")
+                   "read-only): gdc's helpers are compiled in memory for this run (set NUMBA_CACHE_DIR "
+                   "to a folder you can write)")
             return numba.njit(**options)(func)
     return decorate

@@ -7,7 +7,7 @@ keeping everything else verbatim. The normalized text therefore tokenizes like t
 original, and two texts with one key parse alike: both fail, or both give the same model.
 A stray `\\` (a continuation the grammar refuses, say one followed by a form feed) stays in
 the normalized text, where no valid text ever has one, so it can never share a valid
-model's key (tests/runtime/test_keys.py checks the property on random texts).
+model's key (tests/test_fuzz.py checks the property on random texts).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import pytest
 from gdc.runtime import cache as load
 from gdc.runtime import sealed
 from gdc.api import compile as compile_model
-from gdc.runtime.cache import model_key, normalize
+from gdc.runtime.keys import model_key, normalize
 
 LINEAR = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 QUADRATIC = "model y = a*x^2 + b\nloss mean((y - Y)^2)\n"
