@@ -18,6 +18,7 @@ from gdc.version import __version__
 from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM, KernelPrinter
 from gdc.calculus.derive import derive
 from gdc.errors import InternalError
+from gdc.calculus.kinks import kinked_parameters
 from gdc.calculus.hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
 from gdc.runtime.sealed import seal
 from gdc.calculus.stable import stabilize
@@ -183,6 +184,7 @@ _FIXED = frozenset({
     "predict", "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish",
     "jtj_out", "jtr_out", "hess_out", "jtj_jtr", "loss_grad_hess", "_jtj_sums", "_jtj_finish",
     "_hess_sums", "_hess_finish", "LSQ_SCALE", "LSQ_MEAN", "r_out", "jac_out", "residuals_jacobian",
+    "KINKS",
 }) | HELPER_NAMES
 _MANGLED = re.compile(r"(p|d|di)_[A-Za-z_][A-Za-z0-9_]*|(t|s|g)_[0-9]+")
 
@@ -454,14 +456,15 @@ PARAM_NAMES = {tuple(q.name for q in p.params)!r}
 DATA_NAMES = {tuple(d.name for d in p.data)!r}
 INPUT_NAMES = {tuple(d.name for d in p.inputs)!r}
 INITIAL = {p.initial!r}
-''' + module_options(p.lsq_scale, p.lsq_mean)
+''' + module_options(p.lsq_scale, p.lsq_mean, kinked_parameters(sm.loss, sm.params))
 
 
-def module_options(lsq_scale, lsq_mean: bool) -> str:
-    """The last constants of every generated module: chunks, least-squares form, jit options."""
+def module_options(lsq_scale, lsq_mean: bool, kinks: tuple[str, ...] = ()) -> str:
+    """The last constants of every generated module: chunks, least-squares form, kinks, jit options."""
     return f'''N_CHUNKS = {N_CHUNKS}
 LSQ_SCALE = {lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
 LSQ_MEAN = {lsq_mean!r}
+KINKS = {kinks!r}  # the parameters inside an abs, max or min of the loss
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
 _JIT_PARALLEL = dict(_JIT, parallel=True)

@@ -24,6 +24,7 @@ from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS, PARAM
 from gdc.errors import InternalError
 from gdc.calculus.symbolic import Sum as SampleSum
 from gdc.calculus.symbolic import mean
+from gdc.calculus.kinks import kinked_parameters
 
 Partials = tuple[tuple[tuple[sympy.Symbol, ...], sympy.Expr], ...]
 
@@ -531,7 +532,7 @@ DATA_SHAPES = {tuple(_shape_const(d) for d in p.data)!r}
 INPUT_NAMES = {tuple(_name(d) for d in p.inputs)!r}
 SIZES = {dict(p.sizes)!r}
 INITIAL = {tuple(None if v is None else float(v) for v in p.initial)!r}
-''' + module_options(p.lsq_scale, p.lsq_mean)
+''' + module_options(p.lsq_scale, p.lsq_mean, kinked_parameters(p.loss, p.params))
 
 
 # Names the generator itself uses; user names are always a prefix + a checked name.
@@ -543,6 +544,7 @@ _FIXED = frozenset({
     "jtr_out", "r_out", "jac_out", "min", "range", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "jtj_jtr", "residuals_jacobian",
     "_loss_sums", "_loss_finish", "_sums", "_sums_at", "_finish", "abs", "max", "dict", "blo", "bhi",
+    "KINKS",
 }) | HELPER_NAMES | LOOP_HELPER_NAMES
 _MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
 _ATTRIBUTES = frozenset({"shape", "reshape", "fill"})
