@@ -17,11 +17,16 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-from .options import SECOND_ORDER, Options
-from .method import MAX_STATISTICS, choose_method
+from .method import choose_method
+from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .run_first_order import run_first_order
 from .run_second_order import run_second_order
+from .start import Start, examine_start
+from .verdict import judge
+
+# Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
+RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order}
 
 
 # --- the starting point ------------------------------------------------------------------------
@@ -66,7 +71,8 @@ def parse_init(text: str) -> dict[str, float]:
 
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,
         progress: Callable | None = None) -> FitResult:
-    """Fit; a diverged fit is returned with reason "diverged" (fit() raises instead)."""
+    """Fit, and judge the answer (gdc.fitting.verdict). A failed fit (reason.failed: diverged,
+    unbounded, or a start that is undefined or a saddle) is returned too; gdc.fit raises instead."""
     options.validate()
     layout = problem.params_layout
     kernels = problem.kernels.flat(layout)
@@ -75,9 +81,23 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if method != options.method:
         options = dataclasses.replace(options, method=method)
     flat = dataclasses.replace(problem, kernels=kernels)
-    runner = run_second_order if method in SECOND_ORDER else run_first_order
-    result = runner(flat, options, params, why, progress)
+    start = examine_start(kernels, flat.data, params, options.seed)
+    if start.reason is not None:
+        return _regroup(_refused(flat, options, params, why, start), problem, params)
+    origin = params.copy()
+    result = RUNNERS[options.spec.kind](flat, options, params, why, progress)
+    result = judge(flat, options, result, params, origin, start.loss)
     return _regroup(result, problem, params)
+
+
+def _refused(problem: Problem, options: Options, params: np.ndarray, why: str | None,
+             start: Start) -> FitResult:
+    """The result of a fit that did not run: its start is undefined or a saddle."""
+    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=start.loss,
+                     iterations=0, converged=False, reason=start.reason, seconds=0.0,
+                     method=options.method, lr=options.lr, history=np.array([start.loss]),
+                     message=start.message, model_hash=problem.model_hash, n_rows=problem.n_rows,
+                     method_note=why, advice=start.advice)
 
 
 def _regroup(result: FitResult, problem: Problem, params: np.ndarray) -> FitResult:

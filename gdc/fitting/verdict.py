@@ -1,0 +1,293 @@
+"""Whether a fit found what it claims: the checks every result passes before it is called converged.
+
+A method's stop rule (a small gradient, a loss that stopped changing, a negligible step) can be
+fooled: by a long valley, a kink, a plateau, a loss that keeps falling forever. So at the
+parameters a fit returns:
+
+1. the loss and the full-batch gradient must be finite;
+2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
+   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes);
+3. least squares: a parameter whose column of J vanished while the residuals are not small
+   sits on a plateau (the model saturates in it), far from any minimum it could tell;
+4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
+   Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
+   2c·JᵀJ, or finite differences of the gradient), at most CLAIM times the loss scale.
+   (The bundle method brings its own certificate, a subgradient bound.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .options import MAX_STATISTICS, Options
+from .problem import FitResult, Problem
+from .reasons import Stop
+
+# The gap a converged fit may leave, relative to the loss scale, by the kind of method.
+CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5}
+SCALE_FLOOR = 1e-12     # the loss scale is max(|f|, SCALE_FLOOR·|f at the start|)
+RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
+SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
+
+
+def loss_scale(loss: float, loss0: float) -> float:
+    """What "relative" means for a gap: the loss, or a tiny share of the starting loss when the
+    minimum is zero (an exact fit)."""
+    return max(abs(loss), SCALE_FLOOR * abs(loss0) if math.isfinite(loss0) else 0.0, 1e-300)
+
+
+class Curvature:
+    """The loss, its gradient and the gap to a minimum at given parameters, from the best source
+    the kernels offer; `how` is None when there is none (more than MAX_STATISTICS parameters).
+
+    A least-squares loss c·Σr² takes its gradient 2c·Jᵀr from jtj_jtr, as Levenberg–Marquardt
+    does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
+    linearized model could still remove) from an SVD of J, which stays accurate where JᵀJ is
+    ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
+    finite differences of the gradient."""
+
+    def __init__(self, kernels, data):
+        self.kernels, self.data = kernels, data
+        size, rows = len(kernels.param_names), len(data[0]) if data else 0
+        self.least_squares = kernels.jtj_jtr is not None
+        self.factor = (kernels.lsq_scale / (rows if kernels.lsq_mean else 1)) if self.least_squares else 1.0
+        self.exact, self.passes = True, 1
+        if self.least_squares and kernels.residuals_jacobian is not None and rows * size <= 10_000_000:
+            self.how = "Gauss–Newton decrement"
+        elif self.least_squares and size <= MAX_STATISTICS:
+            self.how = "Gauss–Newton matrix"
+        elif kernels.loss_grad_hess is not None:
+            self.how = "Hessian"
+        elif size <= MAX_STATISTICS:
+            self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
+        else:
+            self.how, self.passes = None, 0
+
+    def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        size = len(params)
+        grad = np.zeros(size)
+        if self.least_squares:
+            jtj = np.zeros((size, size))
+            rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
+            return self.factor * rss, 2.0 * self.factor * grad
+        return self.kernels.loss_grad(params, *self.data, grad), grad
+
+    def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
+        """(the loss, its estimated gap to a minimum): see estimated_gap."""
+        if self.how == "Gauss–Newton decrement":
+            return self._projected(params)
+        loss, grad, matrix = self._matrix(params)
+        return loss, estimated_gap(grad, matrix, radius, self.exact)
+
+    def _projected(self, params: np.ndarray) -> tuple[float, float]:
+        rows, size = len(self.data[0]), len(params)
+        residuals, jacobian = np.empty(rows), np.empty((rows, size))
+        self.kernels.residuals_jacobian(params, *self.data, residuals, jacobian)
+        loss = self.factor * float(residuals @ residuals)
+        if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
+            return loss, math.nan
+        left, singular, _ = np.linalg.svd(jacobian, full_matrices=False)
+        kept = singular > 1e-14 * (singular[0] if len(singular) else 0.0)
+        along = left[:, kept].T @ residuals
+        return loss, self.factor * float(along @ along)
+
+    def _matrix(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        k, data, size = self.kernels, self.data, len(params)
+        if self.how == "Hessian":
+            grad, matrix = np.zeros(size), np.zeros((size, size))
+            return k.loss_grad_hess(params, *data, grad, matrix), grad, matrix
+        loss, grad = self.loss_grad(params)
+        if self.how == "Gauss–Newton matrix":
+            matrix = np.zeros((size, size))
+            k.jtj_jtr(params, *data, matrix, np.zeros(size))
+            return loss, grad, matrix * (2.0 * self.factor)
+        matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
+        for j in range(size):
+            h = 6e-6 * max(abs(params[j]), 1.0)
+            shifted = params.copy()
+            shifted[j] += h
+            k.loss_grad(shifted, *data, up)
+            shifted[j] -= 2.0 * h
+            k.loss_grad(shifted, *data, down)
+            matrix[:, j] = (up - down) / (2.0 * h)
+        return loss, grad, 0.5 * (matrix + matrix.T)
+
+
+def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:
+    """f − f* as a quadratic model predicts it: ½gᵀH⁻¹g over the curved directions, |gᵀv|·radius
+    along flat ones; inf where the curvature is negative (a saddle or a maximum, no minimum);
+    NaN where the curvature is not finite (it overflows)."""
+    if not (np.all(np.isfinite(matrix)) and np.all(np.isfinite(grad))):
+        return math.nan
+    values, vectors = np.linalg.eigh(matrix)
+    top = float(np.max(np.abs(values))) if len(values) else 0.0
+    if top == 0.0:
+        return float(np.linalg.norm(grad)) * radius
+    if values[0] < -(1e-6 if exact else 1e-4) * top:
+        return math.inf
+    along = vectors.T @ grad
+    curved = values > (1e-12 if exact else 1e-7) * top
+    return float(0.5 * np.sum(along[curved] ** 2 / values[curved]) + np.sum(np.abs(along[~curved])) * radius)
+
+
+def claim_for(options: Options) -> float:
+    """The gap a converged fit of this method may leave, relative (a looser --tol loosens it)."""
+    kind = options.spec.kind
+    base = CLAIM["stochastic" if options.stochastic else kind]
+    return max(base, options.tol) if kind == "first_order" else base
+
+
+def judge(problem: Problem, options: Options, result: FitResult, params: np.ndarray,
+          start: np.ndarray, loss0: float) -> FitResult:
+    """The result as it may be reported: its reason and message corrected where a check fails,
+    the certificate added to a converged one. `problem` holds the flat kernels."""
+    if result.reason in (Stop.DIVERGED, Stop.INTERRUPTED, Stop.UNDEFINED, Stop.SADDLE):
+        return result
+    kernels = problem.kernels
+    curvature = Curvature(kernels, problem.data)
+    with np.errstate(all="ignore"):
+        loss, grad = curvature.loss_grad(params)
+        result = dataclasses.replace(result, grad_norm=norm(grad))
+        if not (math.isfinite(loss) and math.isfinite(result.grad_norm)):
+            return _not_finite(result, loss, "the loss is" if not math.isfinite(loss) else "the gradient is")
+        scale = loss_scale(loss, loss0)
+        found = _ray(problem, params, start, loss)
+        if found is not None:
+            return found(result)
+        if result.converged and kernels.jtj_jtr is not None and result.reason != Stop.SUBGRADIENT:
+            saturated = _saturated(problem, params)
+            if saturated:
+                return _plateau(result, saturated)
+        if result.converged and result.reason != Stop.SUBGRADIENT:
+            return _certify(curvature, problem, options, result, params, start, scale)
+    return _advise(problem, result)
+
+
+def norm(vector: np.ndarray) -> float:
+    """The 2-norm, without overflow where the entries are finite but their squares are not."""
+    top = float(np.max(np.abs(vector))) if len(vector) else 0.0
+    if top == 0.0 or not math.isfinite(top):
+        return top
+    return top * float(np.linalg.norm(vector / top))
+
+
+def _not_finite(result: FitResult, loss: float, what: str) -> FitResult:
+    return dataclasses.replace(
+        result, reason=Stop.NOT_FINITE, converged=False,
+        message=(f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
+                 f"gradient norm {result.grad_norm:.4g}): the model overflows there"),
+        advice="start nearer the data with --init (or other `param` values), or rescale the data")
+
+
+def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
+    """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
+    norm): a replacement for the result when it keeps falling (unbounded or at infinity)."""
+    travel = params - start
+    distance = float(np.linalg.norm(travel))
+    if not distance > 0.0 or not math.isfinite(distance):
+        return None
+    direction = travel / distance
+    reach = max(float(np.linalg.norm(params)), distance)
+    k, previous, falls = problem.kernels, loss, []
+    for doubling in range(RAY_DOUBLINGS):
+        value = k.loss(params + (2.0 ** doubling) * reach * direction, *problem.data)
+        if value == -math.inf:
+            return _unbounded(problem, direction)
+        if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
+            break
+        falls.append(previous - value)
+        previous = value
+    if len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]:
+        return _unbounded(problem, direction)
+    if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
+        return _at_infinity(problem, direction, previous)
+    return None
+
+
+def _direction_text(problem: Problem, direction: np.ndarray) -> str:
+    names = problem.kernels.param_names
+    order = np.argsort(-np.abs(direction))[:3]
+    return ", ".join(f"{names[j]} {'↑' if direction[j] > 0 else '↓'}" for j in order if abs(direction[j]) > 0.1)
+
+
+def _unbounded(problem: Problem, direction: np.ndarray):
+    def replace(result: FitResult) -> FitResult:
+        return dataclasses.replace(
+            result, reason=Stop.UNBOUNDED, converged=False,
+            message=(f"unbounded: the loss goes to −∞ along the direction the fit took "
+                     f"({_direction_text(problem, direction)}): it has no minimum"),
+            advice="check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
+    return replace
+
+
+def _at_infinity(problem: Problem, direction: np.ndarray, floor: float):
+    def replace(result: FitResult) -> FitResult:
+        return dataclasses.replace(
+            result, reason=Stop.AT_INFINITY, converged=False,
+            message=(f"not converged: the minimum is at infinity — the loss keeps falling (towards "
+                     f"{floor:.3g}) as the parameters grow without bound "
+                     f"({_direction_text(problem, direction)}), e.g. classes that a line separates"),
+            advice="add a penalty that keeps the parameters finite, e.g. + 0.01*(w^2 + b^2) in the loss")
+    return replace
+
+
+def _saturated(problem: Problem, params: np.ndarray) -> list[str]:
+    """The parameters the model ignores here: ‖∂r/∂θⱼ‖·max(|θⱼ|, 1) ≤ SATURATED·‖r‖."""
+    k, size = problem.kernels, len(params)
+    jtj = np.zeros((size, size))
+    rss = k.jtj_jtr(params, *problem.data, jtj, np.zeros(size))
+    if not rss > 0.0 or not np.all(np.isfinite(jtj)):
+        return []
+    effect = np.sqrt(np.maximum(np.diag(jtj), 0.0)) * np.maximum(np.abs(params), 1.0)
+    return [k.param_names[j] for j in range(size) if effect[j] <= SATURATED * math.sqrt(rss)]
+
+
+def _plateau(result: FitResult, names: list[str]) -> FitResult:
+    listed = ", ".join(names)
+    return dataclasses.replace(
+        result, reason=Stop.PLATEAU, converged=False,
+        message=(f"not converged: plateau — the model no longer depends on {listed} here (it "
+                 f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
+                 f"is better; the loss may be lower elsewhere"),
+        advice=f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
+
+
+def _certify(curvature: Curvature, problem: Problem, options: Options, result: FitResult,
+             params: np.ndarray, start: np.ndarray, scale: float) -> FitResult:
+    if curvature.how is None:
+        return result
+    radius = max(float(np.linalg.norm(params)), float(np.linalg.norm(params - start)), 1.0)
+    _, gap = curvature.gap(params, radius)
+    if math.isnan(gap):
+        return _not_finite(result, result.loss, f"the {curvature.how} is")
+    claim = claim_for(options)
+    if gap <= claim * scale:
+        return dataclasses.replace(result, gap=gap, message=(
+            f"{result.message}; the loss is within {gap:.2g} of a minimum (relative "
+            f"{gap / scale:.1g} ≤ {claim:g}, by the {curvature.how})"))
+    if math.isinf(gap):
+        why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
+    else:
+        why = (f"the loss may still be {gap:.3g} above its minimum (relative {gap / scale:.2g} > "
+               f"{claim:g}, by the {curvature.how})")
+    stopped = result.message.removeprefix("converged: ")
+    return _advise(problem, dataclasses.replace(
+        result, reason=Stop.STALLED, converged=False, gap=gap,
+        message=f"not converged: {stopped}, but {why}"))
+
+
+def _advise(problem: Problem, result: FitResult) -> FitResult:
+    """Advice for a fit that did not converge, where gdc knows better."""
+    if result.advice or result.converged:
+        return result
+    kinks = problem.kernels.kinks
+    if kinks and result.method != "bundle":
+        return dataclasses.replace(result, advice=(
+            f"the loss has kinks (abs, max or min of {', '.join(kinks)}): --method bundle "
+            "reaches and certifies a minimum there"))
+    if result.reason in (Stop.STALLED, Stop.MAX_EPOCHS) and result.method in ("lm", "newton", "bundle"):
+        return dataclasses.replace(result, advice="try other starting values (--init)")
+    return result
