@@ -34,7 +34,6 @@ from .second_order import MAX_ITERATIONS, Outcome
 RTOL = 1e-12          # the certified gap, relative to the loss scale
 SERIOUS = 0.1         # a step is taken when the loss falls by this share of the model's fall
 MAX_NULL_STEPS = 60   # refused steps in a row before the method gives up (stalled)
-SCALE_FLOOR = 1e-12   # the loss scale is max(|f|, SCALE_FLOOR·|f(θ₀)|)
 
 
 def simplex_qp(q: np.ndarray, a: np.ndarray) -> np.ndarray:
@@ -142,10 +141,12 @@ class BundleMetric:
 class Bundle:
     """One run: the centre θ̂, its loss, the planes, the metric and μ."""
 
-    def __init__(self, kernels, data, params: np.ndarray):
-        self.kernels, self.data, self.params = kernels, data, params
+    def __init__(self, kernels, data, params: np.ndarray, scale):
+        self.kernels, self.data, self.params, self.scale_of = kernels, data, params, scale
         self.grad = np.zeros(len(params))
-        self.f = self.f0 = self.loss_grad(params, self.grad)
+        self.f = self.loss_grad(params, self.grad)
+        # what the gap is relative to (verdict.Curvature.scale): the loss, or an exact fit's signal
+        self.scale = scale(params, self.f) if math.isfinite(self.f) else math.inf
         self.start = params.copy()
         self.metric = BundleMetric(kernels, data)
         self.curvature = self.metric.at(params) if self.metric.how else None
@@ -158,9 +159,6 @@ class Bundle:
     def loss_grad(self, params: np.ndarray, grad: np.ndarray) -> float:
         return self.kernels.loss_grad(params, *self.data, grad)
 
-    @property
-    def scale(self) -> float:
-        return max(abs(self.f), SCALE_FLOOR * abs(self.f0), 1e-300)
 
     def iterate(self) -> Stop | None:
         """One step: the model's minimizer, the certificate there, then a serious or a null step."""
@@ -223,6 +221,7 @@ class Bundle:
             self.planes.recentre(step, f - self.f, self.scale)
             self.planes.add(grad, 0.0, self.scale)
             self.params[:], self.f, self.grad = trial, f, grad
+            self.scale = self.scale_of(self.params, f)
             if self.metric.how:
                 self.curvature = self.metric.at(self.params)
             self.mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
@@ -235,10 +234,11 @@ class Bundle:
             self.mu *= 2.0
 
 
-def bundle(kernels, data, params: np.ndarray, max_iter: int = MAX_ITERATIONS, progress=None,
+def bundle(kernels, data, params: np.ndarray, scale, max_iter: int = MAX_ITERATIONS, progress=None,
            record: bool = False) -> tuple[Outcome, Bundle]:
-    """Minimize the loss from params (in place) by the proximal bundle method."""
-    run = Bundle(kernels, data, params)
+    """Minimize the loss from params (in place) by the proximal bundle method; `scale(params,
+    loss)` says what its certificate's gap is relative to."""
+    run = Bundle(kernels, data, params, scale)
     out = Outcome.start(run.f, params, record)
     if not math.isfinite(run.f) or not np.all(np.isfinite(run.grad)):
         out.reason = Stop.DIVERGED
@@ -259,7 +259,7 @@ def bundle(kernels, data, params: np.ndarray, max_iter: int = MAX_ITERATIONS, pr
 
 def certificate_text(run: Bundle) -> str:
     """The stop message of a certified bundle run."""
-    local = " (a local certificate: the loss is not convex here)" if run.planes.nonconvex else ""
-    return (f"converged: a subgradient of norm {run.aggregate_norm:.2g}, exact within {run.error:.2g}, "
-            f"puts the loss within {run.gap:.2g} of its minimum (relative {run.gap / run.scale:.1g}, "
-            f"by {len(run.planes.g)} cutting planes){local}")
+    local = "; a local certificate: the loss is not convex here" if run.planes.nonconvex else ""
+    return (f"converged: the loss is within {run.gap:.2g} of its minimum (relative "
+            f"{run.gap / run.scale:.2g} ≤ {RTOL:g}), by a subgradient of norm {run.aggregate_norm:.2g} "
+            f"exact within {run.error:.2g}, from {len(run.planes.g)} cutting planes{local}")

@@ -11,8 +11,8 @@ import numpy as np
 from .options import MAX_STATISTICS
 from .problem import Problem
 from .reasons import Stop
-from .second_order import (ACCEPT, FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome,
-                           damped_step, negligible, ratio, solve_positive_definite)
+from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome, search,
+                           solve_positive_definite)
 from .statistics import least_squares_stats
 from .trust_region import column_scales, trust_region_lm
 
@@ -193,33 +193,14 @@ class _Marquardt:
 
     def step(self) -> Stop | None:
         """Take one step (raising λ until one lowers the RSS); a reason when none can be taken."""
-        while True:
-            dx, xnorm, hg, hah = damped_step(self.a, self.g, self.d, self.damping.lam, self.params,
-                                             self.h, self.trial)
-            if dx < 0.0:
-                if not self.damping.refuse():
-                    return Stop.STALLED
-                continue
-            if negligible(dx, xnorm):
-                return Stop.XTOL
-            if self.geodesic:
-                accelerated = self._accelerate(dx)
-                if accelerated is None:
-                    if not self.damping.refuse():
-                        return Stop.STALLED
-                    continue
-                hg, hah = accelerated
-            new = self.ls.rss(self.trial)
-            self.predicted = -(2.0 * hg + hah)
-            self.actual = self.rss - new
-            rho = ratio(self.actual, self.predicted)
-            if rho > ACCEPT and math.isfinite(new):
-                break
-            if not self.damping.refuse():
-                return Stop.STALLED
+        found = search(self.a, self.g, self.d, self.damping, self.params, self.h, self.trial,
+                       self.ls.rss, self.rss, 2.0, self._accelerate if self.geodesic else None)
+        if found.stop is not None:
+            return found.stop
+        self.actual, self.predicted = found.actual, found.predicted
         self.params[:] = self.trial
         self.rss = self.ls.full(self.params)   # d is updated from the new JᵀJ by _gradient_test
-        self.damping.accept(rho)
+        self.damping.accept(found.rho)
         return None
 
     def _accelerate(self, dx: float) -> tuple[float, float] | None:

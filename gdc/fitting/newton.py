@@ -7,8 +7,7 @@ import math
 import numpy as np
 
 from .reasons import Stop
-from .second_order import (ACCEPT, FTOL, MAX_ITERATIONS, TAU, Damping, Outcome, damped_step,
-                           negligible, ratio)
+from .second_order import FTOL, MAX_ITERATIONS, TAU, Damping, Outcome, search
 
 
 class HessianKernels:
@@ -76,27 +75,15 @@ class _Newton:
     def step(self) -> Stop | None:
         """Take one step (raising λ until one lowers the loss); a reason when none can be taken."""
         obj = self.obj
-        while True:
-            dz, xnorm, hg, hhh = damped_step(obj.hess, obj.grad, self.d, self.damping.lam, self.params,
-                                             self.h, self.trial)
-            if dz < 0.0:
-                if not self.damping.refuse():
-                    return Stop.STALLED
-                continue
-            if negligible(dz, xnorm):
-                return Stop.XTOL
-            new = obj.loss(self.trial)
-            self.predicted = -(hg + 0.5 * hhh)
-            self.actual = self.f - new
-            rho = ratio(self.actual, self.predicted)
-            if rho > ACCEPT and math.isfinite(new):
-                break
-            if not self.damping.refuse():
-                return Stop.STALLED
+        found = search(obj.hess, obj.grad, self.d, self.damping, self.params, self.h, self.trial,
+                       obj.loss, self.f, 1.0)
+        if found.stop is not None:
+            return found.stop
+        self.actual, self.predicted = found.actual, found.predicted
         self.params[:] = self.trial
         self.f = obj.full(self.params)
         np.maximum(self.d, np.sqrt(np.abs(np.diag(obj.hess))), out=self.d)
-        self.damping.accept(rho)
+        self.damping.accept(found.rho)
         return None
 
 

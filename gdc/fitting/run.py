@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import time
 from typing import Callable, Mapping
 
 import numpy as np
@@ -20,6 +21,7 @@ from gdc.runtime.layout import Layout
 from .method import choose_method
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
+from .reasons import Stop
 from .run_first_order import run_first_order
 from .run_second_order import run_second_order
 from .start import Start, examine_start
@@ -81,13 +83,31 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if method != options.method:
         options = dataclasses.replace(options, method=method)
     flat = dataclasses.replace(problem, kernels=kernels)
+    examining = time.perf_counter()
     start = examine_start(kernels, flat.data, params, options.seed)
     if start.reason is not None:
         return _regroup(_refused(flat, options, params, why, start), problem, params)
+    examined = time.perf_counter() - examining   # numba loads its first kernel here
     origin = params.copy()
-    result = RUNNERS[options.spec.kind](flat, options, params, why, progress)
-    result = judge(flat, options, result, params, origin, start.loss)
+    try:
+        result = RUNNERS[options.spec.kind](flat, options, params, why, progress)
+        result = judge(flat, options, result, params, origin)
+    except np.linalg.LinAlgError as error:   # a step's linear algebra failed: say so, no traceback
+        result = _failed_step(flat, options, params, why, start, error)
+    result = dataclasses.replace(result, load_seconds=result.load_seconds + examined)
     return _regroup(result, problem, params)
+
+
+def _failed_step(problem: Problem, options: Options, params: np.ndarray, why: str | None,
+                 start: Start, error: Exception) -> FitResult:
+    """The result of a fit whose linear algebra failed (NumPy's LinAlgError) part way."""
+    loss = problem.kernels.loss(params, *problem.data)
+    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=loss,
+                     iterations=0, converged=False, reason=Stop.STALLED, seconds=0.0,
+                     method=options.method, lr=options.lr, history=np.array([start.loss, loss]),
+                     message=f"not converged: a linear-algebra step failed ({error}), so the fit stopped "
+                             "where it was", model_hash=problem.model_hash, n_rows=problem.n_rows,
+                     method_note=why, advice="try other starting values (--init), or another --method")
 
 
 def _refused(problem: Problem, options: Options, params: np.ndarray, why: str | None,

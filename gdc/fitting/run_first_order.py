@@ -20,7 +20,7 @@ from .least_squares import least_squares_report
 from .options import DECAY_EPOCHS, Options, Schedule
 from .problem import FitResult, Problem
 from .reasons import Stop
-from .verdict import Curvature, claim_for, loss_scale
+from .verdict import Curvature, claim_for
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
@@ -137,12 +137,12 @@ class Settling:
         self.claim, self.gtol = claim_for(options), options.gtol
         self.stop_at = options.tol if options.tolerances_given else self.claim
         self.best = self.average = None
-        self.best_loss = self.loss0 = self.gap = math.nan
+        self.best_loss = self.gap = math.nan
         self.count, self.checked = 0, -math.inf
 
     def begin(self, params: np.ndarray, loss: float) -> None:
         self.best, self.average = params.copy(), params.copy()
-        self.best_loss = self.loss0 = loss
+        self.best_loss = loss
 
     def after(self, epoch: int, params: np.ndarray, loss: float) -> bool:
         """Track epoch `epoch`'s iterate; True when the best iterate is certified."""
@@ -169,7 +169,7 @@ class Settling:
             _, grad = self.curvature.loss_grad(self.best)
             return float(np.linalg.norm(grad)) <= self.gtol
         loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0))
-        return self.gap <= claim * loss_scale(loss, self.loss0)
+        return self.gap <= claim * self.curvature.scale(self.best, loss)
 
 
 class _Loop:

@@ -8,12 +8,13 @@ import numpy as np
 
 from gdc.errors import GdcError
 from gdc.runtime.limits import MAX_SECOND_ORDER
-from .bundle import bundle, certificate_text
+from .bundle import BundleMetric, bundle, certificate_text
 from .least_squares import LeastSquaresKernels, fit_least_squares, least_squares_report
 from .newton import HessianKernels, newton
 from .options import Options
 from .problem import FitResult, Problem
 from .reasons import Stop
+from .verdict import Curvature
 
 NEEDS = {
     "lm": "a loss that is a sum of squared residuals, c·sum(r^2) or c·mean(r^2)",
@@ -30,11 +31,14 @@ def run_second_order(problem: Problem, options: Options, params: np.ndarray, why
     row = params.copy()
     if engine is not None:
         engine.full(row)   # numba compiles or loads the kernels now, not inside the fit
+    elif BundleMetric(kernels, problem.data).how is not None:
+        BundleMetric(kernels, problem.data).at(row)
     kernels.loss_grad(row, *problem.data, np.zeros_like(row))
     started = time.perf_counter()
     record = len(params) <= 2
     if method == "bundle":
-        out, state = bundle(kernels, problem.data, params, options.max_epochs, progress, record)
+        scale = Curvature(kernels, problem.data).scale
+        out, state = bundle(kernels, problem.data, params, scale, options.max_epochs, progress, record)
         message = certificate_text(state) if out.reason == Stop.SUBGRADIENT else out.message()
         gap = state.gap if out.reason == Stop.SUBGRADIENT else float("nan")
     else:

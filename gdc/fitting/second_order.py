@@ -163,3 +163,38 @@ def damped_step(a, g, d, lam, params, h_out, trial_out):  # pragma: no cover (co
 def negligible(step_norm: float, scaled_params_norm: float) -> bool:
     """The xtol test: the scaled step is negligible beside the scaled parameters."""
     return step_norm <= XTOL * (scaled_params_norm + XTOL)
+
+
+@dataclass(frozen=True, slots=True)
+class Trial:
+    """How a search for a step ended: `stop` when none can be taken, else the step's ratio ρ and
+    its actual and predicted reductions."""
+
+    stop: Stop | None
+    rho: float = math.nan
+    actual: float = math.nan
+    predicted: float = math.nan
+
+
+def search(a, g, d, damping: Damping, params, h, trial, loss, current: float, scale: float,
+           adjust=None) -> Trial:
+    """Raise λ until the damped step (a + λ·diag(d²)) h = −g, written to `trial`, lowers `loss`
+    by a fair share of what the quadratic model promises, −scale·(hᵀg + ½hᵀah) (scale 2 for
+    Σr² with a = JᵀJ and g = Jᵀr, 1 for a loss with its Hessian and gradient); `adjust(‖z‖)`
+    may change the step in `trial` (geodesic acceleration) and return its hᵀg and hᵀah, or None
+    to refuse it."""
+    while True:
+        dz, xnorm, hg, hah = damped_step(a, g, d, damping.lam, params, h, trial)
+        if dz >= 0.0:   # else the damped matrix is not positive definite: more damping
+            if negligible(dz, xnorm):
+                return Trial(Stop.XTOL)
+            products = (hg, hah) if adjust is None else adjust(dz)
+            if products is not None:
+                new = loss(trial)
+                predicted = -scale * (products[0] + 0.5 * products[1])
+                actual = current - new
+                rho = ratio(actual, predicted)
+                if rho > ACCEPT and math.isfinite(new):
+                    return Trial(None, rho, actual, predicted)
+        if not damping.refuse():
+            return Trial(Stop.STALLED)

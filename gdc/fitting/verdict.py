@@ -28,15 +28,9 @@ from .reasons import Stop
 
 # The gap a converged fit may leave, relative to the loss scale, by the kind of method.
 CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5}
-SCALE_FLOOR = 1e-12     # the loss scale is max(|f|, SCALE_FLOOR·|f at the start|)
+SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
-
-
-def loss_scale(loss: float, loss0: float) -> float:
-    """What "relative" means for a gap: the loss, or a tiny share of the starting loss when the
-    minimum is zero (an exact fit)."""
-    return max(abs(loss), SCALE_FLOOR * abs(loss0) if math.isfinite(loss0) else 0.0, 1e-300)
 
 
 class Curvature:
@@ -65,6 +59,16 @@ class Curvature:
             self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
         else:
             self.how, self.passes = None, 0
+
+    def scale(self, params: np.ndarray, loss: float) -> float:
+        """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
+        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero."""
+        floor = 0.0
+        if self.least_squares:
+            k = self.kernels
+            y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
+            floor = SCALE_FLOOR * self.factor * float(np.sum(np.square(y)))
+        return max(abs(loss), floor if math.isfinite(floor) else 0.0, 1e-300)
 
     def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         size = len(params)
@@ -141,7 +145,7 @@ def claim_for(options: Options) -> float:
 
 
 def judge(problem: Problem, options: Options, result: FitResult, params: np.ndarray,
-          start: np.ndarray, loss0: float) -> FitResult:
+          start: np.ndarray) -> FitResult:
     """The result as it may be reported: its reason and message corrected where a check fails,
     the certificate added to a converged one. `problem` holds the flat kernels."""
     if result.reason in (Stop.DIVERGED, Stop.INTERRUPTED, Stop.UNDEFINED, Stop.SADDLE):
@@ -153,16 +157,15 @@ def judge(problem: Problem, options: Options, result: FitResult, params: np.ndar
         result = dataclasses.replace(result, grad_norm=norm(grad))
         if not (math.isfinite(loss) and math.isfinite(result.grad_norm)):
             return _not_finite(result, loss, "the loss is" if not math.isfinite(loss) else "the gradient is")
-        scale = loss_scale(loss, loss0)
         found = _ray(problem, params, start, loss)
         if found is not None:
-            return found(result)
+            return _verdict(result, *found)
         if result.converged and kernels.jtj_jtr is not None and result.reason != Stop.SUBGRADIENT:
             saturated = _saturated(problem, params)
             if saturated:
                 return _plateau(result, saturated)
         if result.converged and result.reason != Stop.SUBGRADIENT:
-            return _certify(curvature, problem, options, result, params, start, scale)
+            return _certify(curvature, problem, options, result, params, start)
     return _advise(problem, result)
 
 
@@ -175,16 +178,20 @@ def norm(vector: np.ndarray) -> float:
 
 
 def _not_finite(result: FitResult, loss: float, what: str) -> FitResult:
-    return dataclasses.replace(
-        result, reason=Stop.NOT_FINITE, converged=False,
-        message=(f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
-                 f"gradient norm {result.grad_norm:.4g}): the model overflows there"),
-        advice="start nearer the data with --init (or other `param` values), or rescale the data")
+    return _verdict(result, Stop.NOT_FINITE,
+                    f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
+                    f"gradient norm {result.grad_norm:.4g}): the model overflows there",
+                    "start nearer the data with --init (or other `param` values), or rescale the data")
+
+
+def _verdict(result: FitResult, reason: Stop, message: str, advice: str) -> FitResult:
+    """The result, not converged, for the reason a check found."""
+    return dataclasses.replace(result, reason=reason, converged=False, message=message, advice=advice)
 
 
 def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
-    norm): a replacement for the result when it keeps falling (unbounded or at infinity)."""
+    norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
     travel = params - start
     distance = float(np.linalg.norm(travel))
     if not distance > 0.0 or not math.isfinite(distance):
@@ -195,15 +202,22 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     for doubling in range(RAY_DOUBLINGS):
         value = k.loss(params + (2.0 ** doubling) * reach * direction, *problem.data)
         if value == -math.inf:
-            return _unbounded(problem, direction)
+            break
         if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
+            value = None
             break
         falls.append(previous - value)
         previous = value
-    if len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]:
-        return _unbounded(problem, direction)
+    way = _direction_text(problem, direction)
+    if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
+        return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
+                "it has no minimum",
+                "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
     if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
-        return _at_infinity(problem, direction, previous)
+        return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
+                f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "
+                "that a line separates",
+                f"add a penalty that keeps the parameters finite, e.g. + 0.01*({_squares(problem)}) in the loss")
     return None
 
 
@@ -213,25 +227,10 @@ def _direction_text(problem: Problem, direction: np.ndarray) -> str:
     return ", ".join(f"{names[j]} {'↑' if direction[j] > 0 else '↓'}" for j in order if abs(direction[j]) > 0.1)
 
 
-def _unbounded(problem: Problem, direction: np.ndarray):
-    def replace(result: FitResult) -> FitResult:
-        return dataclasses.replace(
-            result, reason=Stop.UNBOUNDED, converged=False,
-            message=(f"unbounded: the loss goes to −∞ along the direction the fit took "
-                     f"({_direction_text(problem, direction)}): it has no minimum"),
-            advice="check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
-    return replace
-
-
-def _at_infinity(problem: Problem, direction: np.ndarray, floor: float):
-    def replace(result: FitResult) -> FitResult:
-        return dataclasses.replace(
-            result, reason=Stop.AT_INFINITY, converged=False,
-            message=(f"not converged: the minimum is at infinity — the loss keeps falling (towards "
-                     f"{floor:.3g}) as the parameters grow without bound "
-                     f"({_direction_text(problem, direction)}), e.g. classes that a line separates"),
-            advice="add a penalty that keeps the parameters finite, e.g. + 0.01*(w^2 + b^2) in the loss")
-    return replace
+def _squares(problem: Problem) -> str:
+    names = problem.kernels.param_names
+    shown = " + ".join(f"{name}^2" for name in names[:4])
+    return shown + (" + …" if len(names) > 4 else "")
 
 
 def _saturated(problem: Problem, params: np.ndarray) -> list[str]:
@@ -247,27 +246,27 @@ def _saturated(problem: Problem, params: np.ndarray) -> list[str]:
 
 def _plateau(result: FitResult, names: list[str]) -> FitResult:
     listed = ", ".join(names)
-    return dataclasses.replace(
-        result, reason=Stop.PLATEAU, converged=False,
-        message=(f"not converged: plateau — the model no longer depends on {listed} here (it "
-                 f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
-                 f"is better; the loss may be lower elsewhere"),
-        advice=f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
+    return _verdict(result, Stop.PLATEAU,
+                    f"not converged: plateau — the model no longer depends on {listed} here (it "
+                    f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
+                    f"is better; the loss may be lower elsewhere",
+                    f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
 
 
 def _certify(curvature: Curvature, problem: Problem, options: Options, result: FitResult,
-             params: np.ndarray, start: np.ndarray, scale: float) -> FitResult:
+             params: np.ndarray, start: np.ndarray) -> FitResult:
     if curvature.how is None:
         return result
     radius = max(float(np.linalg.norm(params)), float(np.linalg.norm(params - start)), 1.0)
-    _, gap = curvature.gap(params, radius)
+    loss, gap = curvature.gap(params, radius)
+    scale = curvature.scale(params, loss)
     if math.isnan(gap):
         return _not_finite(result, result.loss, f"the {curvature.how} is")
     claim = claim_for(options)
     if gap <= claim * scale:
         return dataclasses.replace(result, gap=gap, message=(
             f"{result.message}; the loss is within {gap:.2g} of a minimum (relative "
-            f"{gap / scale:.1g} ≤ {claim:g}, by the {curvature.how})"))
+            f"{gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
     if math.isinf(gap):
         why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
     else:
