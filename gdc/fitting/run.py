@@ -94,39 +94,41 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         result = judge(flat, options, result, params, origin)
     except np.linalg.LinAlgError as error:   # a step's linear algebra failed: say so, no traceback
         result = _failed_step(flat, options, params, why, start, error)
-    result = dataclasses.replace(result, load_seconds=result.load_seconds + examined)
-    return _regroup(result, problem, params)
+    return _regroup(result, problem, params, examined)
 
 
 def _failed_step(problem: Problem, options: Options, params: np.ndarray, why: str | None,
                  start: Start, error: Exception) -> FitResult:
     """The result of a fit whose linear algebra failed (NumPy's LinAlgError) part way."""
     loss = problem.kernels.loss(params, *problem.data)
-    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=loss,
-                     iterations=0, converged=False, reason=Stop.STALLED, seconds=0.0,
-                     method=options.method, lr=options.lr, history=np.array([start.loss, loss]),
-                     message=f"not converged: a linear-algebra step failed ({error}), so the fit stopped "
-                             "where it was", model_hash=problem.model_hash, n_rows=problem.n_rows,
-                     method_note=why, advice="try other starting values (--init), or another --method")
+    return _unfitted(problem, options, params, why, [start.loss, loss], Stop.STALLED,
+                     f"not converged: a linear-algebra step failed ({error}), so the fit stopped where it was",
+                     "try other starting values (--init), or another --method")
 
 
 def _refused(problem: Problem, options: Options, params: np.ndarray, why: str | None,
              start: Start) -> FitResult:
     """The result of a fit that did not run: its start is undefined or a saddle."""
-    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=start.loss,
-                     iterations=0, converged=False, reason=start.reason, seconds=0.0,
-                     method=options.method, lr=options.lr, history=np.array([start.loss]),
-                     message=start.message, model_hash=problem.model_hash, n_rows=problem.n_rows,
-                     method_note=why, advice=start.advice)
+    return _unfitted(problem, options, params, why, [start.loss], start.reason, start.message, start.advice)
 
 
-def _regroup(result: FitResult, problem: Problem, params: np.ndarray) -> FitResult:
-    """The result with each parameter under its own name (an array for a shaped one)."""
+def _unfitted(problem: Problem, options: Options, params: np.ndarray, why: str | None, history: list,
+              reason: Stop, message: str, advice: str) -> FitResult:
+    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=history[-1],
+                     iterations=0, converged=False, reason=reason, seconds=0.0, method=options.method,
+                     lr=options.lr, history=np.array(history), message=message,
+                     model_hash=problem.model_hash, n_rows=problem.n_rows, method_note=why, advice=advice)
+
+
+def _regroup(result: FitResult, problem: Problem, params: np.ndarray, loading: float = 0.0) -> FitResult:
+    """The result with each parameter under its own name (an array for a shaped one), and
+    `loading` more seconds of kernel loading (the start's examination loads the first)."""
     layout, notes = problem.params_layout, ()
+    seconds = result.load_seconds + loading
     if layout.size > MAX_STATISTICS and problem.kernels.jtj_jtr is not None:
         notes = (f"standard errors and the condition number are not computed for more than "
                  f"{MAX_STATISTICS} parameters (this fit has {layout.size})",)
     if not layout.shaped and not notes:
-        return dataclasses.replace(result, layout=layout)
+        return dataclasses.replace(result, layout=layout, load_seconds=seconds)
     return dataclasses.replace(result, params=layout.unflatten(params), layout=layout, notes=notes,
-                               stats=None if notes else result.stats)
+                               stats=None if notes else result.stats, load_seconds=seconds)

@@ -205,13 +205,13 @@ class _Loop:
         self._record(0, loss)
         scale = abs(loss) if loss != 0.0 else 1.0
         self.limit = loss + DIVERGENCE_FACTOR * scale if math.isfinite(loss) else -math.inf
+        if self.settling is not None:
+            self.settling.begin(self.params, loss)
         if not loss < self.limit:
             return Stop.DIVERGED
         self.gnorm = self._gradient_norm()
         if self.gnorm <= self.options.gtol:
             return Stop.GTOL
-        if self.settling is not None:
-            self.settling.begin(self.params, loss)
         self.best = self.last = loss
         step = self.driver.epoch
         for k, lr in enumerate(self.rates, 1):

@@ -37,8 +37,8 @@ class Curvature:
     """The loss, its gradient and the gap to a minimum at given parameters, from the best source
     the kernels offer; `how` is None when there is none (more than MAX_STATISTICS parameters).
 
-    A least-squares loss c·Σr² takes its gradient 2c·Jᵀr from jtj_jtr, as Levenberg–Marquardt
-    does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
+    A least-squares loss c·Σr² takes its gradient 2c·Jᵀr from residuals_jacobian (or jtj_jtr),
+    as Levenberg–Marquardt does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
     linearized model could still remove) from an SVD of J, which stays accurate where JᵀJ is
     ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
     finite differences of the gradient."""
@@ -50,7 +50,7 @@ class Curvature:
         self.factor = (kernels.lsq_scale / (rows if kernels.lsq_mean else 1)) if self.least_squares else 1.0
         self.exact, self.passes = True, 1
         if self.least_squares and kernels.residuals_jacobian is not None and rows * size <= 10_000_000:
-            self.how = "Gauss–Newton decrement"
+            self.how, self.passes = "Gauss–Newton decrement", 2 + size   # J written out, its SVD
         elif self.least_squares and size <= MAX_STATISTICS:
             self.how = "Gauss–Newton matrix"
         elif kernels.loss_grad_hess is not None:
@@ -59,6 +59,7 @@ class Curvature:
             self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
         else:
             self.how, self.passes = None, 0
+        self._cached = None   # (params, r, J): the checks of one answer share one evaluation
 
     def scale(self, params: np.ndarray, loss: float) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
@@ -73,11 +74,31 @@ class Curvature:
     def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
         size = len(params)
         grad = np.zeros(size)
+        if self.how == "Gauss–Newton decrement":
+            residuals, jacobian = self._residuals(params)
+            return self.factor * float(residuals @ residuals), 2.0 * self.factor * (jacobian.T @ residuals)
         if self.least_squares:
             jtj = np.zeros((size, size))
             rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
             return self.factor * rss, 2.0 * self.factor * grad
         return self.kernels.loss_grad(params, *self.data, grad), grad
+
+    def column_norms(self, params: np.ndarray) -> np.ndarray:
+        """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
+        if self.how == "Gauss–Newton decrement":
+            return np.linalg.norm(self._residuals(params)[1], axis=0)
+        size = len(params)
+        jtj = np.zeros((size, size))
+        self.kernels.jtj_jtr(params, *self.data, jtj, np.zeros(size))
+        return np.sqrt(np.maximum(np.diag(jtj), 0.0))
+
+    def _residuals(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._cached is None or not np.array_equal(self._cached[0], params):
+            rows, size = len(self.data[0]), len(params)
+            residuals, jacobian = np.empty(rows), np.empty((rows, size))
+            self.kernels.residuals_jacobian(params, *self.data, residuals, jacobian)
+            self._cached = (params.copy(), residuals, jacobian)
+        return self._cached[1], self._cached[2]
 
     def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
         """(the loss, its estimated gap to a minimum): see estimated_gap."""
@@ -87,9 +108,7 @@ class Curvature:
         return loss, estimated_gap(grad, matrix, radius, self.exact)
 
     def _projected(self, params: np.ndarray) -> tuple[float, float]:
-        rows, size = len(self.data[0]), len(params)
-        residuals, jacobian = np.empty(rows), np.empty((rows, size))
-        self.kernels.residuals_jacobian(params, *self.data, residuals, jacobian)
+        residuals, jacobian = self._residuals(params)
         loss = self.factor * float(residuals @ residuals)
         if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
             return loss, math.nan
@@ -150,23 +169,29 @@ def judge(problem: Problem, options: Options, result: FitResult, params: np.ndar
     the certificate added to a converged one. `problem` holds the flat kernels."""
     if result.reason in (Stop.DIVERGED, Stop.INTERRUPTED, Stop.UNDEFINED, Stop.SADDLE):
         return result
-    kernels = problem.kernels
-    curvature = Curvature(kernels, problem.data)
+    curvature = Curvature(problem.kernels, problem.data)
     with np.errstate(all="ignore"):
         loss, grad = curvature.loss_grad(params)
-        result = dataclasses.replace(result, grad_norm=norm(grad))
-        if not (math.isfinite(loss) and math.isfinite(result.grad_norm)):
-            return _not_finite(result, loss, "the loss is" if not math.isfinite(loss) else "the gradient is")
-        found = _ray(problem, params, start, loss)
-        if found is not None:
-            return _verdict(result, *found)
-        if result.converged and kernels.jtj_jtr is not None and result.reason != Stop.SUBGRADIENT:
-            saturated = _saturated(problem, params)
-            if saturated:
-                return _plateau(result, saturated)
-        if result.converged and result.reason != Stop.SUBGRADIENT:
-            return _certify(curvature, problem, options, result, params, start)
-    return _advise(problem, result)
+        grad_norm = norm(grad)
+        changes = _checks(curvature, problem, options, result, params, start, loss, grad_norm)
+    return dataclasses.replace(result, grad_norm=grad_norm, **_advise(problem, result, changes))
+
+
+def _checks(curvature, problem, options, result, params, start, loss, grad_norm) -> dict:
+    """The fields of the result that the checks change, in the order the module's docstring gives."""
+    if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+        what = "the loss is" if not math.isfinite(loss) else "the gradient is"
+        return _not_finite(loss, grad_norm, what)
+    found = _ray(problem, params, start, loss)
+    if found is not None:
+        return _verdict(*found)
+    if not result.converged or result.reason == Stop.SUBGRADIENT:
+        return {}
+    if problem.kernels.jtj_jtr is not None:
+        saturated = _saturated(curvature, params, loss)
+        if saturated:
+            return _plateau(saturated)
+    return _certify(curvature, options, result, params, start)
 
 
 def norm(vector: np.ndarray) -> float:
@@ -177,16 +202,16 @@ def norm(vector: np.ndarray) -> float:
     return top * float(np.linalg.norm(vector / top))
 
 
-def _not_finite(result: FitResult, loss: float, what: str) -> FitResult:
-    return _verdict(result, Stop.NOT_FINITE,
+def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
+    return _verdict(Stop.NOT_FINITE,
                     f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
-                    f"gradient norm {result.grad_norm:.4g}): the model overflows there",
+                    f"gradient norm {grad_norm:.4g}): the model overflows there",
                     "start nearer the data with --init (or other `param` values), or rescale the data")
 
 
-def _verdict(result: FitResult, reason: Stop, message: str, advice: str) -> FitResult:
-    """The result, not converged, for the reason a check found."""
-    return dataclasses.replace(result, reason=reason, converged=False, message=message, advice=advice)
+def _verdict(reason: Stop, message: str, advice: str) -> dict:
+    """The fields of a result that is not converged, for the reason a check found."""
+    return dict(reason=reason, converged=False, message=message, advice=advice)
 
 
 def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
@@ -208,12 +233,13 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
             break
         falls.append(previous - value)
         previous = value
-    way = _direction_text(problem, direction)
     if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
+        way = _direction_text(problem, direction)
         return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
                 "it has no minimum",
                 "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
     if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
+        way = _direction_text(problem, direction)
         return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
                 f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "
                 "that a line separates",
@@ -233,60 +259,56 @@ def _squares(problem: Problem) -> str:
     return shown + (" + …" if len(names) > 4 else "")
 
 
-def _saturated(problem: Problem, params: np.ndarray) -> list[str]:
+def _saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[str]:
     """The parameters the model ignores here: ‖∂r/∂θⱼ‖·max(|θⱼ|, 1) ≤ SATURATED·‖r‖."""
-    k, size = problem.kernels, len(params)
-    jtj = np.zeros((size, size))
-    rss = k.jtj_jtr(params, *problem.data, jtj, np.zeros(size))
-    if not rss > 0.0 or not np.all(np.isfinite(jtj)):
+    rss = loss / curvature.factor
+    columns = curvature.column_norms(params)
+    if not rss > 0.0 or not np.all(np.isfinite(columns)):
         return []
-    effect = np.sqrt(np.maximum(np.diag(jtj), 0.0)) * np.maximum(np.abs(params), 1.0)
-    return [k.param_names[j] for j in range(size) if effect[j] <= SATURATED * math.sqrt(rss)]
+    effect = columns * np.maximum(np.abs(params), 1.0)
+    names = curvature.kernels.param_names
+    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss)]
 
 
-def _plateau(result: FitResult, names: list[str]) -> FitResult:
+def _plateau(names: list[str]) -> dict:
     listed = ", ".join(names)
-    return _verdict(result, Stop.PLATEAU,
+    return _verdict(Stop.PLATEAU,
                     f"not converged: plateau — the model no longer depends on {listed} here (it "
                     f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
                     f"is better; the loss may be lower elsewhere",
                     f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
 
 
-def _certify(curvature: Curvature, problem: Problem, options: Options, result: FitResult,
-             params: np.ndarray, start: np.ndarray) -> FitResult:
+def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
+             start: np.ndarray) -> dict:
     if curvature.how is None:
-        return result
+        return {}
     radius = max(float(np.linalg.norm(params)), float(np.linalg.norm(params - start)), 1.0)
     loss, gap = curvature.gap(params, radius)
-    scale = curvature.scale(params, loss)
     if math.isnan(gap):
-        return _not_finite(result, result.loss, f"the {curvature.how} is")
-    claim = claim_for(options)
+        return _not_finite(loss, math.nan, f"the {curvature.how} is")
+    scale, claim = curvature.scale(params, loss), claim_for(options)
     if gap <= claim * scale:
-        return dataclasses.replace(result, gap=gap, message=(
-            f"{result.message}; the loss is within {gap:.2g} of a minimum (relative "
-            f"{gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
+        return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
+                                      f"(relative {gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
     if math.isinf(gap):
         why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
     else:
         why = (f"the loss may still be {gap:.3g} above its minimum (relative {gap / scale:.2g} > "
                f"{claim:g}, by the {curvature.how})")
     stopped = result.message.removeprefix("converged: ")
-    return _advise(problem, dataclasses.replace(
-        result, reason=Stop.STALLED, converged=False, gap=gap,
-        message=f"not converged: {stopped}, but {why}"))
+    return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
 
 
-def _advise(problem: Problem, result: FitResult) -> FitResult:
-    """Advice for a fit that did not converge, where gdc knows better."""
-    if result.advice or result.converged:
-        return result
-    kinks = problem.kernels.kinks
+def _advise(problem: Problem, result: FitResult, changes: dict) -> dict:
+    """The changes, with advice for a fit that did not converge where gdc knows better."""
+    converged = changes.get("converged", result.converged)
+    if changes.get("advice") or result.advice or converged:
+        return changes
+    reason, kinks = changes.get("reason", result.reason), problem.kernels.kinks
     if kinks and result.method != "bundle":
-        return dataclasses.replace(result, advice=(
-            f"the loss has kinks (abs, max or min of {', '.join(kinks)}): --method bundle "
-            "reaches and certifies a minimum there"))
-    if result.reason in (Stop.STALLED, Stop.MAX_EPOCHS) and result.method in ("lm", "newton", "bundle"):
-        return dataclasses.replace(result, advice="try other starting values (--init)")
-    return result
+        return changes | dict(advice=f"the loss has kinks (abs, max or min of {', '.join(kinks)}): "
+                                     "--method bundle reaches and certifies a minimum there")
+    if reason in (Stop.STALLED, Stop.MAX_EPOCHS) and result.method in ("lm", "newton", "bundle"):
+        return changes | dict(advice="try other starting values (--init)")
+    return changes

@@ -221,3 +221,17 @@ def test_derive_and_fit_both_take_vmax_and_km_as_data_and_say_how_to_declare_the
     assert "`param Vmax = 1, Km = 1`" in fitted
     assert main(["derive", str(model), "--data", "S,Y"]) == 1      # the same names: the same answer
     assert "`Vmax`, `Km` are data by the naming rule" in capsys.readouterr().err
+
+
+def test_a_failed_linear_algebra_step_is_a_stated_reason_not_an_internal_error(monkeypatch):
+    from gdc.api import prepare
+    from gdc.fitting import run as running
+
+    def broken(*args):
+        raise np.linalg.LinAlgError("Eigenvalues did not converge")
+
+    problem = prepare(ledger.ENZYME, ledger.enzyme())
+    monkeypatch.setitem(running.RUNNERS, "second_order", broken)
+    result = running.run(problem)
+    assert result.reason == "stalled" and not result.converged
+    assert "a linear-algebra step failed (Eigenvalues did not converge)" in result.message
