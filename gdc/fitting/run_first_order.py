@@ -169,7 +169,7 @@ class Settling:
             _, grad = self.curvature.loss_grad(self.best)
             return float(np.linalg.norm(grad)) <= self.gtol
         loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0))
-        return self.gap <= claim * self.curvature.scale(self.best, loss)
+        return self.gap <= claim * abs(loss) or self.gap <= claim * self.curvature.scale(self.best, loss)
 
 
 class _Loop:

@@ -148,7 +148,7 @@ def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bo
     values, vectors = np.linalg.eigh(matrix)
     top = float(np.max(np.abs(values))) if len(values) else 0.0
     if top == 0.0:
-        return float(np.linalg.norm(grad)) * radius
+        return norm(grad) * radius
     if values[0] < -(1e-6 if exact else 1e-4) * top:
         return math.inf
     along = vectors.T @ grad
@@ -199,7 +199,8 @@ def norm(vector: np.ndarray) -> float:
     top = float(np.max(np.abs(vector))) if len(vector) else 0.0
     if top == 0.0 or not math.isfinite(top):
         return top
-    return top * float(np.linalg.norm(vector / top))
+    scaled = vector / top
+    return top * math.sqrt(float(scaled @ scaled))
 
 
 def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
@@ -218,11 +219,11 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
     norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
     travel = params - start
-    distance = float(np.linalg.norm(travel))
+    distance = norm(travel)
     if not distance > 0.0 or not math.isfinite(distance):
         return None
     direction = travel / distance
-    reach = max(float(np.linalg.norm(params)), distance)
+    reach = max(norm(params), distance)
     k, previous, falls = problem.kernels, loss, []
     for doubling in range(RAY_DOUBLINGS):
         value = k.loss(params + (2.0 ** doubling) * reach * direction, *problem.data)
@@ -283,11 +284,12 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
              start: np.ndarray) -> dict:
     if curvature.how is None:
         return {}
-    radius = max(float(np.linalg.norm(params)), float(np.linalg.norm(params - start)), 1.0)
+    radius = max(norm(params), norm(params - start), 1.0)
     loss, gap = curvature.gap(params, radius)
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
-    scale, claim = curvature.scale(params, loss), claim_for(options)
+    claim = claim_for(options)
+    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
                                       f"(relative {gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
