@@ -2,8 +2,8 @@
 within tolerance of an independent reference, or not converged with the reason expected — and
 each case the issue lists, as a user meets it (gdc.fit, the command line, their messages).
 
-The ledger is run once for the module (each model compiled once); the cases below read its
-rows where they can, and run the command line on the same model texts and data names, so that
+Each case is fitted once per process, when a test first asks for it (each model compiled
+once); the cases below read the ledger's rows where they can, and run the command line on the same model texts and data names, so that
 the kernels come from the session's cache."""
 
 from __future__ import annotations
@@ -32,26 +32,32 @@ SCALED = str(EXAMPLES / "students_scaled.gd")
 OPTIMUM = 15.758964664   # the students' least-squares loss, numpy's lstsq (ledger._scaled)
 
 
-@pytest.fixture(scope="module")
-def rows() -> dict:
-    return {row.case.name: row for row in ledger.run_ledger()}
+CASES = {case.name: case for case in ledger.CASES}
+_PROBLEMS: dict = {}   # each model and data prepared once per process
+_ROWS: dict = {}
 
 
-def test_the_ledger_has_no_fit_that_is_converged_and_wrong(rows):
+def row(name: str):
+    """The ledger's row for one case, fitted on first use (so that a worker running some of
+    these tests fits only their cases)."""
+    if name not in _ROWS:
+        _ROWS[name] = ledger.run_case(CASES[name], _PROBLEMS)
+    return _ROWS[name]
+
+
+def test_the_ledger_has_no_fit_that_is_converged_and_wrong():
+    rows = {name: row(name) for name in CASES}
     table = ledger.table(list(rows.values()))
     assert len(rows) >= 30, table
-    wrong = [name for name, row in rows.items() if row.outcome == ledger.WRONG]
-    unexpected = [name for name, row in rows.items() if row.outcome == ledger.UNEXPECTED]
+    wrong = [name for name, fit in rows.items() if fit.outcome == ledger.WRONG]
+    unexpected = [name for name, fit in rows.items() if fit.outcome == ledger.UNEXPECTED]
     assert not wrong and not unexpected, table
-    outcomes = [row.outcome for row in rows.values()]
+    outcomes = [fit.outcome for fit in rows.values()]
     assert outcomes.count(ledger.CONVERGED) >= 25 and outcomes.count(ledger.EXPECTED) >= 10, table
-
-
-def test_a_converged_result_states_the_gap_it_was_certified_to(rows):
-    for row in rows.values():
-        if row.converged:
-            assert "of its minimum" in row.result.message or "of a minimum" in row.result.message, row.case.name
-            assert np.isfinite(row.result.gap) and np.isfinite(row.result.grad_norm), row.case.name
+    for fit in rows.values():   # a converged result states the gap it was certified to
+        if fit.converged:
+            assert "of its minimum" in fit.result.message or "of a minimum" in fit.result.message, fit.case.name
+            assert np.isfinite(fit.result.gap) and np.isfinite(fit.result.grad_norm), fit.case.name
 
 
 # --- 1. sgd and mini-batch with the automatic rate -----------------------------------------------
@@ -60,10 +66,10 @@ def test_a_converged_result_states_the_gap_it_was_certified_to(rows):
                                   "students, scaled: minibatch", "logistic example: sgd",
                                   "logistic example: minibatch", "Poisson regression: sgd",
                                   "Poisson regression: minibatch"])
-def test_stochastic_methods_settle_within_1e_3_of_the_full_batch_optimum(rows, name):
-    row = rows[name]
-    assert row.converged and row.relative <= 1e-3, (row.result.message, row.relative)
-    assert "decaying" in row.result.lr_note and row.result.schedule.startswith("decay")
+def test_stochastic_methods_settle_within_1e_3_of_the_full_batch_optimum(name):
+    fit = row(name)
+    assert fit.converged and fit.relative <= 1e-3, (fit.result.message, fit.relative)
+    assert "decaying" in fit.result.lr_note and fit.result.schedule.startswith("decay")
 
 
 def test_the_seed_command_with_sgd_converges_to_the_optimum(capsys):
@@ -80,33 +86,33 @@ def test_an_lr_sweep_with_sgd_never_calls_a_bad_rate_converged(capsys):
     assert code == 0 and "converged" not in out.replace("not converged", "") and "diverged" in out
 
 
-def test_sgd_on_a_kinked_loss_says_noisy_instead_of_converged(rows):
-    row = rows["quantile τ = 0.5: sgd"]
-    assert row.reason == "noisy" and not row.converged
-    assert "did not settle" in row.result.message and "--epochs" in row.result.advice
+def test_sgd_on_a_kinked_loss_says_noisy_instead_of_converged():
+    fit = row("quantile τ = 0.5: sgd")
+    assert fit.reason == "noisy" and not fit.converged
+    assert "did not settle" in fit.result.message and "--epochs" in fit.result.advice
 
 
 # --- 2. non-smooth losses -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["quantile τ = 0.1: auto (bundle)", "quantile τ = 0.5: auto (bundle)",
                                   "quantile τ = 0.9: auto (bundle)", "least absolute deviations: auto (bundle)"])
-def test_auto_fits_kinked_losses_to_the_linear_programs_optimum(rows, name):
-    row = rows[name]
-    assert row.method == "bundle" and row.reason == "subgradient", row.result.message
-    assert row.relative <= 1e-6       # the issue's bar; the certificate claims 1e-12
-    assert "kinks" in row.result.method_note and "a, b" in row.result.method_note
+def test_auto_fits_kinked_losses_to_the_linear_programs_optimum(name):
+    fit = row(name)
+    assert fit.method == "bundle" and fit.reason == "subgradient", fit.result.message
+    assert fit.relative <= 1e-6       # the issue's bar; the certificate claims 1e-12
+    assert "kinks" in fit.result.method_note and "a, b" in fit.result.method_note
 
 
 @pytest.mark.parametrize("name", ["quantile τ = 0.9: newton", "least absolute deviations: newton",
                                   "least absolute deviations: gd"])
-def test_smooth_methods_on_a_kink_say_not_converged_and_point_to_bundle(rows, name):
-    row = rows[name]
-    assert not row.converged and row.reason == "stalled", row.result.message
-    assert "--method bundle" in row.result.advice
+def test_smooth_methods_on_a_kink_say_not_converged_and_point_to_bundle(name):
+    fit = row(name)
+    assert not fit.converged and fit.reason == "stalled", fit.result.message
+    assert "--method bundle" in fit.result.advice
 
 
-def test_huber_stays_as_accurate_as_newton_makes_it(rows):
-    auto, newton = rows["Huber example: auto (bundle)"], rows["Huber example: newton"]
+def test_huber_stays_as_accurate_as_newton_makes_it():
+    auto, newton = row("Huber example: auto (bundle)"), row("Huber example: newton")
     assert auto.converged and newton.converged
     assert auto.relative <= 1e-12 and newton.relative <= 1e-12
     np.testing.assert_allclose(list(auto.result.params.values()), list(newton.result.params.values()),
@@ -115,22 +121,22 @@ def test_huber_stays_as_accurate_as_newton_makes_it(rows):
 
 # --- 3. nonsense called converged -----------------------------------------------------------------
 
-def test_exponential_growth_from_a_far_start_is_not_converged(rows):
-    row = rows["exponential growth from a = r = 1"]
-    assert not row.converged and row.reason in ("stalled", "not_finite"), row.result.message
-    assert row.result.advice
+def test_exponential_growth_from_a_far_start_is_not_converged():
+    fit = row("exponential growth from a = r = 1")
+    assert not fit.converged and fit.reason in ("stalled", "not_finite"), fit.result.message
+    assert fit.result.advice
 
 
-def test_a_sinusoid_from_its_default_start_is_a_saddle_named_as_such(rows):
-    result = rows["sinusoid from the defaults (A = w = φ = 0)"].result
+def test_a_sinusoid_from_its_default_start_is_a_saddle_named_as_such():
+    result = row("sinusoid from the defaults (A = w = φ = 0)").result
     assert result.reason == "saddle" and result.reason.failed and result.iterations == 0
     assert "A = w = phi = 0" in result.message and "exactly zero" in result.message
     assert "--init A=1,w=1,phi=1" in result.advice
 
 
-def test_a_loss_unbounded_below_ends_with_its_own_reason_and_exit_1(rows, tmp_path, capsys):
-    row = rows["loss unbounded below: −mean((y − Y)²)"]
-    assert row.reason == "unbounded" and "goes to −∞" in row.result.message
+def test_a_loss_unbounded_below_ends_with_its_own_reason_and_exit_1(tmp_path, capsys):
+    fit = row("loss unbounded below: −mean((y − Y)²)")
+    assert fit.reason == "unbounded" and "goes to −∞" in fit.result.message
     model, data = tmp_path / "negative.gd", tmp_path / "data.csv"
     model.write_text(ledger.UNBOUNDED)
     arrays = ledger.heteroscedastic()()
@@ -142,25 +148,25 @@ def test_a_loss_unbounded_below_ends_with_its_own_reason_and_exit_1(rows, tmp_pa
 
 @pytest.mark.parametrize("name", ["separable classes: auto (newton)", "separable classes: gd",
                                   "separable classes: adam"])
-def test_separable_classes_say_the_minimum_is_at_infinity(rows, name):
-    result = rows[name].result
+def test_separable_classes_say_the_minimum_is_at_infinity(name):
+    result = row(name).result
     assert result.reason == "at_infinity" and not result.converged, result.message
     assert "grow without bound" in result.message and "penalty" in result.advice
     assert "w1^2" in result.advice
 
 
-def test_boxbod_from_an_unseen_start_is_a_plateau_not_convergence(rows):
-    row = rows["NIST BoxBOD from b2 = 3 (a plateau)"]
-    assert row.reason == "plateau" and not row.converged
-    assert "b2" in row.result.message and "saturates" in row.result.message
-    assert "start b2 elsewhere" in row.result.advice
-    assert rows["NIST BoxBOD from start 1"].converged and rows["NIST BoxBOD from start 2"].converged
+def test_boxbod_from_an_unseen_start_is_a_plateau_not_convergence():
+    fit = row("NIST BoxBOD from b2 = 3 (a plateau)")
+    assert fit.reason == "plateau" and not fit.converged
+    assert "b2" in fit.result.message and "saturates" in fit.result.message
+    assert "start b2 elsewhere" in fit.result.advice
+    assert row("NIST BoxBOD from start 1").converged and row("NIST BoxBOD from start 2").converged
 
 
 # --- 4. a start where the loss is not defined -----------------------------------------------------
 
-def test_a_gaussian_peak_from_s_0_names_s_before_fitting(rows):
-    result = rows["Gaussian peak from the defaults (s = 0)"].result
+def test_a_gaussian_peak_from_s_0_names_s_before_fitting():
+    result = row("Gaussian peak from the defaults (s = 0)").result
     assert result.reason == "undefined" and result.iterations == 0
     assert "s = 0 makes it so" in result.message and "∂J/∂s" in result.message
     assert result.advice == "start elsewhere: `param s = 1` in the model, or --init s=1"
