@@ -11,7 +11,7 @@ import numpy as np
 from .options import MAX_STATISTICS
 from .problem import Problem
 from .reasons import Stop
-from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome, search,
+from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome, drive, search,
                            solve_positive_definite)
 from .statistics import least_squares_stats
 from .trust_region import column_scales, trust_region_lm
@@ -157,26 +157,7 @@ def levenberg_marquardt(ls: LeastSquaresKernels, params: np.ndarray, max_iter: i
     if not math.isfinite(rss):
         out.reason = Stop.DIVERGED
         return out
-    run = _Marquardt(ls, params, geodesic)
-    try:
-        for k in range(1, max_iter + 1):
-            gnorm, cosine = _gradient_test(run.a, run.g, run.d, run.rss, k > 1)
-            out.grad_norm = 2.0 * ls.factor * gnorm
-            if run.rss == 0.0 or cosine <= GTOL:
-                out.reason = Stop.GTOL
-                return out
-            stop = run.step()
-            if stop is not None:
-                out.reason = stop
-                return out
-            out.step(k, ls.factor * run.rss, params, out.grad_norm, progress)
-            if abs(run.actual) <= FTOL * run.rss and run.predicted <= FTOL * run.rss:
-                out.reason = Stop.FTOL
-                return out
-    except KeyboardInterrupt:
-        out.reason = Stop.INTERRUPTED
-    out.grad_norm = 2.0 * ls.factor * float(np.linalg.norm(run.g))
-    return out
+    return drive(_Marquardt(ls, params, geodesic), out, max_iter, progress)
 
 
 class _Marquardt:
@@ -190,6 +171,23 @@ class _Marquardt:
         self.damping = Damping(TAU, floor=1e-300)
         self.trial, self.h = np.empty_like(params), np.empty_like(params)
         self.actual = self.predicted = math.nan
+
+    @property
+    def loss(self) -> float:
+        return self.ls.factor * self.rss
+
+    def stationary(self, k: int, out: Outcome) -> bool:
+        """MINPACK's gtol test (every column of J nearly orthogonal to r); from the second
+        iteration on, the scales d grow to the new JᵀJ's diagonal first."""
+        gnorm, cosine = _gradient_test(self.a, self.g, self.d, self.rss, k > 1)
+        out.grad_norm = 2.0 * self.ls.factor * gnorm
+        return self.rss == 0.0 or cosine <= GTOL
+
+    def gradient_norm(self) -> float:
+        return 2.0 * self.ls.factor * float(np.linalg.norm(self.g))
+
+    def settled(self) -> bool:
+        return abs(self.actual) <= FTOL * self.rss and self.predicted <= FTOL * self.rss
 
     def step(self) -> Stop | None:
         """Take one step (raising λ until one lowers the RSS); a reason when none can be taken."""

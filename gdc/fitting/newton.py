@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .reasons import Stop
-from .second_order import FTOL, MAX_ITERATIONS, TAU, Damping, Outcome, search
+from .second_order import FTOL, MAX_ITERATIONS, TAU, Damping, Outcome, drive, search
 
 
 class HessianKernels:
@@ -39,26 +39,7 @@ def newton(obj: HessianKernels, params: np.ndarray, max_iter: int = MAX_ITERATIO
     if not math.isfinite(f):
         out.reason = Stop.DIVERGED
         return out
-    run = _Newton(obj, params, f)
-    try:
-        for k in range(1, max_iter + 1):
-            out.grad_norm = float(np.linalg.norm(obj.grad))
-            if out.grad_norm == 0.0:
-                out.reason = Stop.GTOL
-                return out
-            stop = run.step()
-            if stop is not None:
-                out.reason = stop
-                return out
-            out.step(k, run.f, params, float(np.linalg.norm(obj.grad)), progress)
-            scale = max(abs(run.f), 1e-300)
-            if abs(run.actual) <= FTOL * scale and run.predicted <= FTOL * scale:
-                out.reason = Stop.FTOL
-                return out
-    except KeyboardInterrupt:
-        out.reason = Stop.INTERRUPTED
-    out.grad_norm = float(np.linalg.norm(obj.grad))
-    return out
+    return drive(_Newton(obj, params, f), out, max_iter, progress)
 
 
 class _Newton:
@@ -71,6 +52,22 @@ class _Newton:
         self.damping = Damping(0.0, least=TAU, zero_below=1e-12)
         self.trial, self.h = np.empty_like(params), np.empty_like(params)
         self.actual = self.predicted = math.nan
+
+    @property
+    def loss(self) -> float:
+        return self.f
+
+    def stationary(self, k: int, out: Outcome) -> bool:
+        """The gradient is exactly zero (newton has no scale-free test of its own: see verdict)."""
+        out.grad_norm = self.gradient_norm()
+        return out.grad_norm == 0.0
+
+    def gradient_norm(self) -> float:
+        return float(np.linalg.norm(self.obj.grad))
+
+    def settled(self) -> bool:
+        scale = max(abs(self.f), 1e-300)
+        return abs(self.actual) <= FTOL * scale and self.predicted <= FTOL * scale
 
     def step(self) -> Stop | None:
         """Take one step (raising λ until one lowers the loss); a reason when none can be taken."""

@@ -198,3 +198,27 @@ def search(a, g, d, damping: Damping, params, h, trial, loss, current: float, sc
                     return Trial(None, rho, actual, predicted)
         if not damping.refuse():
             return Trial(Stop.STALLED)
+
+
+def drive(run, out: Outcome, max_iter: int, progress) -> Outcome:
+    """The iterations lm and newton share: the gradient test, a step, its record, the ftol test.
+
+    `run` (least_squares._Marquardt, newton._Newton) has stationary(k, out) (and sets
+    out.grad_norm), step() → a reason or None, `loss`, `params`, gradient_norm() and settled()."""
+    try:
+        for k in range(1, max_iter + 1):
+            if run.stationary(k, out):
+                out.reason = Stop.GTOL
+                return out
+            stop = run.step()
+            if stop is not None:
+                out.reason = stop
+                return out
+            out.step(k, run.loss, run.params, run.gradient_norm(), progress)
+            if run.settled():
+                out.reason = Stop.FTOL
+                return out
+    except KeyboardInterrupt:
+        out.reason = Stop.INTERRUPTED
+    out.grad_norm = run.gradient_norm()
+    return out
