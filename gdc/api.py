@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from gdc.fitting.options import BETA1, BETA2, EPS, MOMENTUM, POWER_T, STEP_EVERY, STEP_FACTOR
+
 if TYPE_CHECKING:
     from gdc.calculus.derivation import Derivation
     from gdc.fitting.problem import FitResult, Problem
@@ -143,9 +145,9 @@ def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source:
 
 def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: int | None = None,
         tol: float | None = None, gtol: float | None = None, batch_size: int | None = None,
-        schedule: str = "constant", power_t: float = 0.25, step_every: int = 100,
-        step_factor: float = 0.5, momentum: float = 0.9, nesterov: bool = False,
-        beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, seed: int = 0,
+        schedule: str = "constant", power_t: float = POWER_T, step_every: int = STEP_EVERY,
+        step_factor: float = STEP_FACTOR, momentum: float = MOMENTUM, nesterov: bool = False,
+        beta1: float = BETA1, beta2: float = BETA2, eps: float = EPS, seed: int = 0,
         shuffle: bool = True, init: Mapping[str, float] | None = None,
         mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
         plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
@@ -153,13 +155,15 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
-    Raises FitDiverged when the loss blows up, GdcError for bad input. `result.params` maps
-    each parameter to a float, or to an array of its shape for a vector or matrix parameter;
-    `init` gives numbers by name (a number fills a whole vector or matrix). `plot`, `save` and
-    `history` write the files of `gdc fit --plot/--save/--history`."""
+    Raises FitFailed (gdc.fitting.problem) when the loss blows up or is unbounded below, or the
+    start is undefined or a saddle; GdcError for bad input. A fit that ran but did not converge
+    is returned, `converged` False, its `reason`, `message` and `advice` saying why.
+    `result.params` maps each parameter to a float, or to an array of its shape for a vector or
+    matrix parameter; `init` gives numbers by name (a number fills a whole vector or matrix).
+    `plot`, `save` and `history` write the files of `gdc fit --plot/--save/--history`."""
     import dataclasses
 
-    from gdc.fitting.problem import FitDiverged
+    from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
 
     options = fit_options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size,
@@ -170,16 +174,16 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
     result = dataclasses.replace(run(problem, options, init=init), problem=problem)
     _write_outputs(result, plot, history)
-    if result.reason == "diverged":
-        raise FitDiverged(result)
+    if result.reason.failed:
+        raise FitFailed(result)
     if save is not None:
         result.save(save)
     return result
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,
-             schedule: str = "constant", power_t: float = 0.25, step_every: int = 100,
-             step_factor: float = 0.5, **given):
+             schedule: str = "constant", power_t: float = POWER_T, step_every: int = STEP_EVERY,
+             step_factor: float = STEP_FACTOR, **given):
     """The fit's keyword options (those of `fit`) as checked Options (`gdc.fitting.options`)."""
     from gdc.fitting.options import Options, Schedule
     options = Options(method=method, lr=lr, schedule=Schedule(schedule, power_t, step_every, step_factor),

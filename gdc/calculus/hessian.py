@@ -15,12 +15,10 @@ from dataclasses import dataclass
 import sympy
 
 from gdc.errors import InternalError
+from gdc.runtime.limits import MAX_SECOND_ORDER  # noqa: F401 (the compiler's side of the limit)
 from .functions import Sum, mean
 from .symbolic import SymbolicModel
 from .verify import Verdict, compare
-
-# Above this many parameters no second-order kernels are generated (p(p+1)/2 sums per pass).
-MAX_SECOND_ORDER = 50
 
 
 @dataclass(frozen=True)

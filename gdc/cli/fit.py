@@ -7,13 +7,18 @@ import dataclasses
 import sys
 
 from gdc.errors import GdcError, printable
-from gdc.fitting.options import METHODS, SCHEDULES, Schedule
+from gdc.fitting.options import (BATCH_SIZE, BETA1, BETA2, EPS, FTOL, FULL_BATCH_EPOCHS, GTOL,
+                                 MAX_BUNDLE, MAX_SECOND_ORDER, MAX_STATISTICS, METHODS, MOMENTUM,
+                                 PATIENCE, POWER_T, SCHEDULES, STEP_EVERY, STEP_FACTOR,
+                                 STOCHASTIC_EPOCHS, TOL, XTOL, Schedule)
 from .derive import count, positive_number
 
 FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
-the loss: a sum of squared residuals is fitted by Levenberg–Marquardt, another loss of a
-few parameters by Newton's method (damped), anything else by gradient descent.
+the loss: a loss with kinks (abs, max, min) is fitted by a bundle method, a sum of squared
+residuals by Levenberg–Marquardt, another loss of a few parameters by Newton's method
+(damped), anything else by gradient descent. A fit is reported converged only when a
+certificate holds at its answer; otherwise the report says why not, and what to try.
 
 The model's undeclared names that are columns of the data file are data; the others are
 parameters. --map NAME=COLUMN feeds a model data name from a column of another name.
@@ -69,25 +74,30 @@ def _common(p) -> None:
     d.add_argument("--drop-nonfinite", action="store_true",
                    help="skip rows holding NaN, inf or an empty cell (refused by default)")
     m = p.add_argument_group("method")
-    m.add_argument("--method", choices=METHODS,
-                   help="auto (the default of fit: lm for a sum of squared residuals of up to 200 "
-                        "parameter values, else newton for a scalar model of up to 50, else gd), "
-                        "lm (Levenberg–Marquardt), newton (damped), "
-                        "gd (full batch), sgd (one row at a time), minibatch, momentum, adam "
-                        "(lr-sweep's default: gd)")
+    m.add_argument("--method", choices=tuple(METHODS),
+                   help=f"auto (the default of fit: bundle for a loss with kinks of up to {MAX_BUNDLE} "
+                        f"parameter values, lm for a sum of squared residuals of up to {MAX_STATISTICS}, "
+                        f"else newton for a scalar model of up to {MAX_SECOND_ORDER}, else gd), "
+                        "lm (Levenberg–Marquardt), newton (damped), bundle (a proximal bundle method, "
+                        "for losses with kinks), gd (full batch), sgd (one row at a time), "
+                        "minibatch, momentum, adam (lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
-                   help="rows per update: minibatch (default 32), momentum and adam (default: all)")
-    m.add_argument("--schedule", default="constant", choices=SCHEDULES, help="learning-rate schedule")
-    m.add_argument("--power-t", type=float, default=0.25, metavar="P",
-                   help="invscaling: lr / (1 + epoch)^P (default 0.25)")
-    m.add_argument("--step-every", type=int, default=100, metavar="N", help="step: every N epochs (default 100)")
-    m.add_argument("--step-factor", type=float, default=0.5, metavar="F",
-                   help="step: multiply the rate by F (default 0.5)")
-    m.add_argument("--momentum", type=float, default=0.9, metavar="MU", help="momentum: MU (default 0.9)")
+                   help=f"rows per update: minibatch (default {BATCH_SIZE}), momentum and adam (default: all)")
+    m.add_argument("--schedule", default="constant", choices=SCHEDULES,
+                   help="learning-rate schedule (default: constant; sgd and minibatch without --lr "
+                        "decay their probed rate)")
+    m.add_argument("--power-t", type=float, default=POWER_T, metavar="P",
+                   help=f"invscaling: lr / (1 + epoch)^P (default {POWER_T:g})")
+    m.add_argument("--step-every", type=int, default=STEP_EVERY, metavar="N",
+                   help=f"step: every N epochs (default {STEP_EVERY})")
+    m.add_argument("--step-factor", type=float, default=STEP_FACTOR, metavar="F",
+                   help=f"step: multiply the rate by F (default {STEP_FACTOR:g})")
+    m.add_argument("--momentum", type=float, default=MOMENTUM, metavar="MU",
+                   help=f"momentum: MU (default {MOMENTUM:g})")
     m.add_argument("--nesterov", action="store_true", help="momentum: Nesterov's variant")
-    m.add_argument("--beta1", type=float, default=0.9, help="adam: β1 (default 0.9)")
-    m.add_argument("--beta2", type=float, default=0.999, help="adam: β2 (default 0.999)")
-    m.add_argument("--eps", type=float, default=1e-8, help="adam: ε (default 1e-8)")
+    m.add_argument("--beta1", type=float, default=BETA1, help=f"adam: β1 (default {BETA1:g})")
+    m.add_argument("--beta2", type=float, default=BETA2, help=f"adam: β2 (default {BETA2:g})")
+    m.add_argument("--eps", type=float, default=EPS, help=f"adam: ε (default {EPS:g})")
     m.add_argument("--seed", type=count(0), default=0,
                    help="seed of the row shuffling and of random initial values (default 0)")
     m.add_argument("--no-shuffle", action="store_true", help="visit the rows in file order")
@@ -98,14 +108,16 @@ def _common(p) -> None:
     s = p.add_argument_group("stopping")
     s.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N",
                    help="at most N epochs, i.e. passes over the data; for gd, steps "
-                        "(default 10000, or 1000 for sgd, minibatch and --batch-size)")
+                        f"(default {FULL_BATCH_EPOCHS}, or {STOCHASTIC_EPOCHS} for sgd, minibatch "
+                        "and --batch-size)")
     s.add_argument("--tol", type=float,
                    help="first-order methods: stop when the loss changes by less than this, "
-                        "relatively, 5 epochs in a row (default 1e-10). lm and newton stop at full "
-                        "precision: a relative step of 1e-13 or a relative loss change of 1e-15; "
-                        "with auto, giving --tol or --gtol chooses gd")
+                        f"relatively, {PATIENCE} epochs in a row (default {TOL:g}). lm and newton stop "
+                        f"at full precision: a relative step of {XTOL:g} or a relative loss change of "
+                        f"{FTOL:g}; with auto, giving --tol or --gtol chooses gd. Either way the fit "
+                        "is called converged only when the curvature puts its loss near a minimum")
     s.add_argument("--gtol", type=float,
-                   help="first-order methods: stop when the gradient norm falls to this (default 1e-6)")
+                   help=f"first-order methods: stop when the gradient norm falls to this (default {GTOL:g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 
@@ -152,7 +164,7 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from gdc.fitting.problem import FitDiverged
+    from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
     from gdc.fitting.progress import progress_bar
     from gdc.io.files import write_atomic
@@ -174,10 +186,10 @@ def run_fit(args) -> int:
     if args.plot:
         from gdc.fitting.plot import plot_fit
         plot_fit(result, problem, args.plot)
-    if result.reason == "diverged":
+    if result.reason.failed:
         if args.json:
             print(dumps(result_json(result)))
-        raise FitDiverged(result)
+        raise FitFailed(result)
     if args.save:
         save_params(args.save, result, problem)
     print(dumps(result_json(result)) if args.json else printable(result_text(result)))

@@ -27,7 +27,7 @@ JIT_PARALLEL = "@numba.njit(**_JIT_PARALLEL)"
 # a prefix (`p_`, `d_`, ...) + a checked name (printer.py).
 FIXED_NAMES = frozenset({
     "math", "numba", "np", "_JIT", "_JIT_PARALLEL", "_JIT_EXACT", "N_CHUNKS", "GDC_VERSION", "MODEL_HASH",
-    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "LSQ_SCALE", "LSQ_MEAN", "params", "grad_out",
+    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "params", "grad_out",
     "grad", "lr", "order", "batch_size", "n", "m", "i", "c", "lo", "hi", "chunks", "total", "inv_n", "out",
     "abs", "range", "min", "max", "dict", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "_loss_sums", "_loss_finish", "_sums",
@@ -48,18 +48,20 @@ def model_comment(source: str, where: str) -> str:
     return f"#\n# model ({comment_line(where)}):\n{model}\n"
 
 
-def header(comment: str, doc: str, constants: dict[str, object], lsq_scale, lsq_mean: bool) -> str:
+def header(comment: str, doc: str, constants: dict[str, object], lsq_scale, lsq_mean: bool,
+           kinks: tuple[str, ...] = ()) -> str:
     """Comment lines, the docstring, the imports, then `constants` and the module options."""
     values = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
     return (f'{comment}"""{doc}"""\n\nimport math\n\nimport numba\nimport numpy as np\n\n'
-            f"GDC_VERSION = {__version__!r}\n{values}" + module_options(lsq_scale, lsq_mean))
+            f"GDC_VERSION = {__version__!r}\n{values}" + module_options(lsq_scale, lsq_mean, kinks))
 
 
-def module_options(lsq_scale, lsq_mean: bool) -> str:
-    """The last constants of every generated module: chunks, least-squares form, jit options."""
+def module_options(lsq_scale, lsq_mean: bool, kinks: tuple[str, ...] = ()) -> str:
+    """The last constants of every generated module: chunks, least-squares form, kinks, jit options."""
     return f'''N_CHUNKS = {N_CHUNKS}
 LSQ_SCALE = {lsq_scale!r}  # loss = LSQ_SCALE·Σr² (÷N when LSQ_MEAN); None: not least squares
 LSQ_MEAN = {lsq_mean!r}
+KINKS = {kinks!r}  # the parameters inside an abs, max or min of the loss
 
 _JIT = dict(cache=True, nogil=True, error_model="numpy", fastmath={FASTMATH})
 _JIT_PARALLEL = dict(_JIT, parallel=True)

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from gdc.runtime.kernels import Kernels
-from .options import Options
-
-# Levenberg–Marquardt, standard errors and the condition number for at most this many
-# parameters: each step solves a p×p system (JᵀJ costs n·p² a pass). Scalar models have
-# second-order kernels only up to gdc.calculus.hessian.MAX_SECOND_ORDER (50) parameters; shaped
-# models always have jtj_jtr, so this limit decides for them.
-MAX_STATISTICS = 200
+from .options import MAX_BUNDLE, MAX_STATISTICS, Options
 
 
 def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
@@ -25,6 +19,9 @@ def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
     if size > MAX_STATISTICS:
         return "gd", (f"{some}: too many for second-order steps (at most {MAX_STATISTICS}), so gradient "
                       "descent with automatic steps")
+    if kernels.kinks and size <= MAX_BUNDLE:
+        return "bundle", (f"the loss has kinks (abs, max or min of {', '.join(kernels.kinks)}), where "
+                          f"Newton and Levenberg–Marquardt stall; {some}")
     if kernels.jtj_jtr is not None:
         return "lm", f"the loss is a sum of squared residuals; {some}"
     if kernels.loss_grad_hess is not None:

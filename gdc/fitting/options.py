@@ -1,5 +1,6 @@
-"""What a fit may be asked to do: the methods, schedules and options, checked (no NumPy here,
-so that the command line can offer them without importing the numeric runtime)."""
+"""What a fit may be asked to do: the methods, schedules, options and their defaults, checked (no
+NumPy here, so that the command line can offer them, and print the defaults in its help, without
+importing the numeric runtime)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,68 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from gdc.errors import GdcError
+from gdc.runtime.limits import MAX_SECOND_ORDER
 
-METHODS = ("auto", "lm", "newton", "gd", "sgd", "minibatch", "momentum", "adam")
-SECOND_ORDER = ("lm", "newton")
+# --- defaults: every signature and help text reads these ----------------------------------------
+
+FULL_BATCH_EPOCHS = 10_000       # gd, momentum, adam
+SECOND_ORDER_ITERATIONS = 1_000  # lm, newton, bundle
+STOCHASTIC_EPOCHS = 1_000        # sgd, minibatch, and momentum/adam with --batch-size
+BATCH_SIZE = 32                  # minibatch's rows per update
+PATIENCE = 5                     # epochs in a row that --tol must be missed
+TOL = 1e-10                      # relative loss change per epoch (first-order methods)
+GTOL = 1e-6                      # gradient norm (first-order methods)
+XTOL = 1e-13                     # second order: the scaled step, relative to the scaled parameters
+FTOL = 1e-15                     # second order: actual and predicted relative loss reductions
+# Levenberg–Marquardt, standard errors and the condition number for at most this many parameter
+# values: each step solves a p×p system (JᵀJ costs n·p² a pass). Shaped models always have
+# jtj_jtr, so this limit decides for them; scalar ones have second-order kernels only up to
+# MAX_SECOND_ORDER parameters.
+MAX_STATISTICS = 200
+# The bundle method (losses with kinks) for at most this many parameter values: each step solves
+# a small quadratic program over up to 2p + 10 cutting planes.
+MAX_BUNDLE = MAX_SECOND_ORDER
+# sgd and minibatch without --lr: the probed rate decays as lr/(1 + epoch/DECAY_EPOCHS).
+DECAY_EPOCHS = 10
+# The schedules' and the update rules' own constants.
+POWER_T = 0.25                   # invscaling: lr / (1 + epoch)^POWER_T
+STEP_EVERY = 100                 # step: every STEP_EVERY epochs ...
+STEP_FACTOR = 0.5                # ... the rate is multiplied by STEP_FACTOR
+MOMENTUM = 0.9
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8   # Adam's (Kingma & Ba 2015)
+
 SCHEDULES = ("constant", "invscaling", "step")
 
-FULL_BATCH_EPOCHS = 10_000
-SECOND_ORDER_ITERATIONS = 1_000
-STOCHASTIC_EPOCHS = 1_000
+
+# --- the methods --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One entry of the method registry: what `--method NAME` runs and how the report names it.
+
+    `kind` picks the runner (gdc.fitting.run.RUNNERS): second_order (lm, newton), bundle, or
+    first_order (the epoch loop, full batch or stochastic); `sample_kernel` is the per-sample
+    kernel its epochs call, warmed up before the clock starts."""
+
+    name: str
+    label: str                         # in words, for the preamble and the report
+    kind: str                          # "second_order", "bundle" or "first_order"
+    stochastic: bool = False           # updates from samples, not from the full batch
+    sample_kernel: str | None = None   # "sgd_epoch", "minibatch_epoch"
+    takes_rate: bool = True            # --lr, --schedule and --tol/--gtol apply
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("auto", "chosen from the loss's structure", "auto", takes_rate=False),
+    Method("lm", "Levenberg–Marquardt", "second_order", takes_rate=False),
+    Method("newton", "Newton's method, damped where needed", "second_order", takes_rate=False),
+    Method("bundle", "a proximal bundle method for losses with kinks", "bundle", takes_rate=False),
+    Method("gd", "gradient descent", "first_order"),
+    Method("sgd", "stochastic gradient descent", "first_order", True, "sgd_epoch"),
+    Method("minibatch", "mini-batch gradient descent", "first_order", True, "minibatch_epoch"),
+    Method("momentum", "gradient descent with momentum", "first_order"),
+    Method("adam", "Adam", "first_order"),
+)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +81,10 @@ class Schedule:
     """How the learning rate changes from epoch to epoch (epochs count from 0)."""
 
     kind: str = "constant"
-    power_t: float = 0.25     # invscaling: lr / (1 + epoch) ** power_t
-    step_every: int = 100     # step: multiply by step_factor every step_every epochs
-    step_factor: float = 0.5
+    power_t: float = POWER_T            # invscaling: lr / (1 + epoch) ** power_t
+    step_every: int = STEP_EVERY        # step: multiply by step_factor every step_every epochs
+    step_factor: float = STEP_FACTOR
+    decay_epochs: int = 0     # decay (gdc's own, for sgd without --lr): lr / (1 + epoch/decay_epochs)
 
     def rates(self, lr: float, epochs: int) -> Iterator[float]:
         """The rate of each epoch as Python floats, computed 4096 epochs at a time."""
@@ -42,6 +98,8 @@ class Schedule:
             return (lr / (1.0 + t) ** self.power_t).tolist()
         if self.kind == "step":
             return (lr * self.step_factor ** np.floor(t / self.step_every)).tolist()
+        if self.kind == "decay":
+            return (lr / (1.0 + t / self.decay_epochs)).tolist()
         return [lr] * (stop - start)
 
     def describe(self) -> str:
@@ -49,6 +107,8 @@ class Schedule:
             return f"invscaling (lr / (1 + epoch)^{self.power_t:g})"
         if self.kind == "step":
             return f"step (×{self.step_factor:g} every {self.step_every} epochs)"
+        if self.kind == "decay":
+            return f"decay (lr / (1 + epoch/{self.decay_epochs}))"
         return "constant"
 
 
@@ -56,32 +116,43 @@ class Schedule:
 class Options:
     """How to fit: the method, its rate and schedule, and when to stop."""
 
-    method: str = "auto"                # auto: fitting.choose_method decides (lm, newton or gd)
+    method: str = "auto"                # auto: gdc.fitting.method.choose_method decides
     lr: float | None = None             # None: gdc chooses a step that does not diverge
     schedule: Schedule = Schedule()
-    epochs: int | None = None           # None: FULL_BATCH_EPOCHS or STOCHASTIC_EPOCHS
-    tol: float = 1e-10                  # relative loss change (0: never stop on it)...
-    patience: int = 5                   # ...that must be missed this many epochs in a row
-    gtol: float = 1e-6                  # gradient norm (2-norm, full batch; 0: never stop on it)
-    batch_size: int | None = None       # minibatch: 32 when None; momentum/adam: full batch
-    momentum: float = 0.9
+    epochs: int | None = None           # None: FULL_BATCH_EPOCHS, STOCHASTIC_EPOCHS or SECOND_ORDER_ITERATIONS
+    tol: float = TOL                    # relative loss change (0: never stop on it)...
+    patience: int = PATIENCE            # ...that must be missed this many epochs in a row
+    gtol: float = GTOL                  # gradient norm (2-norm, full batch; 0: never stop on it)
+    batch_size: int | None = None       # minibatch: BATCH_SIZE when None; momentum/adam: full batch
+    momentum: float = MOMENTUM
     nesterov: bool = False
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
+    beta1: float = BETA1
+    beta2: float = BETA2
+    eps: float = EPS
     seed: int = 0
     shuffle: bool = True
     tolerances_given: bool = False      # --tol/--gtol set by the user, not the defaults
 
     @property
+    def spec(self) -> Method:
+        return METHODS[self.method]
+
+    @property
     def stochastic(self) -> bool:
-        return self.method in ("sgd", "minibatch") or self.batch_size is not None
+        return self.spec.stochastic or self.batch_size is not None
+
+    @property
+    def rows_per_batch(self) -> int | None:
+        """Rows per update for the stochastic methods (None: one row, plain sgd)."""
+        if self.method == "sgd":
+            return None
+        return self.batch_size or BATCH_SIZE
 
     @property
     def max_epochs(self) -> int:
         if self.epochs is not None:
             return self.epochs
-        if self.method in SECOND_ORDER:
+        if self.spec.kind in ("second_order", "bundle"):
             return SECOND_ORDER_ITERATIONS
         return STOCHASTIC_EPOCHS if self.stochastic else FULL_BATCH_EPOCHS
 
@@ -96,8 +167,8 @@ class Options:
         """Raise a GdcError naming the option for a value that cannot work."""
         if self.method not in METHODS:
             raise _option_error("--method", f"unknown method {self.method!r}",
-                                f"choose one of {', '.join(METHODS)}", self.method, METHODS)
-        if self.schedule.kind not in SCHEDULES:
+                                f"choose one of {', '.join(METHODS)}", self.method, tuple(METHODS))
+        if self.schedule.kind not in SCHEDULES + ("decay",):
             raise _option_error("--schedule", f"unknown schedule {self.schedule.kind!r}",
                                 f"choose one of {', '.join(SCHEDULES)}", self.schedule.kind, SCHEDULES)
         _positive("--lr", self.lr, allow_none=True)
@@ -114,26 +185,30 @@ class Options:
                             ("--beta2", self.beta2), ("--step-factor", self.schedule.step_factor)):
             if not 0 <= value < 1 and not (name == "--step-factor" and value == 1):
                 raise GdcError(f"must be in [0, 1), not {value!r}", where=name)
+        self._validate_batches()
+        if not self.spec.takes_rate and self.method != "auto":
+            for name, given in (("--lr", self.lr is not None), ("--batch-size", self.batch_size is not None),
+                                ("--schedule", self.schedule.kind != "constant"),
+                                ("--tol/--gtol", self.tolerances_given)):
+                if given:
+                    how = " from second derivatives" if self.spec.kind == "second_order" else ""
+                    raise GdcError(f"{self.method} chooses its own steps{how}, uses the full batch and "
+                                   f"stops at full precision; {name} is for the first-order methods",
+                                   where=name, hint=f"leave {name} out, or use --method gd")
+        if self.nesterov and self.method != "momentum":
+            raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")
+        return self
+
+    def _validate_batches(self) -> None:
         if self.method == "sgd" and self.batch_size is not None:
             raise GdcError("sgd updates after every row; --batch-size is for minibatch, "
                            "momentum and adam", where="--batch-size",
                            hint="use --method minibatch --batch-size N")
         if self.method in ("gd", "auto") and self.batch_size is not None:
-            what = "gd uses" if self.method == "gd" else "--method auto chooses lm, newton or gd, which use"
+            what = ("gd uses" if self.method == "gd"
+                    else "--method auto chooses lm, newton, bundle or gd, which use")
             raise GdcError(f"{what} the full batch", where="--batch-size",
                            hint="use --method minibatch --batch-size N for mini-batch gradient descent")
-        if self.method in SECOND_ORDER:
-            for name, given in (("--lr", self.lr is not None), ("--batch-size", self.batch_size is not None),
-                                ("--schedule", self.schedule.kind != "constant"),
-                                ("--tol/--gtol", self.tolerances_given)):
-                if given:
-                    raise GdcError(f"{self.method} chooses its own steps from second derivatives, uses "
-                                   "the full batch and stops at full precision; "
-                                   f"{name} is for the first-order methods",
-                                   where=name, hint=f"leave {name} out, or use --method gd")
-        if self.nesterov and self.method != "momentum":
-            raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")
-        return self
 
 
 def _positive(name: str, value, allow_none: bool = False) -> None:

@@ -198,7 +198,7 @@ def fit_figure(result: FitResult, problem: Problem):
     text = _model_text(problem)
     panels = ["loss"]
     k = problem.kernels
-    if result.reason != "diverged":
+    if not result.reason.failed:   # no parameters worth drawing otherwise
         # One scalar input against one target; a data vector has no such picture.
         if len(k.input_names) == 1 and len(k.data_names) == 2 and not any(k.data_shapes):
             panels.append("data")

@@ -15,9 +15,7 @@ from gdc.errors import GdcError
 from gdc.io.arrays import select
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-
-STOP_REASONS = ("gtol", "tol", "xtol", "ftol", "max_epochs", "stalled", "diverged", "interrupted")
-CONVERGED = ("gtol", "tol", "xtol", "ftol")
+from .reasons import Stop
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -57,8 +55,8 @@ class FitResult:
     params: dict[str, float | np.ndarray]   # a shaped parameter's value is an array of its shape
     loss: float
     iterations: int                  # epochs completed (for gd: steps taken)
-    converged: bool
-    reason: str                      # one of STOP_REASONS
+    converged: bool                  # reason.converged: a test the method cannot fool holds here
+    reason: Stop
     seconds: float
     method: str
     lr: float | None                 # the learning rate of the first epoch
@@ -73,9 +71,11 @@ class FitResult:
     n_rows: int = 0
     load_seconds: float = 0.0        # numba compiling or loading the kernels, before the fit
     method_note: str | None = None   # why --method auto chose this method
-    stats: object | None = None      # second_order.LeastSquaresStats, for a least-squares loss
+    stats: object | None = None      # statistics.LeastSquaresStats, for a least-squares loss
     layout: Layout | None = None     # the parameters' shapes; stats and path are per element
     notes: tuple[str, ...] = ()      # what the report leaves out, and why
+    advice: str = ""                 # what to try, when the fit did not converge
+    gap: float = math.nan            # the estimated loss above the minimum, when a certificate was computed
     problem: Problem | None = field(default=None, repr=False)   # what gdc.fit fitted: for predict, save, plot
 
     def __str__(self) -> str:
@@ -130,12 +130,16 @@ class FitResult:
         return result_html(self)
 
 
-class FitDiverged(GdcError):
-    """The loss grew without bound or stopped being a number; `result` holds the history."""
+class FitFailed(GdcError):
+    """A fit with no parameters worth reporting (reason.failed: the loss diverged or is unbounded
+    below, or the start is undefined or a saddle); `result` holds what there is."""
 
     def __init__(self, result: FitResult):
-        super().__init__(result.message, where="gdc fit", hint=divergence_hint(result))
+        super().__init__(result.message, where="gdc fit", hint=result.advice or divergence_hint(result))
         self.result = result
+
+
+FitDiverged = FitFailed   # its name before other failures joined divergence
 
 
 def divergence_hint(result: FitResult) -> str:

@@ -97,10 +97,11 @@ def preamble(problem: Problem, options) -> str:
     rows.append(("rows", f"{problem.n_rows}" + (f" ({problem.dropped} rows with NaN or inf dropped)"
                                                  if problem.dropped else "")))
     from .method import choose_method
+    from .options import METHODS
     chosen, why = choose_method(problem.flat_kernels, options)
     method = chosen + (" (nesterov)" if options.nesterov else "")
-    if chosen in ("lm", "newton"):
-        name = "Levenberg–Marquardt" if chosen == "lm" else "Newton's method, damped where needed"
+    if not METHODS[chosen].takes_rate:
+        name = METHODS[chosen].label
         rows.append(("method", f"{'auto: ' if why else ''}{chosen} ({name}" + (f"; {why})" if why else ")")))
     else:
         rate = f"lr {options.lr:g}" if options.lr is not None else "step size chosen automatically"
@@ -112,7 +113,7 @@ def preamble(problem: Problem, options) -> str:
 def result_text(result: FitResult) -> str:
     """The fitted parameters and how the fit went, as an aligned table."""
     lines = []
-    if result.reason != "diverged":
+    if not result.reason.failed:
         lines.extend(_params_table(result))
         lines.append("")
     lines.append(_table(summary_rows(result)))
@@ -121,8 +122,9 @@ def result_text(result: FitResult) -> str:
 
 def summary_rows(result: FitResult) -> list[tuple[str, str]]:
     """How the fit went, as (key, value) rows: the loss, the statistics, the method, why it stopped."""
+    from .options import METHODS
     stats = result.stats
-    if result.method in ("lm", "newton"):
+    if result.method in METHODS and not METHODS[result.method].takes_rate:
         how = result.method + (f" (auto: {result.method_note})" if result.method_note else "")
         count = ("iterations", f"{result.iterations}")
     else:
@@ -135,7 +137,7 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         count = ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
                                                      if result.updates != result.iterations else ""))
     rows = [("loss", f"{result.loss:.10g}")]
-    if stats is not None and result.reason != "diverged":
+    if stats is not None and not result.reason.failed:
         rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
                  ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
         rows += [("warning", note) for note in stats.warnings]
@@ -145,6 +147,7 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         count,
         ("method", how),
         ("stopped", result.message),
+        *([("advice", result.advice)] if result.advice else []),
         ("time", f"{result.seconds:.3g} s" + (f" (and {result.load_seconds:.2g} s to load the kernels)"
                                               if result.load_seconds >= 0.05 else "")),
     ]
@@ -223,9 +226,9 @@ def _number(value: float) -> float | None:
 
 def result_json(result: FitResult) -> dict:
     """The report as one JSON-ready object."""
-    diverged = result.reason == "diverged"
+    failed = result.reason.failed
     return {
-        "params": None if diverged else _plain_params(result),
+        "params": None if failed else _plain_params(result),
         **({"sizes": dict(result.layout.sizes)} if result.layout is not None and result.layout.sizes else {}),
         "loss": _number(result.loss),
         "iterations": result.iterations,
@@ -243,6 +246,8 @@ def result_json(result: FitResult) -> dict:
         "n_rows": result.n_rows,
         "model_hash": result.model_hash,
         "method_auto": result.method_note,
+        **({"advice": result.advice} if result.advice else {}),
+        **({"gap": result.gap} if math.isfinite(result.gap) else {}),
         **({"notes": list(result.notes)} if result.notes else {}),
         **_stats_json(result),
     }
@@ -250,7 +255,7 @@ def result_json(result: FitResult) -> dict:
 
 def _stats_json(result: FitResult) -> dict:
     s = result.stats
-    if s is None or result.reason == "diverged":
+    if s is None or result.reason.failed:
         return {}
     return {"rss": _number(s.rss), "dof": s.dof, "residual_sd": _number(s.sigma),
             "std_errors": dict(zip(_element_names(result), (_number(e) for e in s.std_errors))),
@@ -350,11 +355,13 @@ def sweep_rows(results: list[FitResult]) -> list[tuple[str, str, str, str]]:
     for r in results:
         if r.reason == "diverged":
             outcome, loss = f"diverged (epoch {r.iterations})", "-"
+        elif r.reason.failed:
+            outcome, loss = str(r.reason), "-"
         elif r.converged:
             outcome, loss = "converged", f"{r.loss:.6g}"
         elif r.reason == "interrupted":
             outcome, loss = "interrupted", f"{r.loss:.6g}"
         else:
-            outcome, loss = "not converged", f"{r.loss:.6g}"
+            outcome, loss = f"not converged ({r.reason})", f"{r.loss:.6g}"
         rows.append((f"{r.lr:g}", outcome, str(r.iterations), loss))
     return rows

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import time
 from typing import Callable, Mapping
 
 import numpy as np
@@ -17,11 +18,17 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-from .options import SECOND_ORDER, Options
-from .method import MAX_STATISTICS, choose_method
+from .method import choose_method
+from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
+from .reasons import Stop
 from .run_first_order import run_first_order
 from .run_second_order import run_second_order
+from .start import Start, examine_start
+from .verdict import judge
+
+# Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
+RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order}
 
 
 # --- the starting point ------------------------------------------------------------------------
@@ -66,7 +73,8 @@ def parse_init(text: str) -> dict[str, float]:
 
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,
         progress: Callable | None = None) -> FitResult:
-    """Fit; a diverged fit is returned with reason "diverged" (fit() raises instead)."""
+    """Fit, and judge the answer (gdc.fitting.verdict). A failed fit (reason.failed: diverged,
+    unbounded, or a start that is undefined or a saddle) is returned too; gdc.fit raises instead."""
     options.validate()
     layout = problem.params_layout
     kernels = problem.kernels.flat(layout)
@@ -75,18 +83,52 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if method != options.method:
         options = dataclasses.replace(options, method=method)
     flat = dataclasses.replace(problem, kernels=kernels)
-    runner = run_second_order if method in SECOND_ORDER else run_first_order
-    result = runner(flat, options, params, why, progress)
-    return _regroup(result, problem, params)
+    examining = time.perf_counter()
+    start = examine_start(kernels, flat.data, params, options.seed)
+    if start.reason is not None:
+        return _regroup(_refused(flat, options, params, why, start), problem, params)
+    examined = time.perf_counter() - examining   # numba loads its first kernel here
+    origin = params.copy()
+    try:
+        result = RUNNERS[options.spec.kind](flat, options, params, why, progress)
+        result = judge(flat, options, result, params, origin)
+    except np.linalg.LinAlgError as error:   # a step's linear algebra failed: say so, no traceback
+        result = _failed_step(flat, options, params, why, start, error)
+    return _regroup(result, problem, params, examined)
 
 
-def _regroup(result: FitResult, problem: Problem, params: np.ndarray) -> FitResult:
-    """The result with each parameter under its own name (an array for a shaped one)."""
+def _failed_step(problem: Problem, options: Options, params: np.ndarray, why: str | None,
+                 start: Start, error: Exception) -> FitResult:
+    """The result of a fit whose linear algebra failed (NumPy's LinAlgError) part way."""
+    loss = problem.kernels.loss(params, *problem.data)
+    return _unfitted(problem, options, params, why, [start.loss, loss], Stop.STALLED,
+                     f"not converged: a linear-algebra step failed ({error}), so the fit stopped where it was",
+                     "try other starting values (--init), or another --method")
+
+
+def _refused(problem: Problem, options: Options, params: np.ndarray, why: str | None,
+             start: Start) -> FitResult:
+    """The result of a fit that did not run: its start is undefined or a saddle."""
+    return _unfitted(problem, options, params, why, [start.loss], start.reason, start.message, start.advice)
+
+
+def _unfitted(problem: Problem, options: Options, params: np.ndarray, why: str | None, history: list,
+              reason: Stop, message: str, advice: str) -> FitResult:
+    return FitResult(params=dict(zip(problem.kernels.param_names, params.tolist())), loss=history[-1],
+                     iterations=0, converged=False, reason=reason, seconds=0.0, method=options.method,
+                     lr=options.lr, history=np.array(history), message=message,
+                     model_hash=problem.model_hash, n_rows=problem.n_rows, method_note=why, advice=advice)
+
+
+def _regroup(result: FitResult, problem: Problem, params: np.ndarray, loading: float = 0.0) -> FitResult:
+    """The result with each parameter under its own name (an array for a shaped one), and
+    `loading` more seconds of kernel loading (the start's examination loads the first)."""
     layout, notes = problem.params_layout, ()
+    seconds = result.load_seconds + loading
     if layout.size > MAX_STATISTICS and problem.kernels.jtj_jtr is not None:
         notes = (f"standard errors and the condition number are not computed for more than "
                  f"{MAX_STATISTICS} parameters (this fit has {layout.size})",)
     if not layout.shaped and not notes:
-        return dataclasses.replace(result, layout=layout)
+        return dataclasses.replace(result, layout=layout, load_seconds=seconds)
     return dataclasses.replace(result, params=layout.unflatten(params), layout=layout, notes=notes,
-                               stats=None if notes else result.stats)
+                               stats=None if notes else result.stats, load_seconds=seconds)

@@ -1,8 +1,14 @@
 """Problem + Options → FitResult for the first-order methods: the epoch drivers and the loop that
-checks the loss after each epoch and says why it stopped."""
+checks the loss after each epoch and says why it stopped.
+
+Deterministic methods stop on the full-batch gradient (--gtol) or when the loss stops changing
+(--tol, PATIENCE epochs in a row); gdc.fitting.verdict then decides whether that is a minimum.
+Stochastic ones (sgd, minibatch, --batch-size) keep the best full-batch iterate (of the epoch
+ends and their running average), and stop when the curvature certifies it (Settling below)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -10,12 +16,16 @@ import numpy as np
 
 from .optimizers import (Adam, BarzilaiBorwein, Batches, FullBatch, Momentum, Objective, Plain,
                          SampleKernel, first_step, probe_adam, trial_sgd_step)
-from .options import Options
-from .problem import CONVERGED, FitResult, Problem
-from .statistics import least_squares_report
+from .least_squares import least_squares_report
+from .options import DECAY_EPOCHS, Options, Schedule
+from .problem import FitResult, Problem
+from .reasons import Stop
+from .verdict import Curvature, claim_for
 
 # Stop when the loss exceeds its initial value by this factor (of its size): it is not coming back.
 DIVERGENCE_FACTOR = 1e8
+BB_PATIENCE = 10          # gd's automatic steps are non-monotone: a longer patience
+STOCHASTIC_PATIENCE = 40  # stochastic: --patience × this epochs without a new best: it is not settling
 
 
 def run_first_order(problem: Problem, options: Options, params: np.ndarray, why: str | None,
@@ -26,33 +36,31 @@ def run_first_order(problem: Problem, options: Options, params: np.ndarray, why:
     objective = Objective(kernels, problem.data)
     _warm_up(objective, params, options)
     started = time.perf_counter()
-    driver, lr, note = _driver(objective, params, options)
+    driver, lr, note, options = _driver(objective, params, options)
     rates = options.schedule.rates(lr, options.max_epochs)
-    loop = _Loop(objective, driver, params, rates, options, progress, record=len(params) <= 2)
+    settling = Settling(objective, problem, options) if options.stochastic else None
+    loop = _Loop(objective, driver, params, rates, options, progress, settling)
     loop.run()
     seconds = time.perf_counter() - started
-    k = loop.epoch
-    updates = k * _updates_per_epoch(problem.n_rows, options)
-    reason = loop.reason
+    k, reason = loop.epoch, loop.reason
     return FitResult(
         params=dict(zip(kernels.param_names, params.tolist())), loss=loop.loss, iterations=k,
-        converged=reason in CONVERGED, reason=reason, seconds=seconds,
+        converged=reason.converged, reason=reason, seconds=seconds,
         method=_method_name(options), lr=lr, history=loop.history[:k + 1].copy(),
-        message=loop.message(lr), grad_norm=loop.gnorm, lr_note=_lr_note(note, driver),
-        schedule=options.schedule.describe(), updates=updates,
+        message=loop.message(lr), grad_norm=loop.gnorm, lr_note=_lr_note(note, driver, options),
+        schedule=options.schedule.describe(), updates=k * _updates_per_epoch(problem.n_rows, options),
         path=None if loop.recorder is None else loop.recorder[:k + 1].copy(),
         model_hash=problem.model_hash, n_rows=problem.n_rows, load_seconds=started - loading,
-        method_note=why, stats=least_squares_report(problem, params, reason))
+        method_note=why, stats=least_squares_report(problem, params, reason),
+        advice=loop.advice())
 
 
 def _warm_up(objective: Objective, params: np.ndarray, options: Options) -> None:
-    k = objective.kernels
-    if options.method == "sgd":
-        objective.warm_up(params, k.sgd_epoch)
-    elif options.method == "minibatch":
-        objective.warm_up(params, k.minibatch_epoch, options.batch_size or 32)
-    else:
+    name = options.spec.sample_kernel
+    if name is None:
         objective.warm_up(params)
+    else:
+        objective.warm_up(params, getattr(objective.kernels, name), options.rows_per_batch)
 
 
 def _method_name(options: Options) -> str:
@@ -65,39 +73,38 @@ def _updates_per_epoch(n: int, options: Options) -> int:
     if options.method == "sgd":
         return n
     if options.stochastic:
-        size = options.batch_size or 32
-        return -(-n // size)
+        return -(-n // options.rows_per_batch)
     return 1
 
 
-def _lr_note(note: str | None, driver) -> str | None:
+def _lr_note(note: str | None, driver, options: Options) -> str | None:
     if isinstance(driver, BarzilaiBorwein):
         return (f"automatic: Barzilai–Borwein steps from {driver.smallest:.3g} to {driver.largest:.3g} "
                 f"under a backtracking line search; the first step is {note}")
+    if note is not None and options.schedule.kind == "decay":
+        note += (f"; decaying as lr/(1 + epoch/{options.schedule.decay_epochs}), the iterates "
+                 "averaged and the best full-batch one kept")
     return None if note is None else f"automatic: {note}"
 
 
 def _driver(objective: Objective, params: np.ndarray, o: Options):
-    """The epoch driver for the method, its first learning rate, and how that rate was chosen."""
+    """The epoch driver for the method, its first learning rate, how that rate was chosen, and
+    the options (sgd and minibatch without --lr get gdc's decaying schedule)."""
     size = len(params)
-    note = None
-    lr = o.lr
+    note, lr = None, o.lr
     if o.method in ("gd", "momentum", "minibatch", "sgd") and lr is None:
         lr, note = first_step(objective, params)
     if o.method == "gd":
         if o.lr is None:
-            return BarzilaiBorwein(objective, lr, objective(params)), lr, note
-        return FullBatch(objective, Plain(size)), lr, None
-    if o.method in ("sgd", "minibatch"):
-        batch = None if o.method == "sgd" else (o.batch_size or 32)
-        driver = SampleKernel(objective, o.seed, o.shuffle, batch)
+            return BarzilaiBorwein(objective, lr, objective(params)), lr, note, o
+        return FullBatch(objective, Plain(size)), lr, None, o
+    if o.spec.sample_kernel is not None:
+        driver = SampleKernel(objective, o.seed, o.shuffle, o.rows_per_batch)
         if o.lr is None:
-            start = lr
-            lr = trial_sgd_step(objective, driver, params, start, o.seed)
-            note = (f"{note}; then halved until one pass over {min(objective.n, 2000)} rows "
-                    "lowered the loss" if lr != start else
-                    f"{note}; one pass over {min(objective.n, 2000)} rows at it lowered the loss")
-        return driver, lr, note
+            lr, note = _probed_rate(objective, driver, params, lr, note, o)
+            if o.schedule.kind == "constant":
+                o = dataclasses.replace(o, schedule=Schedule("decay", decay_epochs=DECAY_EPOCHS))
+        return driver, lr, note, o
     rule = (Momentum(size, o.momentum, o.nesterov) if o.method == "momentum"
             else Adam(size, o.beta1, o.beta2, o.eps))
     if lr is None:  # adam
@@ -105,114 +112,194 @@ def _driver(objective: Objective, params: np.ndarray, o: Options):
         note = (f"of 1, 0.3, 0.1, …, 0.001, the rate whose first {min(30, o.max_epochs)} "
                 "full-batch steps reached the lowest loss")
     if o.batch_size is not None:
-        return Batches(objective, rule, o.seed, o.shuffle, o.batch_size), lr, note
-    return FullBatch(objective, rule), lr, note
+        return Batches(objective, rule, o.seed, o.shuffle, o.batch_size), lr, note, o
+    return FullBatch(objective, rule), lr, note, o
+
+
+def _probed_rate(objective, driver, params, start, note, o):
+    lr = trial_sgd_step(objective, driver, params, start, o.seed)
+    rows = min(objective.n, 2000)
+    if lr != start:
+        return lr, f"{note}; then halved until one pass over {rows} rows lowered the loss"
+    return lr, f"{note}; one pass over {rows} rows at it lowered the loss"
+
+
+class Settling:
+    """For a stochastic method: the best full-batch iterate so far (epoch ends, and their running
+    average, restarted at epochs 1, 2, 4, 8, …: Polyak–Ruppert averaging of the recent tail),
+    and the certificate there: the curvature's estimate of the gap to the minimum."""
+
+    def __init__(self, objective: Objective, problem: Problem, options: Options):
+        self.objective = objective
+        self.curvature = Curvature(problem.kernels, problem.data)
+        # The fit stops at the claimed accuracy, or at --tol when the user gave one (0: run
+        # every epoch); either way it is reported converged when the claim holds at the end.
+        self.claim, self.gtol = claim_for(options), options.gtol
+        self.stop_at = options.tol if options.tolerances_given else self.claim
+        self.best = self.average = None
+        self.best_loss = self.gap = math.nan
+        self.count, self.checked = 0, -math.inf
+
+    def begin(self, params: np.ndarray, loss: float) -> None:
+        self.best, self.average = params.copy(), params.copy()
+        self.best_loss = loss
+
+    def after(self, epoch: int, params: np.ndarray, loss: float) -> bool:
+        """Track epoch `epoch`'s iterate; True when the best iterate is certified."""
+        if epoch & (epoch - 1) == 0:
+            self.average[:], self.count = params, 1
+        else:
+            self.count += 1
+            self.average += (params - self.average) / self.count
+        improved = False
+        for point, value in ((params, loss), (self.average, self.objective.loss_at(self.average))):
+            if value < self.best_loss:
+                self.best[:], self.best_loss, improved = point, value, True
+        # A certificate costs `passes` full-batch passes (1 with a Hessian kernel, 2p + 1 by
+        # differences): check no more often than that many epochs, so it costs at most half.
+        if improved and epoch - self.checked >= self.curvature.passes:
+            self.checked = epoch
+            return self.certified(self.stop_at)
+        return False
+
+    def certified(self, claim: float) -> bool:
+        """Whether the best iterate's gap is within `claim` (relative), or its gradient within
+        --gtol where no curvature can be had."""
+        if self.curvature.how is None:
+            _, grad = self.curvature.loss_grad(self.best)
+            return float(np.linalg.norm(grad)) <= self.gtol
+        loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0))
+        return self.gap <= claim * abs(loss) or self.gap <= claim * self.curvature.scale(self.best, loss)
 
 
 class _Loop:
     """The epochs, the checks after each one, and why they stopped."""
 
-    def __init__(self, objective, driver, params, rates, options: Options, progress, record: bool):
+    def __init__(self, objective, driver, params, rates, options: Options, progress, settling):
         self.objective, self.driver, self.params, self.rates = objective, driver, params, rates
-        self.options, self.progress = options, progress
+        self.options, self.progress, self.settling = options, progress, settling
         capacity = min(options.max_epochs, 1 << 16) + 1   # grown by doubling if need be
         self.history = np.empty(capacity)
-        self.recorder = np.empty((capacity, len(params))) if record else None
-        self.epoch = 0
-        self.reason = "max_epochs"
-        self.loss = self.gnorm = math.nan
-        self.loss0 = math.nan
+        self.recorder = np.empty((capacity, len(params))) if len(params) <= 2 else None
+        self.epoch, self.reason = 0, Stop.MAX_EPOCHS
+        self.loss = self.gnorm = self.loss0 = math.nan
+        patience = BB_PATIENCE if isinstance(driver, BarzilaiBorwein) else options.patience
+        self.patience = patience * (STOCHASTIC_PATIENCE if settling is not None else 1)
+        self.stalled, self.anchor, self.best, self.last = 0, None, math.nan, math.nan
 
     def run(self) -> None:
         try:
-            self._run()
+            self.reason = self._run()
         except KeyboardInterrupt:
-            self.reason = "interrupted"
+            self.reason = Stop.INTERRUPTED
+        if self.settling is not None and self.reason not in (Stop.DIVERGED, Stop.INTERRUPTED):
+            self.params[:] = self.settling.best   # the best full-batch iterate, not the last one
+            self.loss = self.settling.best_loss
+            if self.reason in (Stop.MAX_EPOCHS, Stop.NOISY) and self.settling.certified(self.settling.claim):
+                self.reason = Stop.NEAR_MINIMUM
+            elif self.reason == Stop.MAX_EPOCHS and self._unsettled():
+                self.reason = Stop.NOISY
 
-    def _run(self) -> None:
-        objective, params, history, recorder = self.objective, self.params, self.history, self.recorder
-        grad = objective.grad
-        o = self.options
-        tol, gtol, progress = o.tol, o.gtol, self.progress
-        patience = 10 if isinstance(self.driver, BarzilaiBorwein) else o.patience
-        step = self.driver.epoch
-        sqrt, dot = math.sqrt, np.dot
-
-        loss = self.loss = self.loss0 = objective(params)
-        history[0] = loss
-        if recorder is not None:
-            recorder[0] = params
+    def _run(self) -> Stop:
+        loss = self.loss = self.loss0 = self.objective(self.params)
+        self._record(0, loss)
         scale = abs(loss) if loss != 0.0 else 1.0
-        limit = loss + DIVERGENCE_FACTOR * scale if math.isfinite(loss) else -math.inf
-        if not loss < limit:
-            self.reason = "diverged"
-            return
-        gnorm = self.gnorm = sqrt(dot(grad, grad))
-        if gnorm <= gtol:
-            self.reason = "gtol"
-            return
-        # Deterministic methods stop when the loss stops changing; stochastic ones, whose loss
-        # jitters, when it stops reaching new lows (scikit-learn's n_iter_no_change rule).
-        noisy = o.stochastic
-        best, last, stalled = loss, loss, 0
+        self.limit = loss + DIVERGENCE_FACTOR * scale if math.isfinite(loss) else -math.inf
+        if self.settling is not None:
+            self.settling.begin(self.params, loss)
+        if not loss < self.limit:
+            return Stop.DIVERGED
+        self.gnorm = self._gradient_norm()
+        if self.gnorm <= self.options.gtol:
+            return Stop.GTOL
+        self.best = self.last = loss
+        step = self.driver.epoch
         for k, lr in enumerate(self.rates, 1):
-            loss = step(params, lr)
-            if k == len(history):
-                history, recorder = self.grow()
-            history[k] = loss
-            self.epoch, self.loss = k, loss
-            if recorder is not None:
-                recorder[k] = params
-            if not loss < limit:   # also catches NaN and inf
-                self.reason = "diverged"
-                return
-            gnorm = self.gnorm = sqrt(dot(grad, grad))
-            if gnorm <= gtol:
-                self.reason = "gtol"
-                return
-            if tol == 0.0 or (best - loss if noisy else abs(last - loss)) > tol * abs(best if noisy else last):
-                stalled = 0
-            else:
-                stalled += 1
-                if stalled == 1:
-                    anchor = params.copy()
-                if stalled >= patience:
-                    # A loss that stopped changing because the steps stopped moving the
-                    # parameters is a stall, not convergence (e.g. a step size far too small).
-                    moved = float(np.linalg.norm(params - anchor))
-                    self.reason = "stalled" if moved <= 1e-14 * float(np.linalg.norm(params)) else "tol"
-                    return
-            if loss < best:
-                best = loss
-            last = loss
-            if progress is not None:
-                progress(k, loss, gnorm, lr)
+            loss = step(self.params, lr)
+            self._record(k, loss)
+            stop = self._check(k, loss)
+            if stop is not None:
+                return stop
+            if self.progress is not None:
+                self.progress(k, loss, self.gnorm, lr)
+        return Stop.MAX_EPOCHS
 
-    def grow(self) -> tuple[np.ndarray, np.ndarray | None]:
+    def _record(self, k: int, loss: float) -> None:
+        if k == len(self.history):
+            self._grow()
+        self.history[k] = loss
+        if self.recorder is not None:
+            self.recorder[k] = self.params
+        self.epoch, self.loss = k, loss
+
+    def _gradient_norm(self) -> float:
+        grad = self.objective.grad
+        return math.sqrt(np.dot(grad, grad))
+
+    def _check(self, k: int, loss: float) -> Stop | None:
+        """After epoch k: a reason to stop, or None."""
+        if not loss < self.limit:   # also catches NaN and inf
+            return Stop.DIVERGED
+        self.gnorm = self._gradient_norm()
+        if self.settling is not None:
+            if self.settling.after(k, self.params, loss):
+                return Stop.NEAR_MINIMUM
+        elif self.gnorm <= self.options.gtol:
+            return Stop.GTOL
+        return self._stall(loss)
+
+    def _stall(self, loss: float) -> Stop | None:
+        """Deterministic methods stop when the loss stops changing; stochastic ones, whose loss
+        jitters, when it stops reaching new lows (scikit-learn's n_iter_no_change rule)."""
+        tol, noisy = self.options.tol, self.settling is not None
+        change = self.best - loss if noisy else abs(self.last - loss)
+        if tol == 0.0 or change > tol * abs(self.best if noisy else self.last):
+            self.stalled = 0
+        else:
+            self.stalled += 1
+            if self.stalled == 1:
+                self.anchor = self.params.copy()
+            if self.stalled >= self.patience:
+                if noisy:
+                    return Stop.NOISY
+                # A loss that stopped changing because the steps stopped moving the parameters
+                # is a stall, not convergence (e.g. a step size far too small).
+                moved = float(np.linalg.norm(self.params - self.anchor))
+                return Stop.STALLED if moved <= 1e-14 * float(np.linalg.norm(self.params)) else Stop.TOL
+        self.best = min(self.best, loss)
+        self.last = loss
+        return None
+
+    def _unsettled(self) -> bool:
+        """Whether the loss of the last epochs still jumps by more than the claimed accuracy."""
+        recent = self.history[max(1, self.epoch - 9):self.epoch + 1]
+        return len(recent) > 1 and float(np.ptp(recent)) > self.settling.claim * abs(self.settling.best_loss)
+
+    def _grow(self) -> None:
         """Twice the room for the history (and the parameter path)."""
         self.history = np.concatenate([self.history, np.empty(len(self.history))])
         if self.recorder is not None:
             self.recorder = np.concatenate([self.recorder, np.empty_like(self.recorder)])
-        return self.history, self.recorder
 
     def message(self, lr: float) -> str:
-        o, k = self.options, self.epoch
-        if self.reason == "gtol":
+        o, k, reason = self.options, self.epoch, self.reason
+        if reason == Stop.GTOL:
             return f"converged: the gradient norm {self.gnorm:.3g} is at most --gtol {o.gtol:g}"
-        if self.reason == "tol":
-            patience = 10 if isinstance(self.driver, BarzilaiBorwein) else o.patience
-            if o.stochastic:
-                return (f"converged: for {patience} epochs the loss has not gone below its lowest "
-                        f"by more than --tol {o.tol:g} (relative)")
+        if reason == Stop.TOL:
             return (f"converged: the loss changed by less than --tol {o.tol:g} (relative) "
-                    f"for {patience} epochs in a row")
-        if self.reason == "stalled":
+                    f"for {self.patience} epochs in a row")
+        if reason == Stop.NEAR_MINIMUM:
+            return f"converged: the stochastic fit settled (its best full-batch iterate, by epoch {k})"
+        if reason == Stop.NOISY:
+            return (f"not converged: noisy — the stochastic loss did not settle near a minimum in {k} "
+                    f"epochs; the best full-batch iterate is kept (loss {self.loss:.6g})")
+        if reason == Stop.STALLED:
             return (f"not converged: stalled, the steps no longer change the parameters; the "
                     f"gradient norm is still {self.gnorm:.3g}")
-        if self.reason == "max_epochs":
+        if reason == Stop.MAX_EPOCHS:
             return (f"not converged: stopped at the epoch limit ({k}); the gradient norm is "
                     f"still {self.gnorm:.3g} (--gtol {o.gtol:g})")
-        if self.reason == "interrupted":
+        if reason == Stop.INTERRUPTED:
             return f"interrupted after {k} epochs"
         if k == 0:
             return f"the loss at the initial parameters is {self.loss:g}, not a finite number"
@@ -221,4 +308,8 @@ class _Loop:
         rate = f" with learning rate {lr:.3g}" if lr is not None else ""
         return f"the fit diverged at epoch {k}{rate}: the loss {what}"
 
-
+    def advice(self) -> str:
+        if self.reason == Stop.NOISY:
+            return ("more epochs (--epochs), a smaller or decaying rate (leave --lr out), or a "
+                    "full-batch method (--method gd, or auto)")
+        return ""

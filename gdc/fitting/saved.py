@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from gdc.runtime.kernels import Kernels
+from .reasons import Stop
 from .problem import FitResult, Problem
 from .second_order import LeastSquaresStats
 
@@ -37,7 +38,7 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
     converged = bool(doc.get("converged", fit.get("converged", False)))
     return FitResult(
         params=params, loss=_float(doc.get("loss")), iterations=int(fit.get("iterations", 0)),
-        converged=converged, reason=fit.get("reason", "loaded"), seconds=float(fit.get("seconds", 0.0)),
+        converged=converged, reason=_stop(fit.get("reason")), seconds=float(fit.get("seconds", 0.0)),
         method=doc.get("method", fit.get("method", "")), lr=fit.get("lr"), history=np.empty(0),
         message=fit.get("message", f"loaded from {where}, which does not say how the fit stopped"),
         grad_norm=_float(fit.get("grad_norm")), lr_note=fit.get("lr_note"),
@@ -45,3 +46,11 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
         model_hash=fit.get("model_hash", kernels.model_hash), n_rows=int(fit.get("n_rows", 0)),
         method_note=fit.get("method_auto"), stats=stats, layout=layout,
         notes=tuple(fit.get("notes", ())), problem=problem)
+
+
+def _stop(value) -> Stop:
+    """The saved reason as a Stop; files from older gdc, or without a report, say LOADED."""
+    try:
+        return Stop(value)
+    except ValueError:
+        return Stop.LOADED

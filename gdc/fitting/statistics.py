@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import numpy as np
 
-from .method import MAX_STATISTICS
-from .problem import Problem
-from .second_order import LeastSquaresKernels, least_squares_stats
+from .trust_region import column_scales
+
+COND_WARNING = 1e12
 
 
-def least_squares_report(problem: Problem, params: np.ndarray, reason: str, known=None):
-    """RSS, standard errors and condition after a least-squares fit (None for other losses, for
-    a diverged fit, and past MAX_STATISTICS parameters); `problem` holds the flat kernels."""
-    if len(params) > MAX_STATISTICS or problem.kernels.jtj_jtr is None or reason == "diverged" \
-            or not np.all(np.isfinite(params)):
-        return None
-    if known is not None and not known.warnings:   # computed by the fit, without the names
-        return known
-    names = problem.kernels.param_names
-    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names)
+@dataclass(frozen=True)
+class LeastSquaresStats:
+    """At the fitted parameters: RSS, s² = RSS/(N − p), standard errors √diag(s²(JᵀJ)⁻¹),
+    the condition number of the scaled JᵀJ, and warnings when the fit is poorly determined."""
+
+    rss: float
+    dof: int
+    sigma: float
+    std_errors: tuple[float, ...]
+    condition: float
+    warnings: tuple[str, ...]
+
+
+def least_squares_stats(ls, params: np.ndarray, names) -> LeastSquaresStats:
+    """The statistics at params; `ls` is a least_squares.LeastSquaresKernels."""
+    rss = ls.full(params)
+    a = ls.jtj.copy()
+    n, size = ls.n, len(params)
+    dof = n - size
+    s2 = rss / dof if dof > 0 else math.nan
+    d = column_scales(a)
+    eig, vecs, cond = _scaled_spectrum(a, d)
+    if math.isfinite(cond) and cond < 1.0 / np.finfo(float).eps:
+        inverse = ((vecs / eig) * vecs).sum(axis=1)   # diag of the scaled (JᵀJ)⁻¹
+        errors = tuple(float(math.sqrt(v)) if v >= 0.0 else math.nan for v in s2 * inverse / d ** 2)
+    else:
+        errors = (math.nan,) * size
+    notes = []
+    if dof <= 0:
+        notes.append(f"{n} rows for {size} parameters: the parameters are not determined "
+                     "(no standard errors)")
+    if not cond <= COND_WARNING:
+        order = np.argsort(-np.abs(vecs[:, 0])) if vecs is not None else range(size)
+        weak = [names[j] for j in order[:2]]
+        notes.append(f"the problem is poorly determined: the condition number of the scaled JᵀJ "
+                     f"is {cond:.3g} (> {COND_WARNING:g}); look at {', '.join(weak)}")
+    return LeastSquaresStats(float(rss), dof, math.sqrt(s2) if s2 >= 0 else math.nan,
+                             errors, cond, tuple(notes))
+
+
+def _scaled_spectrum(a: np.ndarray, d: np.ndarray):
+    """Eigenvalues, eigenvectors and condition number of D⁻¹JᵀJD⁻¹ (None, None, inf when the
+    decomposition fails: a JᵀJ holding inf or NaN)."""
+    if not np.all(np.isfinite(a)):
+        return None, None, math.inf
+    try:
+        eig, vecs = np.linalg.eigh(a / np.outer(d, d))
+    except np.linalg.LinAlgError:
+        return None, None, math.inf
+    return eig, vecs, float(eig[-1] / eig[0]) if eig[0] > 0.0 else math.inf

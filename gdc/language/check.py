@@ -6,14 +6,16 @@ import dataclasses
 import difflib
 import math
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Iterable
 
 from . import ir
+from .naming import decide, no_parameters
+from .walk import walk
 from gdc.errors import GdcError, Span
 from .vocabulary import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
-                       VECTOR_FUNCTIONS, looks_like_data)
+                       VECTOR_FUNCTIONS)
 from .limits import (MAX_ELEMENTS, MAX_PARAMETERS, check_constants, check_nesting,
-                     constant_value, expressions, nodes)
+                     constant_value, expressions)
 from .shapes import Shape, ShapeChecker, check_sizes, shape_text
 
 
@@ -65,11 +67,6 @@ class CheckedModel:
     @property
     def data_names(self) -> tuple[str, ...]:
         return tuple(d.name for d in self.data)
-
-
-def walk(expr: ir.Expr) -> Iterator[ir.Expr]:
-    """Every node of an expression, parents before children, left to right (no recursion)."""
-    return nodes(expr)
 
 
 class _Checker:
@@ -273,25 +270,18 @@ class _Checker:
         params = [Param(it.name, self.evaluate_init(it), it.name_span, "declared", _sizes(it.shape))
                   for it in self.param_items]
         data = [Data(it.name, it.name_span, "declared", _sizes(it.shape)) for it in self.data_items]
-        for name, span in self.free.items():
-            if self.param_items and self.data_items:
-                raise self.undefined(name, span)
-            if self.param_items:
-                data.append(Data(name, span, "not declared a parameter"))
-            elif self.data_items:
-                params.append(Param(name, 0.0, span, "not declared as data"))
-            elif self.data_names is not None:
-                if name in self.data_names:
-                    data.append(Data(name, span, self.data_origin))
-                else:
-                    params.append(Param(name, 0.0, span, f"not in {self.data_origin}"))
-            elif looks_like_data(name):
-                data.append(Data(name, span, "naming rule"))
+        if self.param_items and self.data_items and self.free:
+            raise self.undefined(*next(iter(self.free.items())))
+        for name, span, is_data, origin in decide(self.free, bool(self.param_items), bool(self.data_items),
+                                                  self.data_names, self.data_origin, self.error):
+            if is_data:
+                data.append(Data(name, span, origin))
             else:
-                params.append(Param(name, 0.0, span, "naming rule"))
+                params.append(Param(name, 0.0, span, origin))
         if not params:
-            raise GdcError("the model has no parameters to fit", where=self.program.where,
-                           hint="declare them with `param m, b`, or give data names with --data")
+            in_loss = {node.name for node in walk(self.loss.expr) if isinstance(node, ir.Var)}
+            raise no_parameters([d.name for d in data if d.origin == "naming rule"], in_loss,
+                                self.program.where, GdcError)
         if len(params) > MAX_PARAMETERS:
             raise self.error(f"the model has {len(params)} parameters; gdc derives at most {MAX_PARAMETERS}",
                              params[MAX_PARAMETERS].span,

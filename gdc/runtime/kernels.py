@@ -47,7 +47,7 @@ class Kernels:
       out; for least squares only, like jtj_jtr.
     - loss_grad_hess(params, *data, grad_out, hess_out) -> float: the loss, gradient and
       Hessian (p×p) in one pass. None when a second derivative has no kernel form.
-    Neither exists for models of more than 50 parameters (gdc.hessian.MAX_SECOND_ORDER).
+    Neither exists for models of more than MAX_SECOND_ORDER parameters (gdc.runtime.limits).
     """
 
     param_names: tuple[str, ...]
@@ -131,6 +131,12 @@ class Kernels:
     @property
     def lsq_mean(self) -> bool:
         return bool(getattr(self.module, "LSQ_MEAN", False))
+
+    @property
+    def kinks(self) -> tuple[str, ...]:
+        """The parameters inside an abs, max or min of the loss: where it may have kinks (the
+        module's KINKS; empty for a module generated before gdc knew them)."""
+        return tuple(getattr(self.module, "KINKS", ()))
 
     @classmethod
     def from_module(cls, module: ModuleType, path: str | None = None) -> "Kernels":

@@ -190,11 +190,12 @@ def test_a_too_large_rate_diverges_at_once_with_advice():
     assert "smaller learning rate" in caught.value.hint and "--lr 0.001" in caught.value.hint
 
 
-def test_a_loss_that_is_not_finite_at_the_start_is_divergence_too():
+def test_a_loss_that_is_not_finite_at_the_start_is_refused_before_fitting():
     problem = prepare(SCALED, STUDENTS, mapping=MAP)
     result = run(problem, Options(lr=1.0), init={"m": 1e300})
-    assert result.reason == "diverged" and result.iterations == 0
-    assert "initial parameters" in result.message
+    assert result.reason == "undefined" and result.reason.failed and result.iterations == 0
+    assert result.message.startswith("the loss is inf at the start: m = 1e+300 makes it so")
+    assert result.advice == "start elsewhere: `param m = 1` in the model, or --init m=1"
 
 
 def test_epoch_limit_is_reported_as_not_converged():

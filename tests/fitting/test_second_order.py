@@ -1,4 +1,4 @@
-"""Second-order kernels and fits (gdc.fitting.second_order): JᵀJ, the Hessian, lm, damped newton, auto, statistics."""
+"""Second-order kernels and fits (gdc.fitting.least_squares, newton, trust_region): JᵀJ, the Hessian, lm, damped newton, auto, statistics."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gdc.cli import main
 from gdc.errors import GdcError
 from gdc.api import prepare
 from gdc.fitting.optimizers import Objective, curvature
-from gdc.fitting.second_order import HessianKernels, newton, raw_newton_step
+from gdc.fitting.newton import HessianKernels, newton, raw_newton_step
 from locations import TESTS, EXAMPLES, NIST
 
 STUDENTS = EXAMPLES / "students.csv"
@@ -250,12 +250,14 @@ def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
     """gdc.fitting.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
     import math
 
-    from gdc.fitting.second_order import FTOL, GTOL, XTOL, LeastSquaresKernels, Outcome, levenberg_marquardt
+    from gdc.fitting.least_squares import LeastSquaresKernels, levenberg_marquardt
+    from gdc.fitting.reasons import Stop
+    from gdc.fitting.second_order import FTOL, GTOL, XTOL, Outcome
     from gdc.fitting.trust_region import trust_region_lm
 
     def fit(problem, start, solver):
         ls, params = LeastSquaresKernels(problem.kernels, problem.data), np.array(start, float)
-        out = solver(ls, params, Outcome(math.nan, 0, "max_epochs", math.nan), 1000,
+        out = solver(ls, params, Outcome(math.nan, 0, Stop.MAX_EPOCHS, math.nan), 1000,
                      XTOL, FTOL, GTOL)
         return out, params
 

@@ -1,0 +1,316 @@
+"""Whether a fit found what it claims: the checks every result passes before it is called converged.
+
+A method's stop rule (a small gradient, a loss that stopped changing, a negligible step) can be
+fooled: by a long valley, a kink, a plateau, a loss that keeps falling forever. So at the
+parameters a fit returns:
+
+1. the loss and the full-batch gradient must be finite;
+2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
+   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes);
+3. least squares: a parameter whose column of J vanished while the residuals are not small
+   sits on a plateau (the model saturates in it), far from any minimum it could tell;
+4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
+   Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
+   2c·JᵀJ, or finite differences of the gradient), at most CLAIM times the loss scale.
+   (The bundle method brings its own certificate, a subgradient bound.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .options import MAX_STATISTICS, Options
+from .problem import FitResult, Problem
+from .reasons import Stop
+
+# The gap a converged fit may leave, relative to the loss scale, by the kind of method.
+CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5}
+SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
+RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
+SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
+
+
+class Curvature:
+    """The loss, its gradient and the gap to a minimum at given parameters, from the best source
+    the kernels offer; `how` is None when there is none (more than MAX_STATISTICS parameters).
+
+    A least-squares loss c·Σr² takes its gradient 2c·Jᵀr from residuals_jacobian (or jtj_jtr),
+    as Levenberg–Marquardt does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
+    linearized model could still remove) from an SVD of J, which stays accurate where JᵀJ is
+    ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
+    finite differences of the gradient."""
+
+    def __init__(self, kernels, data):
+        self.kernels, self.data = kernels, data
+        size, rows = len(kernels.param_names), len(data[0]) if data else 0
+        self.least_squares = kernels.jtj_jtr is not None
+        self.factor = (kernels.lsq_scale / (rows if kernels.lsq_mean else 1)) if self.least_squares else 1.0
+        self.exact, self.passes = True, 1
+        if self.least_squares and kernels.residuals_jacobian is not None and rows * size <= 10_000_000:
+            self.how, self.passes = "Gauss–Newton decrement", 2 + size   # J written out, its SVD
+        elif self.least_squares and size <= MAX_STATISTICS:
+            self.how = "Gauss–Newton matrix"
+        elif kernels.loss_grad_hess is not None:
+            self.how = "Hessian"
+        elif size <= MAX_STATISTICS:
+            self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
+        else:
+            self.how, self.passes = None, 0
+        self._cached = None   # (params, r, J): the checks of one answer share one evaluation
+
+    def scale(self, params: np.ndarray, loss: float) -> float:
+        """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
+        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero."""
+        floor = 0.0
+        if self.least_squares:
+            k = self.kernels
+            y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
+            floor = SCALE_FLOOR * self.factor * float(np.sum(np.square(y)))
+        return max(abs(loss), floor if math.isfinite(floor) else 0.0, 1e-300)
+
+    def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
+        size = len(params)
+        grad = np.zeros(size)
+        if self.how == "Gauss–Newton decrement":
+            residuals, jacobian = self._residuals(params)
+            return self.factor * float(residuals @ residuals), 2.0 * self.factor * (jacobian.T @ residuals)
+        if self.least_squares:
+            jtj = np.zeros((size, size))
+            rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
+            return self.factor * rss, 2.0 * self.factor * grad
+        return self.kernels.loss_grad(params, *self.data, grad), grad
+
+    def column_norms(self, params: np.ndarray) -> np.ndarray:
+        """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
+        if self.how == "Gauss–Newton decrement":
+            return np.linalg.norm(self._residuals(params)[1], axis=0)
+        size = len(params)
+        jtj = np.zeros((size, size))
+        self.kernels.jtj_jtr(params, *self.data, jtj, np.zeros(size))
+        return np.sqrt(np.maximum(np.diag(jtj), 0.0))
+
+    def _residuals(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self._cached is None or not np.array_equal(self._cached[0], params):
+            rows, size = len(self.data[0]), len(params)
+            residuals, jacobian = np.empty(rows), np.empty((rows, size))
+            self.kernels.residuals_jacobian(params, *self.data, residuals, jacobian)
+            self._cached = (params.copy(), residuals, jacobian)
+        return self._cached[1], self._cached[2]
+
+    def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
+        """(the loss, its estimated gap to a minimum): see estimated_gap."""
+        if self.how == "Gauss–Newton decrement":
+            return self._projected(params)
+        loss, grad, matrix = self._matrix(params)
+        return loss, estimated_gap(grad, matrix, radius, self.exact)
+
+    def _projected(self, params: np.ndarray) -> tuple[float, float]:
+        residuals, jacobian = self._residuals(params)
+        loss = self.factor * float(residuals @ residuals)
+        if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
+            return loss, math.nan
+        left, singular, _ = np.linalg.svd(jacobian, full_matrices=False)
+        kept = singular > 1e-14 * (singular[0] if len(singular) else 0.0)
+        along = left[:, kept].T @ residuals
+        return loss, self.factor * float(along @ along)
+
+    def _matrix(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        k, data, size = self.kernels, self.data, len(params)
+        if self.how == "Hessian":
+            grad, matrix = np.zeros(size), np.zeros((size, size))
+            return k.loss_grad_hess(params, *data, grad, matrix), grad, matrix
+        loss, grad = self.loss_grad(params)
+        if self.how == "Gauss–Newton matrix":
+            matrix = np.zeros((size, size))
+            k.jtj_jtr(params, *data, matrix, np.zeros(size))
+            return loss, grad, matrix * (2.0 * self.factor)
+        matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
+        for j in range(size):
+            h = 6e-6 * max(abs(params[j]), 1.0)
+            shifted = params.copy()
+            shifted[j] += h
+            k.loss_grad(shifted, *data, up)
+            shifted[j] -= 2.0 * h
+            k.loss_grad(shifted, *data, down)
+            matrix[:, j] = (up - down) / (2.0 * h)
+        return loss, grad, 0.5 * (matrix + matrix.T)
+
+
+def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:
+    """f − f* as a quadratic model predicts it: ½gᵀH⁻¹g over the curved directions, |gᵀv|·radius
+    along flat ones; inf where the curvature is negative (a saddle or a maximum, no minimum);
+    NaN where the curvature is not finite (it overflows)."""
+    if not (np.all(np.isfinite(matrix)) and np.all(np.isfinite(grad))):
+        return math.nan
+    values, vectors = np.linalg.eigh(matrix)
+    top = float(np.max(np.abs(values))) if len(values) else 0.0
+    if top == 0.0:
+        return norm(grad) * radius
+    if values[0] < -(1e-6 if exact else 1e-4) * top:
+        return math.inf
+    along = vectors.T @ grad
+    curved = values > (1e-12 if exact else 1e-7) * top
+    return float(0.5 * np.sum(along[curved] ** 2 / values[curved]) + np.sum(np.abs(along[~curved])) * radius)
+
+
+def claim_for(options: Options) -> float:
+    """The gap a converged fit of this method may leave, relative (a looser --tol loosens it)."""
+    kind = options.spec.kind
+    base = CLAIM["stochastic" if options.stochastic else kind]
+    return max(base, options.tol) if kind == "first_order" else base
+
+
+def judge(problem: Problem, options: Options, result: FitResult, params: np.ndarray,
+          start: np.ndarray) -> FitResult:
+    """The result as it may be reported: its reason and message corrected where a check fails,
+    the certificate added to a converged one. `problem` holds the flat kernels."""
+    if result.reason in (Stop.DIVERGED, Stop.INTERRUPTED, Stop.UNDEFINED, Stop.SADDLE):
+        return result
+    curvature = Curvature(problem.kernels, problem.data)
+    with np.errstate(all="ignore"):
+        loss, grad = curvature.loss_grad(params)
+        grad_norm = norm(grad)
+        changes = _checks(curvature, problem, options, result, params, start, loss, grad_norm)
+    return dataclasses.replace(result, grad_norm=grad_norm, **_advise(problem, result, changes))
+
+
+def _checks(curvature, problem, options, result, params, start, loss, grad_norm) -> dict:
+    """The fields of the result that the checks change, in the order the module's docstring gives."""
+    if not (math.isfinite(loss) and math.isfinite(grad_norm)):
+        what = "the loss is" if not math.isfinite(loss) else "the gradient is"
+        return _not_finite(loss, grad_norm, what)
+    found = _ray(problem, params, start, loss)
+    if found is not None:
+        return _verdict(*found)
+    if not result.converged or result.reason == Stop.SUBGRADIENT:
+        return {}
+    if problem.kernels.jtj_jtr is not None:
+        saturated = _saturated(curvature, params, loss)
+        if saturated:
+            return _plateau(saturated)
+    return _certify(curvature, options, result, params, start)
+
+
+def norm(vector: np.ndarray) -> float:
+    """The 2-norm, without overflow where the entries are finite but their squares are not."""
+    top = float(np.max(np.abs(vector))) if len(vector) else 0.0
+    if top == 0.0 or not math.isfinite(top):
+        return top
+    scaled = vector / top
+    return top * math.sqrt(float(scaled @ scaled))
+
+
+def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
+    return _verdict(Stop.NOT_FINITE,
+                    f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
+                    f"gradient norm {grad_norm:.4g}): the model overflows there",
+                    "start nearer the data with --init (or other `param` values), or rescale the data")
+
+
+def _verdict(reason: Stop, message: str, advice: str) -> dict:
+    """The fields of a result that is not converged, for the reason a check found."""
+    return dict(reason=reason, converged=False, message=message, advice=advice)
+
+
+def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
+    """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
+    norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
+    travel = params - start
+    distance = norm(travel)
+    if not distance > 0.0 or not math.isfinite(distance):
+        return None
+    direction = travel / distance
+    reach = max(norm(params), distance)
+    k, previous, falls = problem.kernels, loss, []
+    for doubling in range(RAY_DOUBLINGS):
+        value = k.loss(params + (2.0 ** doubling) * reach * direction, *problem.data)
+        if value == -math.inf:
+            break
+        if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
+            value = None
+            break
+        falls.append(previous - value)
+        previous = value
+    if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
+        way = _direction_text(problem, direction)
+        return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
+                "it has no minimum",
+                "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
+    if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
+        way = _direction_text(problem, direction)
+        return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
+                f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "
+                "that a line separates",
+                f"add a penalty that keeps the parameters finite, e.g. + 0.01*({_squares(problem)}) in the loss")
+    return None
+
+
+def _direction_text(problem: Problem, direction: np.ndarray) -> str:
+    names = problem.kernels.param_names
+    order = np.argsort(-np.abs(direction))[:3]
+    return ", ".join(f"{names[j]} {'↑' if direction[j] > 0 else '↓'}" for j in order if abs(direction[j]) > 0.1)
+
+
+def _squares(problem: Problem) -> str:
+    names = problem.kernels.param_names
+    shown = " + ".join(f"{name}^2" for name in names[:4])
+    return shown + (" + …" if len(names) > 4 else "")
+
+
+def _saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[str]:
+    """The parameters the model ignores here: ‖∂r/∂θⱼ‖·max(|θⱼ|, 1) ≤ SATURATED·‖r‖."""
+    rss = loss / curvature.factor
+    columns = curvature.column_norms(params)
+    if not rss > 0.0 or not np.all(np.isfinite(columns)):
+        return []
+    effect = columns * np.maximum(np.abs(params), 1.0)
+    names = curvature.kernels.param_names
+    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss)]
+
+
+def _plateau(names: list[str]) -> dict:
+    listed = ", ".join(names)
+    return _verdict(Stop.PLATEAU,
+                    f"not converged: plateau — the model no longer depends on {listed} here (it "
+                    f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
+                    f"is better; the loss may be lower elsewhere",
+                    f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
+
+
+def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
+             start: np.ndarray) -> dict:
+    if curvature.how is None:
+        return {}
+    radius = max(norm(params), norm(params - start), 1.0)
+    loss, gap = curvature.gap(params, radius)
+    if math.isnan(gap):
+        return _not_finite(loss, math.nan, f"the {curvature.how} is")
+    claim = claim_for(options)
+    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
+    if gap <= claim * scale:
+        return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
+                                      f"(relative {gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
+    if math.isinf(gap):
+        why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
+    else:
+        why = (f"the loss may still be {gap:.3g} above its minimum (relative {gap / scale:.2g} > "
+               f"{claim:g}, by the {curvature.how})")
+    stopped = result.message.removeprefix("converged: ")
+    return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
+
+
+def _advise(problem: Problem, result: FitResult, changes: dict) -> dict:
+    """The changes, with advice for a fit that did not converge where gdc knows better."""
+    converged = changes.get("converged", result.converged)
+    if changes.get("advice") or result.advice or converged:
+        return changes
+    reason, kinks = changes.get("reason", result.reason), problem.kernels.kinks
+    if kinks and result.method != "bundle":
+        return changes | dict(advice=f"the loss has kinks (abs, max or min of {', '.join(kinks)}): "
+                                     "--method bundle reaches and certifies a minimum there")
+    if reason in (Stop.STALLED, Stop.MAX_EPOCHS) and result.method in ("lm", "newton", "bundle"):
+        return changes | dict(advice="try other starting values (--init)")
+    return changes
