@@ -10,7 +10,7 @@ import numpy as np
 from gdc.runtime.kernels import Kernels
 from .reasons import Stop
 from .problem import FitResult, Problem
-from .second_order import LeastSquaresStats
+from .statistics import LeastSquaresStats
 
 
 def _float(value) -> float:
@@ -45,7 +45,8 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
         schedule=fit.get("schedule", "constant"), updates=int(fit.get("updates", 0)),
         model_hash=fit.get("model_hash", kernels.model_hash), n_rows=int(fit.get("n_rows", 0)),
         method_note=fit.get("method_auto"), stats=stats, layout=layout,
-        notes=tuple(fit.get("notes", ())), problem=problem)
+        notes=tuple(fit.get("notes", ())), advice=fit.get("advice", ""),
+        gap=_float(fit.get("gap", math.nan)), problem=problem)
 
 
 def _stop(value) -> Stop:

@@ -290,13 +290,14 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
     claim = claim_for(options)
     scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
+    relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
-                                      f"(relative {gap / scale:.2g} ≤ {claim:g}, by the {curvature.how})"))
+                                      f"(relative {relative:.2g} ≤ {claim:g}, by the {curvature.how})"))
     if math.isinf(gap):
         why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
     else:
-        why = (f"the loss may still be {gap:.3g} above its minimum (relative {gap / scale:.2g} > "
+        why = (f"the loss may still be {gap:.3g} above its minimum (relative {relative:.2g} > "
                f"{claim:g}, by the {curvature.how})")
     stopped = result.message.removeprefix("converged: ")
     return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
