@@ -208,10 +208,10 @@ def _check_outputs(model, data, outputs: Mapping[str, str | os.PathLike | None])
 
 def _write_outputs(result: FitResult, plot, history) -> None:
     from gdc.io.files import guard_output, write_atomic
-    if history is not None:
-        from gdc.fitting.report import history_csv
+    if history is not None:   # streamed, as the command line writes it
+        from gdc.fitting.report import history_lines
         write_atomic(guard_output(history, [], "history="),
-                     history_csv(result, result.problem.kernels.param_names))
+                     history_lines(result, result.problem.kernels.param_names))
     if plot is not None:
         result.plot(plot)
 
