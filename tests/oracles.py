@@ -226,3 +226,16 @@ class ScalarModel:
     def per_sample_loss(self) -> sympy.Expr:
         """The loss on a data set of one sample: each reduction replaced by its term."""
         return self.loss.replace(lambda e: isinstance(e, (mean, Sum)), lambda e: e.args[0])
+
+
+def parameter_values(params, sizes: dict, rng, half_width: float) -> dict:
+    """Uniform random values in ±half_width for each parameter (an array of its shape, the
+    sizes given by name), drawn in the model's order so a seed fixes them."""
+    values = {}
+    for base in params:
+        if isinstance(base, sympy.IndexedBase):
+            shape = tuple(int(n.xreplace({s: sizes[s.name] for s in n.free_symbols})) for n in base.shape)
+            values[base.label.name] = rng.uniform(-half_width, half_width, shape)
+        else:
+            values[base.name] = rng.uniform(-half_width, half_width)
+    return values

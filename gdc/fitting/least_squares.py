@@ -157,15 +157,16 @@ def levenberg_marquardt(ls: LeastSquaresKernels, params: np.ndarray, max_iter: i
     if not math.isfinite(rss):
         out.reason = Stop.DIVERGED
         return out
-    return drive(_Marquardt(ls, params, geodesic), out, max_iter, progress)
+    return drive(_Marquardt(ls, params, geodesic, rss), out, max_iter, progress)
 
 
 class _Marquardt:
     """One Levenberg–Marquardt run's state: the parameters, JᵀJ, Jᵀr, the scales and λ."""
 
-    def __init__(self, ls: LeastSquaresKernels, params: np.ndarray, geodesic: bool):
+    def __init__(self, ls: LeastSquaresKernels, params: np.ndarray, geodesic: bool, rss: float):
+        """`rss` is ls.full(params), just computed: JᵀJ and Jᵀr are those of `params`."""
         self.ls, self.params, self.geodesic = ls, params, geodesic
-        self.rss = ls.full(params)
+        self.rss = rss
         self.a, self.g = ls.jtj, ls.jtr
         self.d = column_scales(self.a)
         self.damping = Damping(TAU, floor=1e-300)

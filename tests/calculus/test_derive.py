@@ -62,13 +62,7 @@ ROWS = 4
 def shaped_point(d: Derivation, seed: int = 0):
     """Parameter values (arrays of their shapes) and data for a shaped model, sizes d = 3."""
     rng = np.random.default_rng(seed)
-    values = {}
-    for base in d.model.params:
-        if isinstance(base, sympy.IndexedBase):
-            shape = tuple(int(n.xreplace({s: SHAPED_SIZES[s.name] for s in n.free_symbols})) for n in base.shape)
-            values[base.label.name] = rng.uniform(-0.5, 0.5, shape)
-        else:
-            values[base.name] = rng.uniform(-0.5, 0.5)
+    values = oracles.parameter_values(d.model.params, SHAPED_SIZES, rng, 0.5)
     data = {"x": rng.uniform(-1, 1, (ROWS, 3)), "Y": rng.uniform(0.1, 0.9, ROWS)}
     return values, data
 

@@ -79,13 +79,7 @@ ROWS = 4
 def point(d, sizes: dict, seed: int = 0):
     """Parameters (arrays of their shapes) and data at the given sizes."""
     rng = np.random.default_rng(seed)
-    values = {}
-    for base in d.model.params:
-        if isinstance(base, sympy.IndexedBase):
-            shape = tuple(int(n.xreplace({s: sizes[s.name] for s in n.free_symbols})) for n in base.shape)
-            values[base.label.name] = rng.uniform(-1, 1, shape)
-        else:
-            values[base.name] = rng.uniform(-1, 1)
+    values = oracles.parameter_values(d.model.params, sizes, rng, 1.0)
     data = {}
     for label in d.model.data:
         name = label.label.name if isinstance(label, sympy.IndexedBase) else label.name
