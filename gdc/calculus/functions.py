@@ -18,13 +18,6 @@ class sigmoid(sympy.Function):
     def _eval_is_real(self):
         return self.args[0].is_real
 
-    def _latex(self, printer, exp=None):
-        inner = rf"\sigma\left({printer._print(self.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _pretty(self, printer):
-        return printer._print_Function(self, func_name="σ")
-
 
 class softplus(sympy.Function):
     """softplus(z) = log(1 + e^z), a smooth relu; its derivative is σ(z)."""
@@ -37,10 +30,6 @@ class softplus(sympy.Function):
 
     def _eval_is_real(self):
         return self.args[0].is_real
-
-    def _latex(self, printer, exp=None):
-        inner = rf"\operatorname{{softplus}}\left({printer._print(self.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
 
 
 class PerSample(sympy.Symbol):

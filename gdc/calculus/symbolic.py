@@ -15,17 +15,13 @@ from gdc.language import ir
 from gdc.language.check import CheckedModel
 from gdc.language.limits import ratio_in_range
 from gdc.errors import GdcError, InternalError
-from .functions import PerSample, Sum, mean, sigmoid, softplus
+from .catalog import BY_NAME
+from .functions import PerSample, Sum, mean
 from .indexed import collapse_deltas, free_indices, index_symbol, shaped, size_symbol
 
 
-_FUNCTIONS = {
-    "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs,
-    "sin": sympy.sin, "cos": sympy.cos, "tan": sympy.tan, "asin": sympy.asin,
-    "acos": sympy.acos, "atan": sympy.atan, "sinh": sympy.sinh, "cosh": sympy.cosh,
-    "tanh": sympy.tanh, "sigmoid": sigmoid, "softplus": softplus,
-    "min": sympy.Min, "max": sympy.Max, "mean": mean, "sum": Sum,
-}
+# A call's sympy form: the catalog's functions, and the reductions over the samples.
+_FUNCTIONS = {name: entry.make for name, entry in BY_NAME.items()} | {"mean": mean, "sum": Sum}
 _CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 
 

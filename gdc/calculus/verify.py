@@ -24,7 +24,8 @@ import sympy
 from gdc.errors import InternalError
 from .indexed import collapse_deltas, instances, is_indexed
 from .simplify import REDUCTIONS, evaluate_reductions, has_denominator, size
-from .symbolic import PerSample, mean, sigmoid, softplus
+from .catalog import BY_CLASS
+from .symbolic import PerSample, mean
 
 
 class Verdict(enum.Enum):
@@ -160,38 +161,9 @@ def _precise_verdict(a: sympy.Expr, b: sympy.Expr, attempt: int) -> Verdict:
 
 # ---------------------------------------------------------------- values at a point
 
-# Each function: its float form, its mpmath form, and whether it is analytic (so that complex
-# points may compare it). math.log(−1) and math.asin(2) raise ValueError, mpmath returns a
-# complex number; either way a real point outside the domain is "not defined here".
-_FUNCTIONS = {
-    sympy.exp: (math.exp, mpmath.exp, True), sympy.log: (math.log, mpmath.log, True),
-    sympy.sin: (math.sin, mpmath.sin, True), sympy.cos: (math.cos, mpmath.cos, True),
-    sympy.tan: (math.tan, mpmath.tan, True), sympy.asin: (math.asin, mpmath.asin, True),
-    sympy.acos: (math.acos, mpmath.acos, True), sympy.atan: (math.atan, mpmath.atan, True),
-    sympy.sinh: (math.sinh, mpmath.sinh, True), sympy.cosh: (math.cosh, mpmath.cosh, True),
-    sympy.tanh: (math.tanh, mpmath.tanh, True),
-    sigmoid: (lambda z: 1 / (1 + math.exp(-z)) if z >= 0 else math.exp(z) / (1 + math.exp(z)),
-              lambda z: 1 / (1 + mpmath.exp(-z)), True),
-    softplus: (lambda z: max(z, 0.0) + math.log1p(math.exp(-abs(z))),
-               lambda z: mpmath.log(1 + mpmath.exp(z)), True),
-    # The kinks, and what sympy.diff leaves of a real variable: real points only.
-    sympy.Abs: (abs, abs, False),
-    sympy.sign: (lambda x: 0.0 if x == 0 else math.copysign(1.0, x), mpmath.sign, False),
-    sympy.Heaviside: (lambda x, h=0.5: h if x == 0 else float(x > 0),
-                      lambda x, h=0.5: mpmath.mpf(h) if x == 0 else mpmath.mpf(x > 0), False),
-    sympy.Max: (max, max, False), sympy.Min: (min, min, False),
-    sympy.re: (lambda x: x, lambda x: x, False), sympy.im: (lambda x: 0.0, lambda x: mpmath.mpf(0), False),
-    sympy.conjugate: (lambda x: x, lambda x: x, False),
-    # sympy.diff of |u| where sympy cannot tell that u is real (|acos(m) + b|) writes im(u) with these.
-    sympy.atan2: (math.atan2, mpmath.atan2, False),
-    sympy.arg: (lambda x: _arg(x, math.pi), lambda x: _arg(x, mpmath.pi), False),
-}
-
-
-def _arg(x, pi):
-    if x == 0:
-        raise ValueError("arg(0) is not defined")
-    return 0 * pi if x > 0 else pi
+# Each function's float and mpmath forms, and whether it is analytic (so that complex points may
+# compare it), are its catalog entry. math.log(−1) and math.asin(2) raise ValueError, mpmath
+# returns a complex number; either way a real point outside the domain is "not defined here".
 
 
 class _Undefined(ValueError):
@@ -203,7 +175,7 @@ def _known(expr) -> None:
     if expr.is_Symbol and expr.is_integer:
         raise InternalError(f"the verifier was given the free index {expr} in an expression it compares")
     if not (expr.is_Symbol or expr.is_Number or expr.is_NumberSymbol or expr.is_Add or expr.is_Mul
-            or expr.is_Pow or isinstance(expr, REDUCTIONS) or type(expr) in _FUNCTIONS):
+            or expr.is_Pow or isinstance(expr, REDUCTIONS) or type(expr) in BY_CLASS):
         raise InternalError(f"the verifier cannot evaluate {type(expr).__name__} (in {expr})")
 
 
@@ -272,7 +244,7 @@ def _compute(expr, attempt: int, sample: int) -> float:
         return math.prod(values)
     if expr.is_Pow:
         return values[0] ** values[1]       # (−8)^(1/3) is complex in Python: not real here
-    return _FUNCTIONS[type(expr)][0](*values)
+    return BY_CLASS[type(expr)].value(*values)
 
 
 def _precise_or_none(expr, attempt: int):
@@ -309,10 +281,10 @@ def _precise(expr, attempt: int, sample: int, point=None):
     elif expr.is_Pow:
         result = values[0] ** values[1]
     else:
-        evaluate, analytic = _FUNCTIONS[type(expr)][1:]
-        if point is not None and not analytic:
+        entry = BY_CLASS[type(expr)]
+        if point is not None and not entry.analytic:
             raise InternalError("a complex point reached a function that is not analytic")
-        result = evaluate(*values)
+        result = entry.precise(*values)
     if not mpmath.isfinite(result) or (point is None and isinstance(result, mpmath.mpc)):
         raise ValueError("not a finite real number")
     return result
@@ -360,8 +332,8 @@ def _analytic(expr) -> bool:
     if expr.is_Atom:
         return True
     _known(expr)
-    entry = _FUNCTIONS.get(type(expr))
-    return (entry is None or entry[2]) and all(_analytic(a) for a in expr.args)
+    entry = BY_CLASS.get(type(expr))
+    return (entry is None or entry.analytic) and all(_analytic(a) for a in expr.args)
 
 
 @lru_cache(maxsize=4096)

@@ -19,7 +19,7 @@ from sympy.codegen.cfunctions import log1p
 
 from .printer import HELPERS, KernelPrinter
 from gdc.errors import InternalError
-from gdc.calculus.symbolic import sigmoid, softplus
+from gdc.calculus.functions import sigmoid, softplus
 
 # e**r = 1 + r·q(r), |r| <= ln 2 / 2: _exp's Taylor series, to q (the same lines as in _exp).
 _EXP_SERIES = HELPERS[HELPERS.index("    p = 1.6059"):HELPERS.index("    p = p * r + 1.0\n") + 20]

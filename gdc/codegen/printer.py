@@ -15,6 +15,7 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
+from gdc.calculus.catalog import BY_CLASS
 from gdc.errors import InternalError
 
 # Prefixes of names derived from user names; fixed names never take the form `<prefix>_...`.
@@ -141,8 +142,9 @@ def _min(a, b):
 '''
 HELPER_NAMES = frozenset(re.findall(r"^def (\w+)", HELPERS, re.M))
 
-_MATH = {"sin", "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "expm1", "atan2"}
-_OWN = {"exp": "_exp", "log": "_log", "log1p": "_log1p"}
+# Kernel forms of the functions codegen itself writes (a stable softplus); the language's are in
+# the catalog.
+_CODEGEN_FUNCTIONS = {"log1p": "_log1p"}
 
 
 class KernelPrinter(StrPrinter):
@@ -243,25 +245,18 @@ class KernelPrinter(StrPrinter):
     # ---------------------------------------------------------------- functions
 
     def _print_Function(self, expr):
-        name = type(expr).__name__
-        if name in _OWN:
-            return f"{_OWN[name]}({self._print(expr.args[0])})"
-        if name in _MATH:
-            return f"math.{name}({', '.join(self._print(a) for a in expr.args)})"
-        raise InternalError(f"codegen: cannot print the function {name}")
+        entry = BY_CLASS.get(type(expr))
+        kernel = entry.kernel if entry is not None else _CODEGEN_FUNCTIONS.get(type(expr).__name__)
+        if not kernel:
+            raise InternalError(f"codegen: cannot print the function {type(expr).__name__}")
+        return f"{kernel}({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
-    def _print_sign(self, expr):
-        return f"_sign({self._print(expr.args[0])})"
-
     def _print_Heaviside(self, expr):
         at_zero = expr.args[1] if len(expr.args) > 1 else sympy.S.Half
         return f"_heaviside({self._print(expr.args[0])}, {self._print(at_zero)})"
-
-    def _print_sigmoid(self, expr):
-        return f"_sigmoid({self._print(expr.args[0])})"
 
     def _print_softplus(self, expr):
         # written out, not a call to _softplus: LLVM then inlines _exp and _log1p one by one
@@ -270,10 +265,9 @@ class KernelPrinter(StrPrinter):
         return f"(max({z}, 0.0) + _log1p(_exp(-abs({z}))))"
 
     def _print_Max(self, expr):
-        return self._fold("_max", expr.args)
+        return self._fold(BY_CLASS[type(expr)].kernel, expr.args)
 
-    def _print_Min(self, expr):
-        return self._fold("_min", expr.args)
+    _print_Min = _print_Max
 
     def _fold(self, helper: str, args) -> str:
         text = self._print(args[0])

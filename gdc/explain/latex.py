@@ -6,6 +6,7 @@ import sympy
 from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter
 
+from gdc.calculus.catalog import BY_CLASS
 from gdc.calculus.derivation import ERROR, Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
@@ -80,20 +81,13 @@ class MathPrinter(Layout, LatexPrinter):
             return rf"{self.paren(self._print(expr.base))}^{{{self._print(expr.exp)}}}"
         return super()._print_Pow(expr, **kwargs)
 
-    def _print_Heaviside(self, expr, exp=None):
-        return rf"H\left({self._print(expr.args[0])}\right)"
-
-    def _print_sigmoid(self, expr, exp=None):
-        inner = rf"\sigma\left({self._print(expr.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _print_softplus(self, expr, exp=None):
-        inner = rf"\operatorname{{softplus}}\left({self._print(expr.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
-
-    def _print_sign(self, expr, exp=None):
-        inner = rf"\operatorname{{sign}}\left({self._print(expr.args[0])}\right)"
-        return inner if exp is None else rf"{inner}^{{{exp}}}"
+    def _print(self, expr, **kwargs):
+        entry = BY_CLASS.get(type(expr))
+        if entry is not None and entry.latex:   # gdc's names: σ(z), softplus(z), sign(u), H(u)
+            # (one argument shown: H's second is its value at 0, which the step's note states)
+            inner = rf"{entry.latex}\left({', '.join(self._print(a) for a in expr.args[:1])}\right)"
+            return inner if kwargs.get("exp") is None else rf"{inner}^{{{kwargs['exp']}}}"
+        return super()._print(expr, **kwargs)
 
     def _print_Derivative(self, expr):
         inner, (var, _) = expr.expr, expr.variable_count[0]

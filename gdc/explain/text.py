@@ -7,6 +7,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.pretty.pretty_symbology import greek_unicode
 from sympy.printing.str import StrPrinter
 
+from gdc.calculus.catalog import BY_CLASS
 from gdc.calculus.derivation import Derivation
 from gdc.calculus.rules import Fresh
 from gdc.calculus.functions import PerSample, mean
@@ -19,8 +20,6 @@ _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 # The letters Unicode has as subscripts, for element indices (xᵢⱼ, Wⱼₖ, Σₖ).
 _SUB_LETTERS = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _NAMES = {"ell": "ℓ", "lamda": "λ", "lambda": "λ"}
-_FUNCTIONS = {"sigmoid": "σ", "Heaviside": "H", "Max": "max", "Min": "min"}
-_POWER_NAMES = {"sin", "cos", "tan", "sinh", "cosh", "tanh", "sigmoid"}
 
 
 def unicode_name(name: str) -> str:
@@ -94,7 +93,7 @@ class UnicodePrinter(Layout, StrPrinter):
             return "√" + self.atom(base)
         if exp.is_Number and exp.is_negative:
             return self.product(sympy.S.One, (expr,))
-        if exp.is_Integer and exp > 1 and type(base).__name__ in _POWER_NAMES:  # tanh²(u)
+        if exp.is_Integer and exp > 1 and getattr(BY_CLASS.get(type(base)), "power_name", False):  # tanh²(u)
             name, rest = self._print(base).split("(", 1)
             return f"{name}{str(exp).translate(_SUPER)}({rest}"
         text = self.atom(base)
@@ -111,7 +110,9 @@ class UnicodePrinter(Layout, StrPrinter):
         return self.paren(text)
 
     def _print_Function(self, expr, **kwargs):
-        name = _FUNCTIONS.get(type(expr).__name__, type(expr).__name__)
+        entry = BY_CLASS.get(type(expr))
+        name = entry.text or entry.name if entry is not None else ""
+        name = name or type(expr).__name__
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
     _print_Max = _print_Min = _print_Function

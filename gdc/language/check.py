@@ -12,8 +12,7 @@ from . import ir
 from .naming import decide, no_parameters
 from .walk import walk
 from gdc.errors import GdcError, Span
-from .vocabulary import (ALIASES, ARITY, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED,
-                       VECTOR_FUNCTIONS)
+from .vocabulary import ALIASES, ARITY, CALLABLE, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED
 from .limits import (MAX_ELEMENTS, MAX_PARAMETERS, check_constants, check_nesting,
                      constant_value, expressions)
 from .shapes import Shape, ShapeChecker, check_sizes, shape_text
@@ -236,16 +235,13 @@ class _Checker:
     def check_call(self, call: ir.Call) -> None:
         """A known function with the right number of arguments (where it may appear: shapes.py)."""
         name = call.func
-        if name in REDUCTIONS:
-            self.arity(call, 1)
-            return
         if name not in ARITY:
             known = self.defined.get(name)
             if known is not None or name in self.free:
                 raise self.error(f"`{name}` is not a function", call.name_span,
                                  f"write `{name}*(...)` for a product")
             guess = [ALIASES[name]] if name in ALIASES else \
-                difflib.get_close_matches(name, FUNCTIONS + VECTOR_FUNCTIONS + REDUCTIONS, n=1)
+                difflib.get_close_matches(name, CALLABLE, n=1)
             hint = (f"did you mean `{guess[0]}`?" if guess else
                     f"for a product write `{name}*(...)`; the functions are " + ", ".join(FUNCTIONS))
             raise self.error(f"unknown function `{name}`", call.name_span, hint)

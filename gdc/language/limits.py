@@ -28,6 +28,7 @@ from . import ir
 from gdc.errors import GdcError, Span
 from gdc.runtime.layout import MAX_ELEMENTS   # noqa: F401  (the language holds fixed sizes to it)
 from .unparse import expr_text
+from .vocabulary import CONSTANTS, FUNCTIONS
 
 MAX_NAME_LENGTH = 255
 MAX_NESTING = 100
@@ -181,21 +182,12 @@ def _uses_deep(node: ir.Expr, names: dict[str, int]) -> bool:
 
 # ------------------------------------------------------------------ constants
 
-def _sigmoid(v: float) -> float:
-    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
-
-
-UNARY = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "abs": abs, "sin": math.sin,
-         "cos": math.cos, "tan": math.tan, "asin": math.asin, "acos": math.acos, "atan": math.atan,
-         "sinh": math.sinh, "cosh": math.cosh, "tanh": math.tanh, "sigmoid": _sigmoid,
-         "softplus": lambda v: max(v, 0.0) + math.log1p(math.exp(-abs(v)))}
 BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-          "/": lambda a, b: a / b, "^": math.pow, "min": min, "max": max}
-CONSTANTS = {"pi": math.pi, "e": math.e}
+          "/": lambda a, b: a / b, "^": math.pow}
 
-# Operations whose exact result is never 0 when their operands are not: a float 0 from them
-# means the result underflowed.
-_NEVER_ZERO = frozenset({"*", "/", "^", "exp", "sigmoid", "softplus"})
+# Operators whose exact result is never 0 when their operands are not: a float 0 from them
+# means the result underflowed (and the functions whose Signature says so).
+_NEVER_ZERO = frozenset({"*", "/", "^"} | {name for name, f in FUNCTIONS.items() if f.never_zero})
 
 
 def _apply(node: ir.Expr, args: list[float]) -> float:
@@ -208,7 +200,7 @@ def _apply(node: ir.Expr, args: list[float]) -> float:
         return -args[0]
     if isinstance(node, ir.BinOp):
         return BINARY[node.op](*args)
-    return float(BINARY[node.func](*args) if len(args) == 2 else UNARY[node.func](args[0]))
+    return float(FUNCTIONS[node.func].value(*args))
 
 
 def _operator(node: ir.Expr) -> str:
@@ -238,7 +230,7 @@ def check_constants(expr: ir.Expr, program: ir.Program) -> None:
         args = [values[id(a)] for a in operands(node)]
         constant = all(a is not None for a in args) and not (
             isinstance(node, ir.Var) and node.name not in CONSTANTS) and not isinstance(node, ir.Element) \
-            and not (isinstance(node, ir.Call) and node.func not in UNARY and node.func not in BINARY)
+            and not (isinstance(node, ir.Call) and node.func not in FUNCTIONS)
         value = None
         if constant:
             try:

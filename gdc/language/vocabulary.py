@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
+from typing import Callable
 
 KEYWORDS = ("param", "data", "size", "let", "model", "loss")
 
-# Functions of one argument unless listed in ARITY.
-FUNCTIONS = ("exp", "log", "sqrt", "abs", "sin", "cos", "tan", "asin", "acos", "atan",
-             "sinh", "cosh", "tanh", "sigmoid", "softplus", "min", "max")
-ARITY = {name: 1 for name in FUNCTIONS} | {"min": 2, "max": 2}
+
+
+def _sigmoid(v: float) -> float:
+    return 1.0 / (1.0 + math.exp(-v)) if v >= 0 else math.exp(v) / (1.0 + math.exp(v))
+
+
+def _softplus(v: float) -> float:
+    return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """What the language knows of an elementwise function: its arity and its float64 value.
+
+    The rest of a function (sympy class, derivative rule, precise value, kernel form, printed
+    names) is its entry in gdc/calculus/catalog.py, under the same name; the language keeps
+    only this part because it sits below sympy (a warm `gdc fit` checks names without it).
+    """
+
+    arity: int
+    value: Callable[..., float]   # for constant parts (`param a = exp(1)`) and the verifier's float points
+    never_zero: bool = False      # its exact value is never 0 when its arguments are not: 0.0 is an underflow
+
+
+# Elementwise functions: of each element when given a vector or matrix.
+FUNCTIONS: dict[str, Signature] = {
+    "exp": Signature(1, math.exp, never_zero=True), "log": Signature(1, math.log),
+    "sqrt": Signature(1, math.sqrt), "abs": Signature(1, abs),
+    "sin": Signature(1, math.sin), "cos": Signature(1, math.cos), "tan": Signature(1, math.tan),
+    "asin": Signature(1, math.asin), "acos": Signature(1, math.acos), "atan": Signature(1, math.atan),
+    "sinh": Signature(1, math.sinh), "cosh": Signature(1, math.cosh), "tanh": Signature(1, math.tanh),
+    "sigmoid": Signature(1, _sigmoid, never_zero=True), "softplus": Signature(1, _softplus, never_zero=True),
+    "min": Signature(2, min), "max": Signature(2, max),
+}
 
 # Reductions: over the samples when their argument is a scalar (then only in `loss`), over
 # the elements when it is a vector or matrix (anywhere): mean((y - Y)^2), sum(w^2).
 REDUCTIONS = ("mean", "sum")
 
-# Functions of vectors and matrices (besides the elementwise FUNCTIONS and the operator @).
-VECTOR_FUNCTIONS = ("dot",)
-ARITY = ARITY | {"dot": 2}
+# Functions of vectors and matrices (besides the elementwise FUNCTIONS and the operator @), by arity.
+VECTOR_FUNCTIONS = {"dot": 2}
 
-CONSTANTS = ("pi", "e")
+# Every callable name and its number of arguments.
+ARITY = {name: f.arity for name, f in FUNCTIONS.items()} | VECTOR_FUNCTIONS | dict.fromkeys(REDUCTIONS, 1)
+CALLABLE = tuple(ARITY)
+
+CONSTANTS = {"pi": math.pi, "e": math.e}
 
 # Names other tools use for gd's functions, for a hint when one is called.
 ALIASES = {"ln": "log", "log1p": "log(1 + ...)", "arcsin": "asin", "arccos": "acos",
@@ -27,7 +63,7 @@ ALIASES = {"ln": "log", "log1p": "log(1 + ...)", "arcsin": "asin", "arccos": "ac
            "pow": "a^b", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max",
            "inner": "dot", "matmul": "W @ x", "norm": "sum(w^2)", "sumsq": "sum(w^2)"}
 
-RESERVED = frozenset(KEYWORDS + FUNCTIONS + VECTOR_FUNCTIONS + REDUCTIONS + CONSTANTS)
+RESERVED = frozenset(KEYWORDS + CALLABLE + tuple(CONSTANTS))
 
 # The rule for undeclared names when a file declares neither `param` nor `data` and no data
 # names are given (`--data`, or a CSV header): a name is data when it starts with an

@@ -19,7 +19,8 @@ from gdc.errors import GdcError, InternalError
 from gdc.explain import render
 from gdc.language.frontend import check_text
 from gdc.calculus.stable import stabilize
-from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+from gdc.calculus.functions import PerSample, Sum, mean, sigmoid, softplus
+from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import equal
 from locations import EXAMPLES
 
@@ -326,7 +327,7 @@ def test_a_wrong_rule_result_is_caught(monkeypatch):
 
 
 def test_a_wrong_function_rule_is_caught(monkeypatch):
-    monkeypatch.setattr(rules.SigmoidRule, "derivative", lambda self, u: sigmoid(u) ** 2)
+    monkeypatch.setattr(rules.FUNCTION_RULES[sigmoid], "derivative", lambda u: sigmoid(u) ** 2)
     with pytest.raises(InternalError, match="sigmoid rule"):
         derive(example("logistic"))
 
@@ -346,7 +347,7 @@ def test_a_wrong_rewrite_is_caught(monkeypatch):
 def test_a_rule_that_does_not_apply_raises():
     x = sympy.Symbol("x", real=True)
     with pytest.raises(rules.DoesNotApply):
-        rules.ExpRule().split(sympy.sin(x))
+        rules.FUNCTION_RULES[sympy.exp].split(sympy.sin(x))
     with pytest.raises(rules.DoesNotApply):
         rules.ProductRule().derive(x + 1, x, None)
 
@@ -355,6 +356,8 @@ def test_every_rule_states_itself():
     for cls in [c for c in vars(rules).values() if isinstance(c, type) and issubclass(c, rules.Rule)]:
         if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule):
             assert cls.__doc__ and cls.name, cls
+    for rule in rules.FUNCTION_RULES.values():   # the catalog's rules state themselves in their entries
+        assert rule.name.endswith(" rule") and rule.__doc__.startswith("d/du "), rule.name
 
 
 # ---------------------------------------------------------------- stable forms

@@ -14,7 +14,8 @@ from gdc.explain.hessian import hessian_json, hessian_text
 from gdc.calculus.derivation import UNDECIDED
 from gdc.calculus.derive import derive
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
-from gdc.calculus.symbolic import PerSample, Sum, mean, sigmoid, softplus, symbolic
+from gdc.calculus.functions import PerSample, Sum, mean, sigmoid, softplus
+from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import Verdict, compare, equal
 from gdc.errors import InternalError
 from gdc.explain import render

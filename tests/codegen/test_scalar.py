@@ -20,7 +20,8 @@ from gdc.codegen.printer import HELPER_NAMES, HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.language.frontend import check_text
 from gdc.api import compile as compile_model
-from gdc.calculus.symbolic import Sum, mean, sigmoid, softplus, symbolic
+from gdc.calculus.functions import Sum, mean, sigmoid, softplus
+from gdc.calculus.symbolic import symbolic
 
 LINEAR = "# the linear example\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
 LOGISTIC = "model p = sigmoid(a*x1 + b*x2 + c)\nloss mean(-Y*log(p) - (1 - Y)*log(1 - p))"

@@ -21,7 +21,7 @@ import sympy
 from gdc.codegen.plan import Plan
 from gdc.codegen.shaped import module_body
 from gdc.calculus.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
-from gdc.calculus.symbolic import PerSample, mean, sigmoid, softplus
+from gdc.calculus.functions import PerSample, mean, sigmoid, softplus
 from locations import TESTS
 
 H = 4  # hidden units of the tanh net: a fixed size

@@ -17,27 +17,22 @@ from gdc.errors import InternalError
 from ..functions import Sum, mean
 from .base import DoesNotApply, Engine, Fresh, Rule, Step
 from .elements import ElementRule, ElementSumRule
-from .functions import (AbsRule, AcosRule, AsinRule, AtanRule, ChainRule, CoshRule, CosRule, ExponentialRule,
-                        ExpRule, FunctionRule, GeneralPowerRule, LogRule, MaxRule, MinRule, OuterRule, PowerRule,
-                        SigmoidRule, SinhRule, SinRule, SoftplusRule, SqrtRule, TanhRule, TanRule)
+from ..catalog import ENTRIES
+from .functions import (ChainRule, ExponentialRule, FunctionRule, GeneralPowerRule, MaxRule, MinRule, OuterRule,
+                        PowerRule, SqrtRule)
 from .structure import (ConstantMultipleRule, ConstantRule, DifferenceRule, LinearityRule, ProductRule,
                         QuotientRule, SumRule, ThroughDefinitionsRule, VariableRule, numerator_denominator,
                         ordered_terms, split_constant)
 
-__all__ = ['AbsRule', 'AcosRule', 'AsinRule', 'AtanRule', 'ChainRule', 'ConstantMultipleRule',
-           'ConstantRule', 'CosRule', 'CoshRule', 'DifferenceRule', 'DoesNotApply',
-           'ElementRule', 'ElementSumRule', 'Engine', 'ExpRule', 'ExponentialRule', 'Fresh',
-           'FunctionRule', 'GeneralPowerRule', 'LinearityRule', 'LogRule', 'MaxRule', 'MinRule',
-           'OuterRule', 'PowerRule', 'ProductRule', 'QuotientRule', 'Rule', 'SigmoidRule',
-           'SinRule', 'SinhRule', 'SoftplusRule', 'SqrtRule', 'Step', 'SumRule', 'TanRule',
-           'TanhRule', 'ThroughDefinitionsRule', 'VariableRule', 'numerator_denominator',
-           'ordered_terms', 'split_constant', 'rule_for', 'outer_or_chain', 'FUNCTION_RULES',
-           'KINK_RULES']
+__all__ = ['ChainRule', 'ConstantMultipleRule', 'ConstantRule', 'DifferenceRule', 'DoesNotApply',
+           'ElementRule', 'ElementSumRule', 'Engine', 'ExponentialRule', 'Fresh', 'FunctionRule',
+           'GeneralPowerRule', 'LinearityRule', 'MaxRule', 'MinRule', 'OuterRule', 'PowerRule',
+           'ProductRule', 'QuotientRule', 'Rule', 'SqrtRule', 'Step', 'SumRule',
+           'ThroughDefinitionsRule', 'VariableRule', 'numerator_denominator', 'ordered_terms',
+           'split_constant', 'rule_for', 'outer_or_chain', 'FUNCTION_RULES', 'KINK_RULES']
 
-FUNCTION_RULES: dict[type, FunctionRule] = {
-    rule.function: rule for rule in (
-        ExpRule(), LogRule(), SinRule(), CosRule(), TanRule(), AsinRule(), AcosRule(), AtanRule(),
-        SinhRule(), CoshRule(), TanhRule(), SigmoidRule(), SoftplusRule(), AbsRule())}
+# One rule per function of the catalog that has a derivative (sqrt is a power: the sqrt rule).
+FUNCTION_RULES: dict[type, FunctionRule] = {e.cls: FunctionRule(e) for e in ENTRIES if e.derivative}
 KINK_RULES: dict[type, MaxRule] = {sympy.Max: MaxRule(), sympy.Min: MinRule()}
 
 CONSTANT, VARIABLE, LINEARITY = ConstantRule(), VariableRule(), LinearityRule()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, ClassVar
+from typing import Callable
 
 import sympy
 from sympy import Add, Derivative, Heaviside, S
 
-from ..functions import sigmoid, softplus
+from ..catalog import Entry
 from .base import DoesNotApply, Rule
 
 
@@ -30,9 +30,14 @@ class OuterRule(Rule):
 
 
 class FunctionRule(OuterRule):
-    """A named function of one argument; subclasses give `function` and `derivative(u)`."""
+    """d/du f(u) = f′(u) for a named function f: its catalog entry states the rule and gives f′."""
 
-    function: ClassVar[type]
+    def __init__(self, entry: Entry):
+        self.entry = entry
+        self.function = entry.make
+        self.name = f"{entry.name} rule"
+        self.note = entry.note
+        self.__doc__ = entry.statement
 
     def split(self, expr):
         if type(expr) is not self.function:
@@ -43,134 +48,7 @@ class FunctionRule(OuterRule):
         return self.derivative(expr.args[0])
 
     def derivative(self, u: sympy.Expr) -> sympy.Expr:
-        raise NotImplementedError
-
-
-class ExpRule(FunctionRule):
-    """d/du eᵘ = eᵘ."""
-
-    name, function = "exp rule", sympy.exp
-
-    def derivative(self, u):
-        return sympy.exp(u)
-
-
-class LogRule(FunctionRule):
-    """d/du ln u = 1/u."""
-
-    name, function = "log rule", sympy.log
-
-    def derivative(self, u):
-        return 1 / u
-
-
-class SinRule(FunctionRule):
-    """d/du sin u = cos u."""
-
-    name, function = "sin rule", sympy.sin
-
-    def derivative(self, u):
-        return sympy.cos(u)
-
-
-class CosRule(FunctionRule):
-    """d/du cos u = −sin u."""
-
-    name, function = "cos rule", sympy.cos
-
-    def derivative(self, u):
-        return -sympy.sin(u)
-
-
-class TanRule(FunctionRule):
-    """d/du tan u = 1 + tan²u."""
-
-    name, function = "tan rule", sympy.tan
-
-    def derivative(self, u):
-        return 1 + sympy.tan(u) ** 2
-
-
-class AsinRule(FunctionRule):
-    """d/du asin u = 1/√(1 − u²)."""
-
-    name, function = "asin rule", sympy.asin
-
-    def derivative(self, u):
-        return 1 / sympy.sqrt(1 - u**2)
-
-
-class AcosRule(FunctionRule):
-    """d/du acos u = −1/√(1 − u²)."""
-
-    name, function = "acos rule", sympy.acos
-
-    def derivative(self, u):
-        return -1 / sympy.sqrt(1 - u**2)
-
-
-class AtanRule(FunctionRule):
-    """d/du atan u = 1/(1 + u²)."""
-
-    name, function = "atan rule", sympy.atan
-
-    def derivative(self, u):
-        return 1 / (1 + u**2)
-
-
-class SinhRule(FunctionRule):
-    """d/du sinh u = cosh u."""
-
-    name, function = "sinh rule", sympy.sinh
-
-    def derivative(self, u):
-        return sympy.cosh(u)
-
-
-class CoshRule(FunctionRule):
-    """d/du cosh u = sinh u."""
-
-    name, function = "cosh rule", sympy.cosh
-
-    def derivative(self, u):
-        return sympy.sinh(u)
-
-
-class TanhRule(FunctionRule):
-    """d/du tanh u = 1 − tanh²u."""
-
-    name, function = "tanh rule", sympy.tanh
-
-    def derivative(self, u):
-        return 1 - sympy.tanh(u) ** 2
-
-
-class SigmoidRule(FunctionRule):
-    """d/du σ(u) = σ(u)·(1 − σ(u))."""
-
-    name, function = "sigmoid rule", sigmoid
-
-    def derivative(self, u):
-        return sigmoid(u) * (1 - sigmoid(u))
-
-
-class SoftplusRule(FunctionRule):
-    """d/du softplus(u) = σ(u)."""
-
-    name, function = "softplus rule", softplus
-
-    def derivative(self, u):
-        return sigmoid(u)
-
-
-class AbsRule(FunctionRule):
-    """d/du |u| = sign(u), with sign(0) = 0: at the kink, the average of −1 and 1."""
-
-    name, function = "abs rule", sympy.Abs
-    note = "sign(0) = 0: at the kink, the average of the one-sided slopes −1 and 1"
-
-    def derivative(self, u):
-        return sympy.sign(u)
+        return self.entry.derivative(u)
 
 
 class PowerRule(OuterRule):
