@@ -46,7 +46,7 @@ def render(d: Derivation) -> str:
         "model": checked.program.where,
         "parameters": [p.name for p in checked.params],
         "data": [x.name for x in checked.data],
-        "origins": {item.name: item.origin for item in checked.params + checked.data},
+        "origins": {item.name: str(item.origin) for item in checked.params + checked.data},
         "wrt": [str(p) for p in d.params],
         "definitions": {str(s): str(e) for s, e in model.definitions},
         "loss": str(model.loss),

@@ -10,6 +10,7 @@ import sympy
 
 from gdc.calculus.derivation import ALPHA, ERROR, J, Derivation, Update
 from gdc.calculus.rules import Step
+from gdc.language.naming import How, Origin
 
 
 @dataclass(frozen=True)
@@ -55,28 +56,23 @@ class Display:
 
 Block = Union[Heading, Paragraph, Line, Display]
 
-_ORIGINS = {
-    ("parameter", "declared"): "declared with param",
-    ("data", "declared"): "declared with data",
-    ("parameter", "naming rule"): "by the naming rule: lower-case names other than x and t",
-    ("data", "naming rule"): "by the naming rule: x, t and capitalised names",
-    ("data", "not declared a parameter"): "used but not declared with param",
-    ("parameter", "not declared as data"): "used but not declared with data",
-}
+_RULE_WORDS = {"parameter": "by the naming rule: lower-case names other than x and t",
+               "data": "by the naming rule: x, t and capitalised names"}
 
 
-def origin_words(kind: str, origin: str) -> str:
+def origin_words(kind: str, origin: Origin) -> str:
     """Why a name was taken as a parameter or as data, in words."""
-    if (kind, origin) in _ORIGINS:
-        return _ORIGINS[kind, origin]
-    if origin.startswith("not in "):
-        return f"not named in {origin[7:]}"
-    return f"named in {origin}"
+    return {How.DECLARED: f"declared with {'param' if kind == 'parameter' else 'data'}",
+            How.NOT_A_PARAMETER: "used but not declared with param",
+            How.NOT_DATA: "used but not declared with data",
+            How.NAMING_RULE: _RULE_WORDS[kind],
+            How.NAMED: f"named in {origin.source}",
+            How.NOT_NAMED: f"not named in {origin.source}"}[origin.how]
 
 
 def _names(kind: str, items) -> tuple[Part, ...]:
     """Names grouped by why they were classified: `m, b (by the naming rule: …)`."""
-    groups: dict[str, list[str]] = {}
+    groups: dict[Origin, list[str]] = {}
     for item in items:
         shape = f"[{', '.join(str(n) for n in item.shape)}]" if item.shape else ""
         groups.setdefault(item.origin, []).append(item.name + shape)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from . import ir
-from .naming import decide, no_parameters
+from .naming import DECLARED, NAMING_RULE, Origin, decide, no_parameters
 from .walk import walk
 from gdc.errors import GdcError, Span
 from .vocabulary import ALIASES, ARITY, CALLABLE, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED
@@ -29,7 +29,7 @@ class Param:
     name: str
     init: float | None
     span: Span
-    origin: str  # "declared", or the rule that classified it
+    origin: Origin  # declared, or the rule that classified it
     shape: Shape = ()
 
 
@@ -39,7 +39,7 @@ class Data:
 
     name: str
     span: Span
-    origin: str
+    origin: Origin
     shape: Shape = ()
 
 
@@ -263,9 +263,9 @@ class _Checker:
     # ------------------------------------------------------------ parameters and data
 
     def classify(self) -> tuple[tuple[Param, ...], tuple[Data, ...]]:
-        params = [Param(it.name, self.evaluate_init(it), it.name_span, "declared", _sizes(it.shape))
+        params = [Param(it.name, self.evaluate_init(it), it.name_span, DECLARED, _sizes(it.shape))
                   for it in self.param_items]
-        data = [Data(it.name, it.name_span, "declared", _sizes(it.shape)) for it in self.data_items]
+        data = [Data(it.name, it.name_span, DECLARED, _sizes(it.shape)) for it in self.data_items]
         if self.param_items and self.data_items and self.free:
             raise self.undefined(*next(iter(self.free.items())))
         for name, span, is_data, origin in decide(self.free, bool(self.param_items), bool(self.data_items),
@@ -276,7 +276,7 @@ class _Checker:
                 params.append(Param(name, 0.0, span, origin))
         if not params:
             in_loss = {node.name for node in walk(self.loss.expr) if isinstance(node, ir.Var)}
-            raise no_parameters([d.name for d in data if d.origin == "naming rule"], in_loss,
+            raise no_parameters([d.name for d in data if d.origin == NAMING_RULE], in_loss,
                                 self.program.where, GdcError)
         if len(params) > MAX_PARAMETERS:
             raise self.error(f"the model has {len(params)} parameters; gdc derives at most {MAX_PARAMETERS}",

@@ -10,30 +10,62 @@ one of them: a header that lacks `Y` is an error that says so, never a silent th
 
 from __future__ import annotations
 
+import enum
+from dataclasses import dataclass
 from typing import Iterable
 
 from . import ir
 from .vocabulary import looks_like_data
 
 
+class How(enum.Enum):
+    """How a name came to be a parameter or data."""
+
+    DECLARED = "declared"                      # `param m`, `data x`
+    NOT_A_PARAMETER = "not declared a parameter"   # data: the file declares its parameters only
+    NOT_DATA = "not declared as data"              # a parameter: the file declares its data only
+    NAMING_RULE = "naming rule"                # vocabulary.looks_like_data
+    NAMED = "named"                            # among the data's names (a CSV header, --data)
+    NOT_NAMED = "not named"                    # not among them: a parameter
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Why a name is a parameter or data: how, and for NAMED/NOT_NAMED where the data's names came
+    from ("--data", "the CSV header"). Its text is what `gdc derive --format json` writes."""
+
+    how: How
+    source: str = ""
+
+    def __str__(self) -> str:
+        if self.how is How.NAMED:
+            return self.source
+        if self.how is How.NOT_NAMED:
+            return f"not in {self.source}"
+        return self.how.value
+
+
+DECLARED, NAMING_RULE = Origin(How.DECLARED), Origin(How.NAMING_RULE)
+
+
 def decide(free: dict, declares_params: bool, declares_data: bool, data_names: frozenset[str] | None,
-           data_origin: str, error) -> list[tuple[str, ir.Span, bool, str]]:
+           data_origin: str, error) -> list[tuple[str, ir.Span, bool, Origin]]:
     """(name, span, is data, why) for each undeclared name, in order of first use; raises the
     missing-columns error when the rule calls names data that the data's names lack."""
     decided, missing = [], []
     for name, span in free.items():
         if declares_params:
-            decided.append((name, span, True, "not declared a parameter"))
+            decided.append((name, span, True, Origin(How.NOT_A_PARAMETER)))
         elif declares_data:
-            decided.append((name, span, False, "not declared as data"))
+            decided.append((name, span, False, Origin(How.NOT_DATA)))
         elif data_names is not None and name in data_names:
-            decided.append((name, span, True, data_origin))
+            decided.append((name, span, True, Origin(How.NAMED, data_origin)))
         elif looks_like_data(name):
             if data_names is not None:
                 missing.append((name, span))
-            decided.append((name, span, True, "naming rule"))
+            decided.append((name, span, True, NAMING_RULE))
         else:
-            origin = f"not in {data_origin}" if data_names is not None else "naming rule"
+            origin = Origin(How.NOT_NAMED, data_origin) if data_names is not None else NAMING_RULE
             decided.append((name, span, False, origin))
     if missing:
         raise missing_columns(missing, data_names, data_origin, error)

@@ -69,7 +69,7 @@ def test_design_card_one_liner():
     model = check_source("model y = m*x + b; loss mean((y - Y)^2)")
     assert model.param_names == ("m", "b")
     assert model.data_names == ("x", "Y")
-    assert [p.origin for p in model.params] == ["naming rule", "naming rule"]
+    assert [str(p.origin) for p in model.params] == ["naming rule", "naming rule"]
 
 
 @pytest.mark.parametrize("text, params, data", [
@@ -91,7 +91,7 @@ def test_data_names_override_the_naming_rule():
                          data_origin="the CSV header")
     assert model.param_names == ("m", "b")
     assert model.data_names == ("height", "weight")
-    assert model.data[0].origin == "the CSV header"
+    assert str(model.data[0].origin) == "the CSV header"
 
 
 def test_initial_values_and_definitions():
@@ -190,3 +190,22 @@ def test_random_shaped_formulas_fail_only_with_a_gdc_error(body):
         symbolic(check_text(text, "fuzz.gd"))
     except GdcError as exc:
         assert exc.render().startswith("fuzz.gd")
+
+
+@pytest.mark.parametrize("text, data_names, expected", [
+    ("param m\nmodel y = m*x\nloss mean((y - Y)^2)", None,
+     {"m": "declared", "x": "not declared a parameter", "Y": "not declared a parameter"}),
+    ("data x, Y\nmodel y = m*x\nloss mean((y - Y)^2)", None,
+     {"m": "not declared as data", "x": "declared", "Y": "declared"}),
+    ("model y = m*x + b\nloss mean((y - Y)^2)", None, {"m": "naming rule", "b": "naming rule", "x": "naming rule"}),
+    ("model y = m*h + b\nloss mean((y - W)^2)", ["h", "W"], {"m": "not in --data", "h": "--data", "W": "--data"}),
+])
+def test_each_name_says_why_it_is_a_parameter_or_data(text, data_names, expected):
+    from gdc.explain.outline import origin_words
+    from gdc.language.naming import How
+    model = check_text(text, "<test>", data_names)
+    origins = {v.name: v.origin for v in model.params + model.data}
+    assert {name: str(origins[name]) for name in expected} == expected
+    kinds = {("parameter", p.origin) for p in model.params} | {("data", d.origin) for d in model.data}
+    assert len({origin_words(*kind) for kind in kinds}) == len(kinds)   # each reason has words of its own
+    assert all(isinstance(o.how, How) for o in origins.values())
