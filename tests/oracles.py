@@ -2,7 +2,7 @@
 meaning of each node (loops over the samples and over the elements of a sum), the gradient of a
 loss by the chain rule through its reductions, and central differences.
 
-The evaluator knows gdc's reductions and functions by their printed names only (`mean`, `Sum`,
+The evaluator knows gdc's reductions and functions by their class names only (`mean`, `SampleSum`,
 `sigmoid`, `softplus`), so gdc's expressions and the tests' own sympy can be evaluated alike;
 it imports nothing from gdc. Values are float64 (math), or mpmath numbers at the working
 precision with `precise=True`. A value that is not a finite real number raises ValueError.
@@ -21,7 +21,7 @@ class mean(sympy.Function):
     """The tests' own mean over the samples (distinct from gdc's)."""
 
 
-class Sum(sympy.Function):
+class SampleSum(sympy.Function):
     """The tests' own sum over the samples (distinct from gdc's, and from sympy.Sum)."""
 
 
@@ -56,7 +56,7 @@ _MPMATH = {
 
 def _is_sample_reduction(e) -> str | None:
     name = type(e).__name__
-    if name == "mean" or (name == "Sum" and not isinstance(e, sympy.Sum)):
+    if name in ("mean", "SampleSum"):
         return name
     return None
 
@@ -179,7 +179,7 @@ _FUNCTIONS = {
     "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs, "sin": sympy.sin,
     "cos": sympy.cos, "tan": sympy.tan, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh, "min": sympy.Min, "max": sympy.Max,
-    "mean": mean, "sum": Sum, "pi": sympy.pi, "e": sympy.E,
+    "mean": mean, "sum": SampleSum, "pi": sympy.pi, "e": sympy.E,
 }
 _z = sympy.Symbol("z", real=True)
 _FUNCTIONS["sigmoid"] = sympy.Lambda(_z, 1 / (1 + sympy.exp(-_z)))
@@ -225,7 +225,7 @@ class ScalarModel:
 
     def per_sample_loss(self) -> sympy.Expr:
         """The loss on a data set of one sample: each reduction replaced by its term."""
-        return self.loss.replace(lambda e: isinstance(e, (mean, Sum)), lambda e: e.args[0])
+        return self.loss.replace(lambda e: isinstance(e, (mean, SampleSum)), lambda e: e.args[0])
 
 
 def parameter_values(params, sizes: dict, rng, half_width: float) -> dict:

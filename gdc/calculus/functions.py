@@ -1,4 +1,5 @@
-"""The sympy classes gdc adds: sigmoid, softplus, per-sample symbols and the reductions over the samples."""
+"""The sympy classes gdc adds: sigmoid, softplus, per-sample symbols and the reductions over the samples
+(`mean` and `SampleSum`, named apart from sympy.Sum, the sum over a vector's elements)."""
 
 from __future__ import annotations
 
@@ -64,7 +65,7 @@ class mean(_Reduction):
     """(1/N) Σᵢ of its argument."""
 
 
-class Sum(_Reduction):
+class SampleSum(_Reduction):
     """Σᵢ of its argument (printed `sum`, so the JSON partials read like the gd language)."""
 
     def _sympystr(self, printer):

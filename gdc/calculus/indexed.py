@@ -4,7 +4,7 @@ A shaped value is written in index form. A vector parameter `w[d]` is a sympy In
 whose element is `w[k]`; a data vector `x[d]` likewise, its label a PerSample symbol, so
 `x[k]` means the k-th element of sample i's row. Sizes are positive integer symbols (`d`,
 bound from the data) or integers; element indices are integer symbols. A reduction over the
-elements is a `sympy.Sum(body, (k, 0, d - 1))`, never symbolic.mean/Sum, which reduce over
+elements is a `sympy.Sum(body, (k, 0, d - 1))`, never symbolic.mean/SampleSum, which reduce over
 the samples.
 """
 

@@ -14,9 +14,9 @@ import sympy
 from sympy import Mul, S
 
 from .rules import DoesNotApply
-from .functions import PerSample, Sum, mean, sigmoid
+from .functions import PerSample, SampleSum, mean, sigmoid
 
-REDUCTIONS = (mean, Sum)
+REDUCTIONS = (mean, SampleSum)
 
 
 # ---------------------------------------------------------------- small helpers

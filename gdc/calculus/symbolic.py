@@ -16,12 +16,12 @@ from gdc.language.check import CheckedModel
 from gdc.language.limits import ratio_in_range
 from gdc.errors import GdcError, InternalError
 from .catalog import BY_NAME
-from .functions import PerSample, Sum, mean
+from .functions import PerSample, SampleSum, mean
 from .indexed import collapse_deltas, free_indices, index_symbol, shaped, size_symbol
 
 
 # A call's sympy form: the catalog's functions, and the reductions over the samples.
-_FUNCTIONS = {name: entry.make for name, entry in BY_NAME.items()} | {"mean": mean, "sum": Sum}
+_FUNCTIONS = {name: entry.make for name, entry in BY_NAME.items()} | {"mean": mean, "sum": SampleSum}
 _CONSTANTS = {"pi": sympy.pi, "e": sympy.E}
 
 

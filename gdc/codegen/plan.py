@@ -91,7 +91,7 @@ class Plan:
     data: tuple[sympy.Symbol | sympy.IndexedBase, ...]  # PerSample symbols or per-sample bases
     inputs: tuple[sympy.Symbol | sympy.IndexedBase, ...]  # the data the prediction uses
     initial: tuple[float | None, ...]  # None: a vector or matrix declared without a value
-    loss: sympy.Expr  # scalar, with mean/Sum over samples
+    loss: sympy.Expr  # scalar, with mean/SampleSum over samples
     partials: Partials  # (free indices, ∂J/∂θ[indices]) per parameter
     prediction: sympy.Expr  # scalar per sample
     # Second order: the least-squares residual r, its scale c (loss = c·Σr², or c/N·Σr² when

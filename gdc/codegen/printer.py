@@ -275,10 +275,10 @@ class KernelPrinter(StrPrinter):
             text = f"{helper}({text}, {self._print(arg)})"
         return text
 
-    def _print_mean(self, expr):  # symbolic.mean and symbolic.Sum: accumulated, never printed
+    def _print_mean(self, expr):  # the reductions (mean, SampleSum, sympy.Sum) are accumulated, never printed
         raise InternalError("codegen: a reduction reached the printer")
 
-    _print_Sum = _print_mean
+    _print_SampleSum = _print_Sum = _print_mean
 
     def _print_Basic(self, expr):
         raise InternalError(f"codegen: cannot print {type(expr).__name__}")

@@ -7,7 +7,7 @@ numeric factors pulled out); the Hessian's p(p+1)/2 entries likewise, beside the
 
 from __future__ import annotations
 
-from gdc.calculus.symbolic import Sum
+from gdc.calculus.functions import SampleSum
 from .plan import Accumulation, Plan, accumulate
 from .straight import StraightFunction, StraightGenerator
 
@@ -29,7 +29,8 @@ def _check_square(f: StraightFunction, out: str, size: int) -> None:
 def jtj_accumulation(p: Plan) -> Accumulation:
     """Σr², Σ r·∂r/∂θⱼ and Σ ∂r/∂θⱼ·∂r/∂θₖ (j ≤ k): everything Gauss–Newton needs, one pass."""
     r, jac = p.residual, p.jacobian
-    exprs = [Sum(r ** 2)] + [Sum(r * d) for d in jac] + [Sum(jac[j] * jac[k]) for j, k in _pairs(len(jac))]
+    exprs = [SampleSum(r ** 2)] + [SampleSum(r * d) for d in jac] + \
+        [SampleSum(jac[j] * jac[k]) for j, k in _pairs(len(jac))]
     return accumulate(exprs)
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy import Mul, Pow
 
-from gdc.calculus.functions import PerSample, Sum, mean
+from gdc.calculus.functions import PerSample, SampleSum, mean
 
 if TYPE_CHECKING:
     from .outline import Math
@@ -68,7 +68,7 @@ def flip_sign(c, rest):
 
 
 def is_reduction(expr) -> bool:
-    return isinstance(expr, (mean, Sum))
+    return isinstance(expr, (mean, SampleSum))
 
 
 def decimal(r: sympy.Rational) -> str | None:
@@ -164,7 +164,7 @@ class Layout:
                 den.append(f.base if f.exp == -1 else Pow(f.base, -f.exp))
             else:
                 num.append(f)
-        if any(f.has(mean, Sum) for f in den):  # a ratio of sums: (Σ …)/(Σ …), not merged into 1/N
+        if any(f.has(mean, SampleSum) for f in den):  # a ratio of sums: (Σ …)/(Σ …), not merged into 1/N
             num_text = self.signed_product(c, Mul(*num))
             den_text = self.product(sympy.S.One, den)
             return self.fraction(num_text, den_text, True, True)
@@ -199,15 +199,14 @@ class Layout:
     def _print_mean(self, expr, **kwargs):
         return self.reduction(mean, "", "", self.reduction_body(expr.args[0]))
 
-    def _print_Sum(self, expr, **kwargs):
-        # sympy's printers dispatch on the class name, and gdc's Sum over the samples shares
-        # it with sympy.Sum, the sum over a vector's elements.
-        if isinstance(expr, sympy.Sum):   # Σ over several indices: the outermost first
-            text = self.reduction_body(expr.function)
-            for k, _, _ in expr.limits:
-                text = self.element_sum(self._print(k), text)
-            return text
-        return self.reduction(Sum, "", "", self.reduction_body(expr.args[0]))
+    def _print_SampleSum(self, expr, **kwargs):
+        return self.reduction(SampleSum, "", "", self.reduction_body(expr.args[0]))
+
+    def _print_Sum(self, expr, **kwargs):   # Σ over a vector's elements, several indices: the outermost first
+        text = self.reduction_body(expr.function)
+        for k, _, _ in expr.limits:
+            text = self.element_sum(self._print(k), text)
+        return text
 
     def element_sum(self, index: str, body: str) -> str:
         raise NotImplementedError

@@ -19,7 +19,7 @@ from gdc.errors import GdcError, InternalError
 from gdc.explain import render
 from gdc.language.frontend import check_text
 from gdc.calculus.stable import stabilize
-from gdc.calculus.functions import PerSample, Sum, mean, sigmoid, softplus
+from gdc.calculus.functions import PerSample, SampleSum, mean, sigmoid, softplus
 from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import equal
 from locations import EXAMPLES
@@ -200,7 +200,7 @@ def test_json_partials_parse_back_to_sympy_diff(derivations, name):
     indices = {s.name: s for e in (d.model.loss, *d.partials.values(), *d.partials)
                for s in e.free_symbols | {k for node in e.atoms(sympy.Sum) for k, *_ in node.limits}
                if s.is_integer}
-    local = {"mean": mean, "sum": Sum, "Sum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
+    local = {"mean": mean, "sum": SampleSum, "SampleSum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
              "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names}
     assert out["parameters"] == [str(p) for p in d.model.params]
     assert out["data"] == [str(x) for x in d.model.data]
@@ -214,7 +214,7 @@ def test_json_partials_parse_back_to_sympy_diff(derivations, name):
 def test_sgd_partials_are_the_per_sample_gradient(derivations, name):
     d = derivations[name]
     for g in d.sgd_partials.values():
-        assert not g.has(mean, Sum)
+        assert not g.has(mean, SampleSum)
     assert_matches_diff(d, name, d.sgd_partials, per_sample=True)
 
 

@@ -34,7 +34,7 @@ EXPRESSIONS = expressions(("m", "b"), ("x", "Y", "2", "0.5", "3"), SYMBOLS,
 LOSSES = {
     "mean((y - Y)^2)": lambda y: oracles.mean((y - Y) ** 2),
     "mean(abs(y - Y))": lambda y: oracles.mean(sympy.Abs(y - Y)),
-    "sum((y - Y)^2)/2 + 0.1*m^2": lambda y: oracles.Sum((y - Y) ** 2) / 2 + m ** 2 / 10,
+    "sum((y - Y)^2)/2 + 0.1*m^2": lambda y: oracles.SampleSum((y - Y) ** 2) / 2 + m ** 2 / 10,
     "mean(log(1 + (y - Y)^2))": lambda y: oracles.mean(sympy.log(1 + (y - Y) ** 2)),
     "mean(softplus(y) - Y*y)": lambda y: oracles.mean(sympy.log(1 + sympy.exp(y)) - Y * y),
 }

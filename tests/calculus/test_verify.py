@@ -14,7 +14,7 @@ from gdc.explain.hessian import hessian_json, hessian_text
 from gdc.calculus.derivation import UNDECIDED
 from gdc.calculus.derive import derive
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
-from gdc.calculus.functions import PerSample, Sum, mean, sigmoid, softplus
+from gdc.calculus.functions import PerSample, SampleSum, mean, sigmoid, softplus
 from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import Verdict, compare, equal
 from gdc.errors import InternalError
@@ -51,7 +51,7 @@ UNEQUAL = [
     (Abs(x) * Abs(y), x * y, "agree where x and y have one sign"),
     (x**2, x, "agree at 0 and 1 only"),
     (sympy.sin(x), x, "agree at 0 only, and nearly near it"),
-    (Sum(X), 3 * mean(X), "agree when there are three samples"),
+    (SampleSum(X), 3 * mean(X), "agree when there are three samples"),
     (mean(X), X, "a mean is not its term"),
     (mean(X * m), mean(X) * X, "one factor taken out of the mean, the other left behind"),
     (log(1 - sigmoid(z)), -softplus(z) + Rational(1, 10**6), "a millionth apart"),
@@ -73,7 +73,7 @@ EQUAL = [
     (sqrt(x - 5)**3, (x - 5) * sqrt(x - 5), "defined for x > 5 only: the wider boxes"),
     ((log(-x**2 - 1))**2 - 1, (log(-x**2 - 1) - 1) * (log(-x**2 - 1) + 1), "defined nowhere: complex points"),
     (mean(2 * X * m), 2 * m * mean(X), "a constant out of a mean"),
-    (Sum(X) + Sum(X**2), Sum(X + X**2), "sums add"),
+    (SampleSum(X) + SampleSum(X**2), SampleSum(X + X**2), "sums add"),
     (sympy.diff(element_sum(w[k]**2), w[j]), 2 * w[j], "Σₖ 2wₖδⱼₖ, the deltas collapsed"),
     (KroneckerDelta(2, j) * w[2] + 2 * w[j], 2 * w[j] + KroneckerDelta(j, 2) * w[j], "at j = 2 and elsewhere"),
     (element_sum(w[k] * v[k] + w[k]), element_sum(w[k] * v[k]) + element_sum(w[k]), "element sums add"),

@@ -190,7 +190,7 @@ BODIES = expressions(PARAMS, ("x", "t", "0.5", "2"), SYMBOLS,
 LOSSES = {
     "mean((y - Y)^2)": lambda y: oracles.mean((y - _Y) ** 2),
     "mean(abs(y - Y))": lambda y: oracles.mean(sympy.Abs(y - _Y)),
-    "sum((y - Y)^2) / 50": lambda y: oracles.Sum((y - _Y) ** 2) / 50,
+    "sum((y - Y)^2) / 50": lambda y: oracles.SampleSum((y - _Y) ** 2) / 50,
     "mean((y - Y)^2) + 0.1*c^2": lambda y: oracles.mean((y - _Y) ** 2) + _c ** 2 / 10,
     "log(1 + mean((y - Y)^2))": lambda y: sympy.log(1 + oracles.mean((y - _Y) ** 2)),
 }

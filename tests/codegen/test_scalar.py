@@ -20,7 +20,7 @@ from gdc.codegen.printer import HELPER_NAMES, HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.language.frontend import check_text
 from gdc.api import compile as compile_model
-from gdc.calculus.functions import Sum, mean, sigmoid, softplus
+from gdc.calculus.functions import SampleSum, mean, sigmoid, softplus
 from gdc.calculus.symbolic import symbolic
 
 LINEAR = "# the linear example\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
@@ -118,7 +118,7 @@ def test_a_sum_per_distinct_body_numeric_factors_pulled_out():
     x = sympy.Symbol("x", real=True)
     m = sympy.Symbol("m", real=True)
     body = m * x - 1
-    acc = accumulate([mean(body**2), mean(2 * body) + Sum(body), 2 * mean(x * body)])
+    acc = accumulate([mean(body**2), mean(2 * body) + SampleSum(body), 2 * mean(x * body)])
     assert len(acc.bodies) == 3 and len(acc.sums) == 3
     assert body in acc.bodies and body**2 in acc.bodies
 

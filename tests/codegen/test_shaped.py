@@ -369,7 +369,7 @@ def test_tanh_helper_within_three_ulps():
 
 def test_transposed_reads_and_a_double_sum(tmp_path):
     """Σ_m W[m, l]·x[m] runs as an axpy over l (rows of W read in order), and the penalty
-    Σ_l Σ_m W[m, l]² (one sympy Sum over two limits) is summed limit by limit."""
+    Σ_l Σ_m W[m, l]² (one sympy SampleSum over two limits) is summed limit by limit."""
     d, x, Y, _ = _vector_data()
     W, v = shaped("W", (d, sympy.Integer(3))), shaped("v", (sympy.Integer(3),))
     l, m = index_symbol("l"), index_symbol("m")

@@ -225,14 +225,14 @@ def test_derive_hessian_text_and_json(tmp_path, capsys):
     # Each printed entry, read back (test code may parse gdc's own output), is sympy's d²J.
     import sympy
     from gdc.language.frontend import check_source
-    from gdc.calculus.symbolic import Sum, mean, symbolic
+    from gdc.calculus.symbolic import SampleSum, mean, symbolic
     sm = symbolic(check_source(DECAY, data_names=["x", "Y"]))
     names = {str(s): s for s in sm.params + sm.data}
-    one_sample = {mean: lambda e: e, Sum: lambda e: e}   # the reductions over one sample
+    one_sample = {mean: lambda e: e, SampleSum: lambda e: e}   # the reductions over one sample
     point = {s: 0.3 + 0.1 * i for i, s in enumerate(names.values())}
     for entry in doc["hessian"]["entries"]:
         a, b = (names[n] for n in entry["wrt"])
-        got = sympy.parse_expr(entry["value"], local_dict={**names, "mean": mean, "sum": Sum})
+        got = sympy.parse_expr(entry["value"], local_dict={**names, "mean": mean, "sum": SampleSum})
         want = sympy.diff(sm.loss, a, b)
         got, want = (e.replace(lambda t: type(t) in one_sample, lambda t: t.args[0]) for e in (got, want))
         assert float(got.subs(point)) == pytest.approx(float(want.subs(point)), rel=1e-12)

@@ -14,7 +14,7 @@ import sympy
 from sympy import Indexed, S
 
 from gdc.errors import InternalError
-from ..functions import Sum, mean
+from ..functions import SampleSum, mean
 from .base import DoesNotApply, Engine, Fresh, Rule, Step
 from .elements import ElementRule, ElementSumRule
 from ..catalog import ENTRIES
@@ -57,7 +57,7 @@ def rule_for(expr: sympy.Expr, var: sympy.Symbol, engine: Engine, through: bool)
         return CONSTANT
     if expr == var:
         return VARIABLE
-    if isinstance(expr, (mean, Sum)):
+    if isinstance(expr, (mean, SampleSum)):
         return LINEARITY
     if through:
         return THROUGH_DEFINITIONS
