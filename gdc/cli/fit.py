@@ -230,7 +230,7 @@ def run_predict(args) -> int:
     from gdc.fitting.problem import model_identity
     from gdc.io.source import read_model
     from gdc.io.files import write_atomic
-    from gdc.fitting.report import model_name, predictions_csv
+    from gdc.fitting.report import predictions_csv
     from gdc.io.params_file import load_params
     from gdc.io.files import guard_output
     doc = load_params(args.params)
@@ -259,7 +259,7 @@ def run_predict(args) -> int:
         bad = int(np.argmin(np.isfinite(prediction)))
         print(f"gdc predict: warning: the prediction is not finite for record {bad + 1} "
               f"(and {int((~np.isfinite(prediction)).sum()) - 1} others)", file=sys.stderr)
-    name = model_name(text) or "prediction"
+    name = kernels.model_name or "prediction"
     if name in table.names:
         name += "_predicted"
     if len(prediction) != table.n_rows:   # a model without inputs: one value

@@ -27,7 +27,8 @@ JIT_PARALLEL = "@numba.njit(**_JIT_PARALLEL)"
 # a prefix (`p_`, `d_`, ...) + a checked name (printer.py).
 FIXED_NAMES = frozenset({
     "math", "numba", "np", "_JIT", "_JIT_PARALLEL", "_JIT_EXACT", "N_CHUNKS", "GDC_VERSION", "MODEL_HASH",
-    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "params", "grad_out",
+    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "MODEL_NAME",
+    "MODEL_FORMULA", "params", "grad_out",
     "grad", "lr", "order", "batch_size", "n", "m", "i", "c", "lo", "hi", "chunks", "total", "inv_n", "out",
     "abs", "range", "min", "max", "dict", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "_loss_sums", "_loss_finish", "_sums",

@@ -102,6 +102,9 @@ class Plan:
     residual_partials: Partials = ()
     hessian: tuple[sympy.Expr, ...] | None = None
     sizes: dict[str, tuple[str, int]] = field(default_factory=dict)  # size -> (data name, axis)
+    # For labels: the model's name (`y`) and its formula as written (`y = m*x + b`).
+    model_name: str = ""
+    model_formula: str = ""
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -122,8 +125,19 @@ def plan(sm: SymbolicModel) -> Plan:
     inputs = tuple(d for d in sm.data if _uses(prediction, d))
     initial = tuple(None if p.init is None else float(p.init) for p in sm.checked.params)
     base = Plan(sm.params, sm.data, inputs, initial, stable_form(sm.loss), partials, prediction,
-                sizes=_sizes(sm))
+                sizes=_sizes(sm), model_name=sm.checked.model.name, model_formula=_formula(sm.checked))
     return replace(base, **_second_order(sm, grads))
+
+
+def _formula(checked) -> str:
+    """`y = m*x + b`: the model statement's expression as the user wrote it (its span in the
+    source), comments dropped and white space collapsed to one line."""
+    span, lines = checked.model.expr.span, checked.program.source.splitlines()
+    piece = lines[span.line - 1:span.end_line]
+    piece[-1] = piece[-1][:span.end_col - 1]
+    piece[0] = piece[0][span.col - 1:]
+    text = " ".join(line.split("#", 1)[0] for line in piece)
+    return f"{checked.model.name} = {' '.join(text.split())}"
 
 
 def _second_order(sm: SymbolicModel, grads: dict) -> dict:

@@ -38,7 +38,7 @@ def scalar_body(p: Plan, comment: str, model_hash: str, kinks: tuple[str, ...] =
     gen = StraightGenerator(p)
     constants = dict(MODEL_HASH=model_hash, PARAM_NAMES=tuple(q.name for q in p.params),
                      DATA_NAMES=tuple(d.name for d in p.data), INPUT_NAMES=tuple(d.name for d in p.inputs),
-                     INITIAL=p.initial)
+                     INITIAL=p.initial, MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula)
     parts = [header(comment, DOC, constants, p.lsq_scale, p.lsq_mean, kinks), HELPERS.lstrip("\n"),
              *gen.kernels(accumulate([p.loss]), accumulate([p.loss, *p.gradient])),
              *second_order_parts(gen)]

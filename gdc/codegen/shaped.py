@@ -268,5 +268,6 @@ def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...
         MODEL_HASH=model_hash, PARAM_NAMES=tuple(name_of(q) for q in p.params),
         PARAM_SHAPES=tuple(shape_const(q) for q in p.params), DATA_NAMES=tuple(name_of(d) for d in p.data),
         DATA_SHAPES=tuple(shape_const(d) for d in p.data), INPUT_NAMES=tuple(name_of(d) for d in p.inputs),
-        SIZES=dict(p.sizes), INITIAL=tuple(None if v is None else float(v) for v in p.initial))
+        SIZES=dict(p.sizes), INITIAL=tuple(None if v is None else float(v) for v in p.initial),
+        MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula)
     return header(comment + "\n", DOC, constants, p.lsq_scale, p.lsq_mean, kinks)

@@ -62,16 +62,6 @@ class Picture:
         _save(self.figure, path)
 
 
-def _model_text(problem: Problem) -> str | None:
-    if problem.model_text is not None or problem.model_source is None:
-        return problem.model_text
-    from gdc.io.source import read_model
-    try:
-        return read_model(problem.model_source)[1]
-    except Exception:  # only a label is at stake
-        return None
-
-
 def _label(problem: Problem, name: str) -> str:
     column = problem.columns[problem.kernels.data_names.index(name)]
     return name if column == name else f"{name} ({column})"
@@ -111,9 +101,8 @@ def _rows(problem: Problem, limit: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(0).choice(problem.n_rows, limit, replace=False))
 
 
-def _data_axes(ax, result: FitResult, problem: Problem, text: str | None) -> bool:
+def _data_axes(ax, result: FitResult, problem: Problem) -> bool:
     """The data and the fitted curve, for a model with one input and one other data column."""
-    from .report import model_formula
     k = problem.kernels
     targets = [name for name in k.data_names if name not in k.input_names]
     if len(k.input_names) != 1 or len(targets) != 1:
@@ -128,7 +117,7 @@ def _data_axes(ax, result: FitResult, problem: Problem, text: str | None) -> boo
     grid = np.linspace(float(x.min()), float(x.max()), 300)
     params = np.array(list(result.params.values()))
     fitted = k.predict(params, grid)
-    formula = model_formula(text) or "the model"
+    formula = k.model_formula or "the model"
     ax.plot(grid, fitted, color="C3", linewidth=2, label=f"fitted {formula}")
     ax.set_xlabel(_label(problem, x_name))
     ax.set_ylabel(_label(problem, y_name))
@@ -195,7 +184,6 @@ def plot_fit(result: FitResult, problem: Problem, path: str | os.PathLike) -> No
 def fit_figure(result: FitResult, problem: Problem):
     """The loss curve, then the data panel (one scalar input) and the surface panel (two
     parameter values) when they apply."""
-    text = _model_text(problem)
     panels = ["loss"]
     k = problem.kernels
     if not result.reason.failed:   # no parameters worth drawing otherwise
@@ -213,7 +201,7 @@ def fit_figure(result: FitResult, problem: Problem):
     _loss_axes(axes[0], result, title=title)
     for ax, panel in zip(axes[1:], panels[1:]):
         if panel == "data":
-            _data_axes(ax, result, problem, text)
+            _data_axes(ax, result, problem)
         else:
             _surface_axes(ax, result, problem)
     name = os.path.basename(problem.model_source) if problem.model_source else "model"

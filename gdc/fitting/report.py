@@ -322,22 +322,6 @@ def predictions_csv(names: list[str], columns: list[np.ndarray]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_MODEL_LINE = re.compile(r"^[ \t]*model[ \t]+([A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*([^#;\n]*)", re.MULTILINE)
-_LOSS_LINE = re.compile(r"^[ \t]*loss[ \t]+([^#;\n]*)", re.MULTILINE)
-
-
-def model_name(text: str | None) -> str | None:
-    """The name in the model's `model NAME = ...` line, for labels (None if not found)."""
-    found = _MODEL_LINE.search(text or "")
-    return found.group(1) if found else None
-
-
-def model_formula(text: str | None) -> str | None:
-    """`y = m*x + b`, for titles; None when the statement spans lines or is not found."""
-    found = _MODEL_LINE.search(text or "")
-    return f"{found.group(1)} = {found.group(2).strip()}" if found and found.group(2).strip() else None
-
-
 def sweep_text(results: list[FitResult]) -> str:
     """One line per learning rate: epochs to converge, 'diverged', or where it stopped."""
     rows = sweep_rows(results)

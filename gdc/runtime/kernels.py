@@ -129,6 +129,16 @@ class Kernels:
         return getattr(self.module, "LSQ_SCALE", None)
 
     @property
+    def model_name(self) -> str | None:
+        """The model's name, `y` in `model y = ...` (None for a module older than this field)."""
+        return getattr(self.module, "MODEL_NAME", None) or None
+
+    @property
+    def model_formula(self) -> str | None:
+        """`y = m*x + b`, the model statement as written, for titles and labels."""
+        return getattr(self.module, "MODEL_FORMULA", None) or None
+
+    @property
     def lsq_mean(self) -> bool:
         return bool(getattr(self.module, "LSQ_MEAN", False))
 

@@ -293,3 +293,11 @@ def test_model_without_inputs_predicts_one_value(cache):
     k = compile_model("model y = c\nloss mean((y - Y)^2)", cache_dir=cache)
     assert k.input_names == () and k.data_names == ("Y",)
     assert list(k.predict(np.array([2.5]))) == [2.5]
+
+
+def test_the_module_names_the_model_and_its_formula_as_written(tmp_path):
+    text = "# a line\nmodel   price =  (a*exp(k*t)   # growth\n    + c)\nloss mean((price - P)^2)\n"
+    from gdc.api import source as module_source
+    source = module_source(text)
+    assert "MODEL_NAME = 'price'\n" in source
+    assert "MODEL_FORMULA = 'price = a*exp(k*t) + c'\n" in source   # the brackets are the statement's
