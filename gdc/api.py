@@ -41,7 +41,7 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
     from gdc.runtime import cache
     from gdc.runtime.keys import model_key
 
-    names = None if data_names is None else tuple(data_names)
+    names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
     key = model_key(text, names)
     directory = None if cache_dir is None else Path(cache_dir)
     kernels, reason = cache.cached(key, directory)
@@ -49,6 +49,17 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
         module_text = generate_source(text, where, names, data_origin, key)
         kernels = cache.store(key, module_text, reason, directory)
     return kernels
+
+
+def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
+    """Whether the data's names make every name of the text data exactly where the naming rule
+    would: then the kernels are those of the text alone, and `gdc.compile(model)` and a fit of
+    it to a CSV share one cache entry instead of compiling the same module twice."""
+    from gdc.language.vocabulary import looks_like_data
+    from gdc.runtime.keys import mentioned_names
+
+    mentioned = mentioned_names(text)
+    return {n for n in mentioned if looks_like_data(n)} == set(data_names) & mentioned
 
 
 def compile_text(where: str, text: str, data_names: Iterable[str] | None = None,

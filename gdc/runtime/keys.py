@@ -60,11 +60,15 @@ def model_key(text: str, data_names: Iterable[str] | None = None) -> str:
     """
     import numba
     normal = normalize(text)
-    mentioned = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", normal))
-    names = None if data_names is None else sorted(set(data_names) & mentioned)
+    names = None if data_names is None else sorted(set(data_names) & mentioned_names(normal))
     parts = ["gdc-kernels", __version__, numba.__version__, compiler_digest(),
              json.dumps(names), normal]
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def mentioned_names(text: str) -> set[str]:
+    """Every word of the model text that could be a name (keywords and functions included)."""
+    return set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", normalize(text)))
 
 
 _digest: list[str] = []

@@ -97,6 +97,16 @@ def test_miss_writes_a_module_then_hits(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))
 
 
+def test_compile_and_a_fit_of_one_model_share_its_kernels(tmp_path):
+    k = compile_model(LINEAR, cache_dir=tmp_path)
+    # a CSV whose header (with --map's names) makes x and Y data, as the naming rule does
+    assert compile_model(LINEAR, ["height", "weight", "x", "Y"], cache_dir=tmp_path).path == k.path
+    # names that classify otherwise (m as data) are another model
+    other = compile_model(LINEAR, ["x", "Y", "m"], cache_dir=tmp_path)
+    assert other.path != k.path and other.param_names == ("b",)
+    assert reasons(tmp_path) == ["not compiled before"] * 2
+
+
 def _break_by_truncating(path: Path, other: Path) -> None:
     path.write_text(path.read_text()[:-50])
 
