@@ -21,7 +21,8 @@ from sympy import Add, Derivative, Mul, S
 from gdc.errors import GdcError, InternalError
 from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
-from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
+from .functions import SampleReduction
+from .simplify import (collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
 from .stable import stable_steps
 from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
@@ -89,7 +90,7 @@ class _Engine:
 @lru_cache(maxsize=4096)
 def _outer_symbols(expr) -> frozenset:
     """The symbols of an expression outside its means and sums."""
-    if isinstance(expr, REDUCTIONS):
+    if isinstance(expr, SampleReduction):
         return frozenset()
     if expr.is_Symbol:
         return frozenset((expr,))

@@ -37,7 +37,7 @@ class PerSample(sympy.Symbol):
     """A symbol with a value per sample: a data column, or a definition that depends on one."""
 
 
-class _Reduction(sympy.Function):
+class SampleReduction(sympy.Function):
     """A reduction over the samples. It is linear, so d/dθ moves inside it."""
 
     nargs = 1
@@ -61,11 +61,11 @@ class _Reduction(sympy.Function):
         return rf"{op}\left({printer._print(self.args[0])}\right)"
 
 
-class mean(_Reduction):
+class mean(SampleReduction):
     """(1/N) Σᵢ of its argument."""
 
 
-class SampleSum(_Reduction):
+class SampleSum(SampleReduction):
     """Σᵢ of its argument (printed `sum`, so the JSON partials read like the gd language)."""
 
     def _sympystr(self, printer):

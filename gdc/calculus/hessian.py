@@ -16,7 +16,7 @@ import sympy
 
 from gdc.errors import InternalError
 from gdc.runtime.limits import MAX_SECOND_ORDER  # noqa: F401 (the compiler's side of the limit)
-from .functions import SampleSum, mean
+from .functions import SampleReduction, SampleSum, mean
 from .symbolic import SymbolicModel
 from .verify import Verdict, compare
 
@@ -36,7 +36,7 @@ class LeastSquares:
 def least_squares_form(loss: sympy.Expr) -> LeastSquares | None:
     """The residual when the (expanded) loss is a positive constant times mean/sum of a square."""
     scale, rest = loss.as_coeff_Mul()
-    if not isinstance(rest, (mean, SampleSum)) or not scale.is_positive:
+    if not isinstance(rest, SampleReduction) or not scale.is_positive:
         return None
     body = rest.args[0]
     factor, square = body.as_coeff_Mul()

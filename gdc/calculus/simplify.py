@@ -14,9 +14,8 @@ import sympy
 from sympy import Mul, S
 
 from .rules import DoesNotApply
-from .functions import PerSample, SampleSum, mean, sigmoid
+from .functions import PerSample, SampleReduction, sigmoid
 
-REDUCTIONS = (mean, SampleSum)
 
 
 # ---------------------------------------------------------------- small helpers
@@ -51,7 +50,7 @@ def _reductions(expr: sympy.Expr) -> frozenset:
     if expr.is_Atom:
         return frozenset()
     found = frozenset().union(*(_reductions(a) for a in expr.args))
-    return found | {expr} if isinstance(expr, REDUCTIONS) else found
+    return found | {expr} if isinstance(expr, SampleReduction) else found
 
 
 def evaluate_reductions(expr: sympy.Expr) -> sympy.Expr:
@@ -71,9 +70,9 @@ def per_sample(expr: sympy.Expr, shown: bool = True) -> sympy.Expr:
     """
     if not shown:
         return expr.xreplace({r: r.args[0] for r in reductions(expr)})
-    if isinstance(expr, REDUCTIONS):
+    if isinstance(expr, SampleReduction):
         return tidy(expr.args[0])
-    if not expr.has(*REDUCTIONS):
+    if not expr.has(SampleReduction):
         return expr
     args = [per_sample(a) for a in expr.args]
     if expr.is_Mul:

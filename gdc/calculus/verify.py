@@ -23,7 +23,8 @@ import sympy
 
 from gdc.errors import InternalError
 from .indexed import collapse_deltas, instances, is_indexed
-from .simplify import REDUCTIONS, evaluate_reductions, has_denominator, size
+from .functions import SampleReduction
+from .simplify import evaluate_reductions, has_denominator, size
 from .catalog import BY_CLASS
 from .symbolic import PerSample, mean
 
@@ -175,7 +176,7 @@ def _known(expr) -> None:
     if expr.is_Symbol and expr.is_integer:
         raise InternalError(f"the verifier was given the free index {expr} in an expression it compares")
     if not (expr.is_Symbol or expr.is_Number or expr.is_NumberSymbol or expr.is_Add or expr.is_Mul
-            or expr.is_Pow or isinstance(expr, REDUCTIONS) or type(expr) in BY_CLASS):
+            or expr.is_Pow or isinstance(expr, SampleReduction) or type(expr) in BY_CLASS):
         raise InternalError(f"the verifier cannot evaluate {type(expr).__name__} (in {expr})")
 
 
@@ -234,7 +235,7 @@ def _compute(expr, attempt: int, sample: int) -> float:
     if expr.is_Number or expr.is_NumberSymbol:
         return float(expr) if expr.is_extended_real else math.nan    # zoo, nan: undefined
     args = expr.args
-    if isinstance(expr, REDUCTIONS):
+    if isinstance(expr, SampleReduction):
         values = [_eval(args[0], attempt, j) for j in range(_samples(attempt))]
         return math.fsum(values) / (len(values) if isinstance(expr, mean) else 1)
     values = [_eval(a, attempt, sample) for a in args]
@@ -270,7 +271,7 @@ def _precise(expr, attempt: int, sample: int, point=None):
             raise ValueError("not a finite number")
         return mpmath.mpf(expr.p) / expr.q if expr.is_Rational else mpmath.mpf(expr.evalf(mpmath.mp.dps))
     args = expr.args
-    if isinstance(expr, REDUCTIONS):
+    if isinstance(expr, SampleReduction):
         values = [_precise(args[0], attempt, j, point) for j in range(_samples(attempt))]
         return mpmath.fsum(values) / (len(values) if isinstance(expr, mean) else 1)
     values = [_precise(a, attempt, sample, point) for a in args]

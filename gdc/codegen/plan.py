@@ -14,7 +14,7 @@ import sympy
 
 from gdc.calculus.derive import derive
 from gdc.calculus.hessian import MAX_SECOND_ORDER, least_squares_form, printable, second_derivatives
-from gdc.calculus.simplify import REDUCTIONS
+from gdc.calculus.functions import SampleReduction
 from gdc.calculus.stable import stabilize
 from gdc.calculus.symbolic import SymbolicModel, mean
 from gdc.calculus.verify import derivative
@@ -55,7 +55,7 @@ class Accumulation:
 
 def accumulate(exprs: list[sympy.Expr]) -> Accumulation:
     """Collect the distinct reduction bodies of `exprs`, numeric factors pulled out."""
-    atoms = sorted(set().union(*(e.atoms(*REDUCTIONS) for e in exprs)), key=sympy.default_sort_key)
+    atoms = sorted(set().union(*(e.atoms(SampleReduction) for e in exprs)), key=sympy.default_sort_key)
     bodies: list[sympy.Expr] = []
     sums: list[sympy.Symbol] = []
     swap = {}

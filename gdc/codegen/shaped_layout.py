@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sympy
 from sympy import IndexedBase
 
-from gdc.calculus.simplify import REDUCTIONS
+from gdc.calculus.functions import SampleReduction
 from gdc.errors import InternalError
 from .loops import Function, fresh_bounds, index_sizes
 from .plan import Accumulation, Partials, Plan, accumulate
@@ -204,7 +204,7 @@ def slots_of(exprs, contexts) -> Slots:
 
 def factor_bodies(expr: sympy.Expr) -> sympy.Expr:
     """Common factors out of each reduction body: (a·x[j] + b·x[j]) → (a + b)·x[j]."""
-    return expr.xreplace({r: type(r)(sympy.factor_terms(r.args[0])) for r in expr.atoms(*REDUCTIONS)})
+    return expr.xreplace({r: type(r)(sympy.factor_terms(r.args[0])) for r in expr.atoms(SampleReduction)})
 
 
 def slot_views(m: ShapedLayout, f: Function, slots: Slots, scalars: str) -> list:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import sympy
 from sympy import Mul, Pow
 
-from gdc.calculus.functions import PerSample, SampleSum, mean
+from gdc.calculus.functions import PerSample, SampleReduction, SampleSum, mean
 
 if TYPE_CHECKING:
     from .outline import Math
@@ -68,7 +68,7 @@ def flip_sign(c, rest):
 
 
 def is_reduction(expr) -> bool:
-    return isinstance(expr, (mean, SampleSum))
+    return isinstance(expr, SampleReduction)
 
 
 def decimal(r: sympy.Rational) -> str | None:
@@ -164,7 +164,7 @@ class Layout:
                 den.append(f.base if f.exp == -1 else Pow(f.base, -f.exp))
             else:
                 num.append(f)
-        if any(f.has(mean, SampleSum) for f in den):  # a ratio of sums: (Σ …)/(Σ …), not merged into 1/N
+        if any(f.has(SampleReduction) for f in den):  # a ratio of sums: (Σ …)/(Σ …), not merged into 1/N
             num_text = self.signed_product(c, Mul(*num))
             den_text = self.product(sympy.S.One, den)
             return self.fraction(num_text, den_text, True, True)

@@ -14,7 +14,7 @@ import sympy
 from sympy import Indexed, S
 
 from gdc.errors import InternalError
-from ..functions import SampleSum, mean
+from ..functions import SampleReduction
 from .base import DoesNotApply, Engine, Fresh, Rule, Step
 from .elements import ElementRule, ElementSumRule
 from ..catalog import ENTRIES
@@ -57,7 +57,7 @@ def rule_for(expr: sympy.Expr, var: sympy.Symbol, engine: Engine, through: bool)
         return CONSTANT
     if expr == var:
         return VARIABLE
-    if isinstance(expr, (mean, SampleSum)):
+    if isinstance(expr, SampleReduction):
         return LINEARITY
     if through:
         return THROUGH_DEFINITIONS

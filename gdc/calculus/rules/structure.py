@@ -7,7 +7,7 @@ from functools import lru_cache
 import sympy
 from sympy import Add, Mul, S
 
-from ..functions import SampleSum, mean
+from ..functions import SampleReduction
 from .base import Rule
 
 
@@ -142,7 +142,7 @@ class LinearityRule(Rule):
     name = "linearity"
 
     def derive(self, expr, var, engine):
-        if not isinstance(expr, (mean, SampleSum)):
+        if not isinstance(expr, SampleReduction):
             raise self.refuse(expr, var)
         inner = engine.d(expr.args[0], var)
         after = S.Zero if inner.after == 0 else type(expr)(inner.after, evaluate=False)
