@@ -133,7 +133,11 @@ def _factor(expr: sympy.Expr) -> sympy.Expr:
 
 @lru_cache(maxsize=1024)
 def _factor_once(expr: sympy.Expr) -> sympy.Expr:
-    return sympy.factor(expr)
+    """sympy.factor with each function application held whole: factor would split
+    exp(−(x − b)²/2) into exp(−x²/2)·exp(−b²/2)·exp(b·x), which no textbook writes and whose
+    factors overflow apart (e^2500 · e^−1250 is inf · 0 in float64) where the whole is finite."""
+    whole = {f: sympy.Dummy() for f in expr.atoms(sympy.Function)}
+    return sympy.factor(expr.xreplace(whole)).xreplace({d: f for f, d in whole.items()})
 
 
 def _sigmoid_like(expr, bodies) -> list[sympy.Expr]:

@@ -213,3 +213,31 @@ def test_compiled_loss_at_certified_values(name, kernel_cache):
         assert got < 1e-19
     else:
         assert got == pytest.approx(meta["certified_rss"], rel=1e-6)
+
+
+@pytest.mark.parametrize("name", ["Eckerle4", "Misra1a"])
+def test_gradient_is_finite_and_right_at_both_starts_and_the_answer(name, kernel_cache):
+    """Eckerle4's exp(−((x − b3)/b2)²/2) once reached the kernel split in three factors, e^(−x²/2b2²)
+    and e^(x·b3/b2²) among them: 0 · inf = NaN for ∂J/∂b2 at every NIST point, where the whole is finite."""
+    meta, columns, _ = load(name)
+    kernels = compile_model(str(NIST / f"{name}.gd"), cache_dir=kernel_cache)
+    data = [np.ascontiguousarray(columns[n], dtype=np.float64) for n in kernels.data_names]
+    def central(b, j):
+        h = 1e-6 * (abs(b[j]) or 1.0)
+        up, down = b.copy(), b.copy()
+        up[j] += h
+        down[j] -= h
+        return (rss(name, up, columns) - rss(name, down, columns)) / (2 * h) / scale
+
+    start = np.array(meta["start1"], dtype=np.float64)
+    scale = len(columns["y"]) if kernels.loss(start, *data) * len(columns["y"]) == pytest.approx(
+        rss(name, start, columns), rel=1e-9) else 1     # the model's loss is a mean or a sum of squares
+    # At the answer the gradient is a near-cancelling sum: compare against the size of the start's.
+    floor = 1e-7 * max(abs(central(start, j)) for j in range(len(start)))
+    for key in ("start1", "start2", "certified_values"):
+        b = np.array(meta[key], dtype=np.float64)
+        grad = np.zeros_like(b)
+        kernels.loss_grad(b, *data, grad)
+        assert np.isfinite(grad).all(), (key, grad)
+        for j in range(len(b)):
+            assert grad[j] == pytest.approx(central(b, j), rel=1e-4, abs=floor), (key, j)
