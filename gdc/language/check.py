@@ -345,7 +345,7 @@ class _Checker:
                              f"{interval.text()}", item.init.span, "give a start inside the bounds")
         raise self.error(f"`{item.name}` has no initial value, so it would start at 0, outside its "
                          f"bounds {interval.text()}", item.name_span,
-                         f"give it a start inside them, e.g. `param {item.name} = {end_text(_inside(interval))} "
+                         f"give it a start inside them, e.g. `param {item.name} = {end_text(interval.inside())} "
                          f"in {interval.text()}`")
 
     def bound_end(self, item: ir.ParamItem, expr: ir.Expr) -> float:
@@ -412,15 +412,6 @@ class _Checker:
         if self.model.name not in _uses(self.loss.expr, self.lets):
             raise self.error(f"the loss does not use the model `{self.model.name}`", self.loss.expr.span,
                              f"compare the prediction with the data, e.g. `mean(({self.model.name} - Y)^2)`")
-
-
-def _inside(interval: Interval) -> float:
-    """A round start inside an interval that does not hold 0."""
-    if math.isfinite(interval.lower) and math.isfinite(interval.upper):
-        return (interval.lower + interval.upper) / 2.0
-    if math.isfinite(interval.lower):
-        return interval.lower + max(1.0, abs(interval.lower))
-    return interval.upper - max(1.0, abs(interval.upper))
 
 
 def _mentions(node: ir.Expr, names: set[str]) -> bool:

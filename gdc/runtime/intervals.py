@@ -48,6 +48,17 @@ class Interval:
             upper, upper_open = self.upper, self.upper_open or other.upper_open
         return Interval(lower, upper, lower_open, upper_open)
 
+    def inside(self) -> float:
+        """A round number inside (for hints): 0 if it is, else the middle, or one step in from
+        the one finite end."""
+        if self.contains(0.0):
+            return 0.0
+        if math.isfinite(self.lower) and math.isfinite(self.upper):
+            return (self.lower + self.upper) / 2.0
+        if math.isfinite(self.lower):
+            return self.lower + max(1.0, abs(self.lower))
+        return self.upper - max(1.0, abs(self.upper))
+
     def text(self) -> str:
         """`(0, inf)`, `[0, 1]`: as the model language writes it (an infinite end is open)."""
         left = "(" if self.lower_open or self.lower == -math.inf else "["
