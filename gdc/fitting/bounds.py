@@ -246,7 +246,9 @@ def _checked(interval: Interval, name: str) -> Interval:
                        "below the upper", where="--bound",
                        hint=f"to hold {name} at one value, use --fix {name}=VALUE" if interval.lower == interval.upper
                        else "write the lower end first")
-    return interval
+    # an infinite end is open however it was written (`0:inf`, `[0, inf]`), so equal bounds compare equal
+    return Interval(interval.lower, interval.upper, interval.lower_open or interval.lower == -math.inf,
+                    interval.upper_open or interval.upper == math.inf)
 
 
 def split_items(text: str) -> list[str]:
