@@ -162,7 +162,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         shuffle: bool = True, init: Mapping[str, float] | None = None,
         mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
         plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
-        history: str | os.PathLike | None = None) -> FitResult:
+        history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
+        fixed: Mapping[str, float] | None = None) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
@@ -171,7 +172,15 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     is returned, `converged` False, its `reason`, `message` and `advice` saying why.
     `result.params` maps each parameter to a float, or to an array of its shape for a vector or
     matrix parameter; `init` gives numbers by name (a number fills a whole vector or matrix).
-    `plot`, `save` and `history` write the files of `gdc fit --plot/--save/--history`."""
+    `plot`, `save` and `history` write the files of `gdc fit --plot/--save/--history`.
+
+    `bounds` keeps parameters in intervals: {"k": (0, 10)} (closed; None or ±inf for no end),
+    or the text of --bound, {"k": "(0, 10]"} with open ends; a name is a parameter (every
+    element of a vector or matrix) or one element, "W[1, 2]". They narrow the model's own
+    bounds (`param k in (0, inf)`): the fit keeps to both. `fixed` holds parameters (or
+    elements) at values, {"b": 0}, without recompiling: the fit equals that of the model with
+    b replaced by 0. A parameter that ends on a bound, or is fixed, has no standard error
+    (`result.held` says which and why)."""
     import dataclasses
 
     from gdc.fitting.problem import FitFailed
@@ -183,7 +192,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
-    result = dataclasses.replace(run(problem, options, init=init), problem=problem)
+    result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
     _write_outputs(result, plot, history)
     if result.reason.failed:
         raise FitFailed(result)

@@ -23,7 +23,15 @@ certificate holds at its answer; otherwise the report says why not, and what to 
 The model's undeclared names that are columns of the data file are data; the others are
 parameters. --map NAME=COLUMN feeds a model data name from a column of another name.
 A data vector `data x[d]` takes the columns x1, x2, … (or x_1, …, x0, …) of the file, or
-those given as --map x=COL1:COL2:…; d is their number."""
+those given as --map x=COL1:COL2:…; d is their number.
+
+Bounds and fixed parameters: --bound k=0:10 keeps k in [0, 10] (k=0: for k ≥ 0, k=:10,
+inf and -inf; 'k=(0, 10]' for open ends); --fix b=0 holds b at 0 without recompiling. A name
+is a parameter (all of a vector or matrix) or one element, 'W[1, 2]'. Both repeat, or take a
+comma list. --bound narrows the model's own bounds (`param k = 1 in (0, inf)`), never widens
+them. Every method keeps to the box (lm and newton by projected steps, the first-order methods
+by projecting after each update; bundle takes none); a parameter that ends on a bound or is
+fixed is marked in the report and has no standard error."""
 
 SWEEP_HELP = """\
 Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
@@ -36,6 +44,12 @@ def add_parser(sub) -> None:
     _common(fit)
     fit.add_argument("--lr", type=float, metavar="RATE",
                      help="learning rate (default: chosen by gdc so that the fit does not diverge)")
+    b = fit.add_argument_group("bounds and fixed parameters")
+    b.add_argument("--bound", action="append", metavar="NAME=LOW:HIGH",
+                   help="keep a parameter in [LOW, HIGH], e.g. k=0:10, k=0: (k ≥ 0), k=-inf:0, or "
+                        "'k=(0, 10]' with open ends; repeat, or give a comma list")
+    b.add_argument("--fix", action="append", metavar="NAME=VALUE",
+                   help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
     fit.add_argument("--json", action="store_true", help="print the result as one JSON object")
     fit.add_argument("--save", metavar="PARAMS.json", help="write the fitted parameters (for gdc predict)")
     fit.add_argument("--history", metavar="LOSS.csv", help="write the loss after every epoch")
@@ -170,13 +184,17 @@ def run_fit(args) -> int:
     from gdc.io.files import write_atomic
     from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
+    from gdc.fitting.bounds import parse_bounds, parse_fixed, make_box
     options = _options(args, args.lr)
+    bounds = parse_bounds(args.bound) if args.bound else None
+    fixed = parse_fixed(args.fix) if args.fix else None
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     problem, init = _prepare(args, outputs)
+    make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     _say(args, preamble(problem, options) + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
     try:
-        result = run(problem, options, init=init, progress=progress)
+        result = run(problem, options, init=init, progress=progress, bounds=bounds, fixed=fixed)
     finally:
         if progress is not None:
             progress.close()

@@ -11,6 +11,7 @@ import re
 
 from gdc.version import __version__
 from gdc.errors import InternalError
+from gdc.runtime.intervals import Interval, bounds_source
 from .printer import HELPER_NAMES
 
 # Chunks of the parallel kernel: fixed, so its sums do not depend on the number of threads.
@@ -27,8 +28,8 @@ JIT_PARALLEL = "@numba.njit(**_JIT_PARALLEL)"
 # a prefix (`p_`, `d_`, ...) + a checked name (printer.py).
 FIXED_NAMES = frozenset({
     "math", "numba", "np", "_JIT", "_JIT_PARALLEL", "_JIT_EXACT", "N_CHUNKS", "GDC_VERSION", "MODEL_HASH",
-    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "MODEL_NAME",
-    "MODEL_FORMULA", "params", "grad_out",
+    "PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "BOUNDS", "LSQ_SCALE", "LSQ_MEAN", "KINKS",
+    "MODEL_NAME", "MODEL_FORMULA", "params", "grad_out",
     "grad", "lr", "order", "batch_size", "n", "m", "i", "c", "lo", "hi", "chunks", "total", "inv_n", "out",
     "abs", "range", "min", "max", "dict", "ValueError", "IndexError", "loss", "loss_grad",
     "loss_grad_parallel", "sgd_epoch", "minibatch_epoch", "predict", "_loss_sums", "_loss_finish", "_sums",
@@ -50,9 +51,11 @@ def model_comment(source: str, where: str) -> str:
 
 
 def header(comment: str, doc: str, constants: dict[str, object], lsq_scale, lsq_mean: bool,
-           kinks: tuple[str, ...] = ()) -> str:
-    """Comment lines, the docstring, the imports, then `constants` and the module options."""
+           kinks: tuple[str, ...] = (), bounds: dict[str, Interval] | None = None) -> str:
+    """Comment lines, the docstring, the imports, then `constants` (and BOUNDS, only for a model
+    with bounds: other modules stay as they were) and the module options."""
     values = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
+    values += bounds_source(bounds) if bounds else ""
     return (f'{comment}"""{doc}"""\n\nimport math\n\nimport numba\nimport numpy as np\n\n'
             f"GDC_VERSION = {__version__!r}\n{values}" + module_options(lsq_scale, lsq_mean, kinks))
 

@@ -28,18 +28,20 @@ def generate(sm: SymbolicModel, model_hash: str) -> str:
     """The complete, sealed module text for one model (deterministic for a given model)."""
     comment = model_comment(sm.checked.program.source, sm.checked.program.where)
     kinks = kinked_parameters(sm.loss, sm.params)   # where the runtime must not assume a smooth loss
+    bounds = {q.name: q.bounds for q in sm.checked.params if q.bounds is not None}
     if sm.shaped:   # vectors and matrices: loops over elements
-        return seal(module_body(plan(sm), comment, model_hash, kinks), model_hash)
-    return seal(scalar_body(plan(sm), comment, model_hash, kinks), model_hash)
+        return seal(module_body(plan(sm), comment, model_hash, kinks, bounds), model_hash)
+    return seal(scalar_body(plan(sm), comment, model_hash, kinks, bounds), model_hash)
 
 
-def scalar_body(p: Plan, comment: str, model_hash: str, kinks: tuple[str, ...] = ()) -> str:
+def scalar_body(p: Plan, comment: str, model_hash: str, kinks: tuple[str, ...] = (),
+                bounds: dict | None = None) -> str:
     """The module text (unsealed) of one scalar model's kernels."""
     gen = StraightGenerator(p)
     constants = dict(MODEL_HASH=model_hash, PARAM_NAMES=tuple(q.name for q in p.params),
                      DATA_NAMES=tuple(d.name for d in p.data), INPUT_NAMES=tuple(d.name for d in p.inputs),
                      INITIAL=p.initial, MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula)
-    parts = [header(comment, DOC, constants, p.lsq_scale, p.lsq_mean, kinks), HELPERS.lstrip("\n"),
+    parts = [header(comment, DOC, constants, p.lsq_scale, p.lsq_mean, kinks, bounds), HELPERS.lstrip("\n"),
              *gen.kernels(accumulate([p.loss]), accumulate([p.loss, *p.gradient])),
              *second_order_parts(gen)]
     return gen.module(parts)

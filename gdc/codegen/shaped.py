@@ -248,20 +248,21 @@ class ShapedGenerator(Generator):
 
 # ------------------------------------------------------------------ the module
 
-def module_body(plan: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...] = ()) -> str:
+def module_body(plan: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...] = (),
+                bounds: dict | None = None) -> str:
     """The module text (unsealed: scalar.generate seals it) of one shaped model's kernels."""
     gen = ShapedGenerator(plan)
     contexts = [((), {})] + [(ix, sizes) for (ix, _), sizes in zip(plan.partials, gen.m.partial_sizes)]
     loss_slots = slots_of([plan.loss], contexts[:1])
     grad_slots = slots_of([plan.loss, *plan.gradient], contexts)
-    parts = [_header(plan, source_comment, model_hash, kinks), HELPERS.lstrip("\n"), LOOP_HELPERS.lstrip("\n"),
+    parts = [_header(plan, source_comment, model_hash, kinks, bounds), HELPERS.lstrip("\n"), LOOP_HELPERS.lstrip("\n"),
              *gen.kernels(loss_slots, grad_slots)]
     if plan.residual is not None:
         parts += [gen.jtj_jtr(), gen.residuals_jacobian()]
     return gen.module(parts)
 
 
-def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...]) -> str:
+def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...], bounds: dict | None) -> str:
     comment = "\n".join(line if line.startswith("#") else "# " + comment_line(line)
                         for line in source_comment.splitlines())
     constants = dict(
@@ -270,4 +271,4 @@ def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...
         DATA_SHAPES=tuple(shape_const(d) for d in p.data), INPUT_NAMES=tuple(name_of(d) for d in p.inputs),
         SIZES=dict(p.sizes), INITIAL=tuple(None if v is None else float(v) for v in p.initial),
         MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula)
-    return header(comment + "\n", DOC, constants, p.lsq_scale, p.lsq_mean, kinks)
+    return header(comment + "\n", DOC, constants, p.lsq_scale, p.lsq_mean, kinks, bounds)

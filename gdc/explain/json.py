@@ -47,6 +47,8 @@ def render(d: Derivation) -> str:
         "parameters": [p.name for p in checked.params],
         "data": [x.name for x in checked.data],
         "origins": {item.name: str(item.origin) for item in checked.params + checked.data},
+        **({"bounds": {p.name: p.bounds.text() for p in checked.params if p.bounds is not None}}
+           if any(p.bounds is not None for p in checked.params) else {}),
         "wrt": [str(p) for p in d.params],
         "definitions": {str(s): str(e) for s, e in model.definitions},
         "loss": str(model.loss),

@@ -75,7 +75,8 @@ def _names(kind: str, items) -> tuple[Part, ...]:
     groups: dict[Origin, list[str]] = {}
     for item in items:
         shape = f"[{', '.join(str(n) for n in item.shape)}]" if item.shape else ""
-        groups.setdefault(item.origin, []).append(item.name + shape)
+        bounds = getattr(item, "bounds", None)   # parameters only; shown only where the model gives them
+        groups.setdefault(item.origin, []).append(item.name + shape + (f" in {bounds.text()}" if bounds else ""))
     return tuple("; ".join(f"{', '.join(names)} ({origin_words(kind, origin)})"
                            for origin, names in groups.items()),)
 

@@ -23,7 +23,7 @@ def result_html(result: FitResult, style: bool = True) -> str:
     """The parameters (values and standard errors), then how the fit went."""
     lines = [STYLE if style else "", '<table class="gdc-fit">']
     if result.reason != "diverged":
-        errors = result.stats is not None
+        errors = result.stats is not None or any(result.held)
         head = '<th>parameter</th><th class="num">value</th>' + ('<th class="num">standard error</th>'
                                                                  if errors else "")
         lines.append(f"<thead><tr>{head}</tr></thead><tbody>")

@@ -62,9 +62,14 @@ def least_squares_report(problem: Problem, params: np.ndarray, reason: str, know
     if len(params) > MAX_STATISTICS or problem.kernels.jtj_jtr is None or reason == Stop.DIVERGED \
             or not np.all(np.isfinite(params)):
         return None
+    names = problem.kernels.param_names
+    box = problem.box
+    if box is not None:   # standard errors only where the box holds nothing (gdc.fitting.bounds)
+        free = ~(box.fixed | box.at_bound(params))
+        return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names,
+                                   free, int(np.count_nonzero(~box.fixed)))
     if known is not None and not known.warnings:   # computed by the fit, without the names
         return known
-    names = problem.kernels.param_names
     return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names)
 
 

@@ -188,13 +188,14 @@ class BarzilaiBorwein:
     """Gradient descent whose step is chosen each epoch: the Barzilai–Borwein step sᵀs/sᵀy,
     accepted when it passes a non-monotone Armijo test (Raydan 1997, Grippo et al. 1986),
     halved until it does. Used by `gd` when no --lr is given; one kernel call per epoch
-    unless a step is refused."""
+    unless a step is refused. With `project` (a box), each trial point is projected and the
+    test reads gᵀ(θ − θ_prev), the search running along the projection arc (Bertsekas 1976)."""
 
     MEMORY = 10          # the Armijo test compares with the largest of the last MEMORY losses
     SUFFICIENT = 1e-4    # Armijo's c
 
-    def __init__(self, objective: Objective, first_step: float, loss0: float):
-        self.objective = objective
+    def __init__(self, objective: Objective, first_step: float, loss0: float, project=None):
+        self.objective, self.project = objective, project
         size = len(objective.grad)
         self.alpha = first_step
         self.recent = [loss0]
@@ -214,8 +215,15 @@ class BarzilaiBorwein:
         while True:
             np.multiply(self.prev_grad, alpha, out=self.s)
             np.subtract(self.prev_params, self.s, out=params)
-            loss = self.objective(params)
-            if loss <= ceiling - self.SUFFICIENT * alpha * gg or alpha < 1e-300 or gg == 0.0:
+            if self.project is None:
+                loss = self.objective(params)
+                enough = loss <= ceiling - self.SUFFICIENT * alpha * gg
+            else:
+                self.project(params)
+                descent = float(self.prev_grad @ (params - self.prev_params))   # gᵀ(θ − θ_prev)
+                loss = self.objective(params)
+                enough = loss <= ceiling + self.SUFFICIENT * descent or descent == 0.0
+            if enough or alpha < 1e-300 or gg == 0.0:
                 break
             alpha *= 0.5
         self.smallest, self.largest = min(self.smallest, alpha), max(self.largest, alpha)

@@ -34,6 +34,7 @@ class Problem:
     classified_by: tuple[tuple[str, ...], str] = ((), "")  # the names and origin given to the checker
     layout: Layout | None = None   # the parameters' shapes and places, sizes bound by this data
     model_text: str | None = field(default=None, repr=False)   # the model, when given as text or a file
+    box: object | None = None      # bounds.Box: bounds and fixed values per element, set by run (None: free)
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
@@ -77,6 +78,7 @@ class FitResult:
     advice: str = ""                 # what to try, when the fit did not converge
     gap: float = math.nan            # the estimated loss above the minimum, when a certificate was computed
     problem: Problem | None = field(default=None, repr=False)   # what gdc.fit fitted: for predict, save, plot
+    held: tuple[str, ...] = ()       # per element: "fixed", "at lower bound 0", … or "" (bounds.Box.held)
 
     def __str__(self) -> str:
         from .report import result_text

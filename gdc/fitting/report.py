@@ -143,7 +143,7 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         rows += [("warning", note) for note in stats.warnings]
     rows += [("note", note) for note in result.notes]
     rows += [
-        ("gradient norm", f"{result.grad_norm:.3g}"),
+        ("gradient norm", f"{result.grad_norm:.3g}" + (" (projected onto the bounds)" if result.held else "")),
         count,
         ("method", how),
         ("stopped", result.message),
@@ -161,9 +161,13 @@ LISTED_ELEMENTS = 10
 def parameter_rows(result: FitResult) -> list[tuple[str, str, str | None, bool]]:
     """(name, value, standard error or None, listed): one row per scalar parameter or element,
     values to 10 digits; a longer vector or matrix gets one row (listed False): its first
-    values and its norm."""
+    values and its norm. An element a box held (fixed, at a bound) has, instead of an error,
+    "— (fixed)" or "— at lower bound 0"."""
     stats = result.stats
     errors = [f"{e:.4g}" for e in stats.std_errors] if stats is not None else None
+    if result.held and any(result.held):
+        errors = [(f"— ({why})" if why == "fixed" else f"— {why}") if why else
+                  (errors[j] if errors else "") for j, why in enumerate(result.held)]
     rows: list[tuple[str, str, str | None, bool]] = []
     at = 0
     for name, value in result.params.items():
@@ -184,7 +188,7 @@ def parameter_rows(result: FitResult) -> list[tuple[str, str, str | None, bool]]
 def _params_table(result: FitResult) -> list[str]:
     """The parameter rows aligned, standard errors beside them."""
     rows = parameter_rows(result)
-    errors = result.stats is not None
+    errors = result.stats is not None or any(result.held)
     width = max(len(name) for name in [*(r[0] for r in rows), "parameter"])
     right = max([len(v) for _, v, _, listed in rows if listed] + [len("value")])
     lines = [f"  {'parameter':<{width}}  {'value':>{right}}" + ("  standard error" if errors else "")]
@@ -249,6 +253,8 @@ def result_json(result: FitResult) -> dict:
         **({"advice": result.advice} if result.advice else {}),
         **({"gap": result.gap} if math.isfinite(result.gap) else {}),
         **({"notes": list(result.notes)} if result.notes else {}),
+        **({"held": {name: why for name, why in zip(_element_names(result), result.held) if why}}
+           if any(result.held) else {}),
         **_stats_json(result),
     }
 

@@ -18,6 +18,7 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
+from .bounds import Box, enter, make_box
 from .method import choose_method
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
@@ -72,19 +73,25 @@ def parse_init(text: str) -> dict[str, float]:
 
 
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,
-        progress: Callable | None = None) -> FitResult:
+        progress: Callable | None = None, bounds: Mapping[str, object] | None = None,
+        fixed: Mapping[str, float] | None = None) -> FitResult:
     """Fit, and judge the answer (gdc.fitting.verdict). A failed fit (reason.failed: diverged,
-    unbounded, or a start that is undefined or a saddle) is returned too; gdc.fit raises instead."""
+    unbounded, or a start that is undefined or a saddle) is returned too; gdc.fit raises instead.
+    `bounds` narrow the model's (gdc.fitting.bounds), `fixed` holds parameters at values."""
     options.validate()
     layout = problem.params_layout
     kernels = problem.kernels.flat(layout)
     params = initial_params(problem.kernels, init, layout, options.seed)
+    box = make_box(problem.kernels, layout, bounds, fixed)
+    if box is not None:
+        enter(box, params, _drawn(layout, init), kernels.param_names)
     method, why = choose_method(kernels, options)
     if method != options.method:
         options = dataclasses.replace(options, method=method)
-    flat = dataclasses.replace(problem, kernels=kernels)
+    _box_allowed(box, options.method, why)
+    flat = dataclasses.replace(problem, kernels=kernels, box=box)
     examining = time.perf_counter()
-    start = examine_start(kernels, flat.data, params, options.seed)
+    start = examine_start(kernels, flat.data, params, options.seed, None if box is None else box.fixed)
     if start.reason is not None:
         return _regroup(_refused(flat, options, params, why, start), problem, params)
     examined = time.perf_counter() - examining   # numba loads its first kernel here
@@ -94,7 +101,27 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         result = judge(flat, options, result, params, origin)
     except np.linalg.LinAlgError as error:   # a step's linear algebra failed: say so, no traceback
         result = _failed_step(flat, options, params, why, start, error)
+    if box is not None:
+        result = dataclasses.replace(result, held=box.held(params))
     return _regroup(result, problem, params, examined)
+
+
+def _drawn(layout: Layout, init: Mapping[str, float] | None) -> np.ndarray:
+    """Which elements start at random draws (a vector or matrix without a value or --init)."""
+    drawn = np.zeros(layout.size, dtype=bool)
+    for name, spec in zip(layout.names, layout.initial_spec):
+        if spec is None and name not in (init or {}):
+            drawn[layout.span(name)] = True
+    return drawn
+
+
+def _box_allowed(box: Box | None, method: str, why: str | None) -> None:
+    """The bundle method keeps no box: say so rather than fit outside it."""
+    if box is not None and method == "bundle":
+        chosen = " (--method auto chose it: the loss has kinks)" if why else ""
+        raise GdcError(f"the bundle method{chosen} does not take bounds or fixed parameters yet",
+                       where="--method", hint="remove the bounds (and --fix), or use --method gd, which "
+                                              "projects onto them (its answer at a kink is not certified)")
 
 
 def _failed_step(problem: Problem, options: Options, params: np.ndarray, why: str | None,

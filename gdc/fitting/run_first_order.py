@@ -4,7 +4,12 @@ checks the loss after each epoch and says why it stopped.
 Deterministic methods stop on the full-batch gradient (--gtol) or when the loss stops changing
 (--tol, PATIENCE epochs in a row); gdc.fitting.verdict then decides whether that is a minimum.
 Stochastic ones (sgd, minibatch, --batch-size) keep the best full-batch iterate (of the epoch
-ends and their running average), and stop when the curvature certifies it (Settling below)."""
+ends and their running average), and stop when the curvature certifies it (Settling below).
+
+In a box (bounds, fixed parameters: gdc.fitting.bounds) every update is followed by a projection
+onto it: after each step of gd, momentum and adam (each batch's, with --batch-size), after each
+epoch of sgd and minibatch (whose whole epoch is one compiled kernel); gd's automatic steps search
+along the projection arc. The stopping tests read the projected gradient."""
 
 from __future__ import annotations
 
@@ -36,10 +41,10 @@ def run_first_order(problem: Problem, options: Options, params: np.ndarray, why:
     objective = Objective(kernels, problem.data)
     _warm_up(objective, params, options)
     started = time.perf_counter()
-    driver, lr, note, options = _driver(objective, params, options)
+    driver, lr, note, options = _driver(objective, params, options, problem.box)
     rates = options.schedule.rates(lr, options.max_epochs)
     settling = Settling(objective, problem, options) if options.stochastic else None
-    loop = _Loop(objective, driver, params, rates, options, progress, settling)
+    loop = _Loop(objective, driver, params, rates, options, progress, settling, problem.box)
     loop.run()
     seconds = time.perf_counter() - started
     k, reason = loop.epoch, loop.reason
@@ -87,26 +92,28 @@ def _lr_note(note: str | None, driver, options: Options) -> str | None:
     return None if note is None else f"automatic: {note}"
 
 
-def _driver(objective: Objective, params: np.ndarray, o: Options):
+def _driver(objective: Objective, params: np.ndarray, o: Options, box=None):
     """The epoch driver for the method, its first learning rate, how that rate was chosen, and
-    the options (sgd and minibatch without --lr get gdc's decaying schedule)."""
+    the options (sgd and minibatch without --lr get gdc's decaying schedule); with a box, each
+    update is projected onto it."""
     size = len(params)
     note, lr = None, o.lr
+    project = None if box is None else box.project
     if o.method in ("gd", "momentum", "minibatch", "sgd") and lr is None:
         lr, note = first_step(objective, params)
     if o.method == "gd":
         if o.lr is None:
-            return BarzilaiBorwein(objective, lr, objective(params)), lr, note, o
-        return FullBatch(objective, Plain(size)), lr, None, o
+            return BarzilaiBorwein(objective, lr, objective(params), project), lr, note, o
+        return FullBatch(objective, _projected(Plain(size), project)), lr, None, o
     if o.spec.sample_kernel is not None:
         driver = SampleKernel(objective, o.seed, o.shuffle, o.rows_per_batch)
         if o.lr is None:
             lr, note = _probed_rate(objective, driver, params, lr, note, o)
             if o.schedule.kind == "constant":
                 o = dataclasses.replace(o, schedule=Schedule("decay", decay_epochs=DECAY_EPOCHS))
-        return driver, lr, note, o
-    rule = (Momentum(size, o.momentum, o.nesterov) if o.method == "momentum"
-            else Adam(size, o.beta1, o.beta2, o.eps))
+        return (driver if project is None else ProjectedEpochs(driver, project)), lr, note, o
+    rule = _projected(Momentum(size, o.momentum, o.nesterov) if o.method == "momentum"
+                      else Adam(size, o.beta1, o.beta2, o.eps), project)
     if lr is None:  # adam
         lr = probe_adam(objective, params, o.beta1, o.beta2, o.eps, min(30, o.max_epochs))
         note = (f"of 1, 0.3, 0.1, …, 0.001, the rate whose first {min(30, o.max_epochs)} "
@@ -114,6 +121,34 @@ def _driver(objective: Objective, params: np.ndarray, o: Options):
     if o.batch_size is not None:
         return Batches(objective, rule, o.seed, o.shuffle, o.batch_size), lr, note, o
     return FullBatch(objective, rule), lr, note, o
+
+
+def _projected(rule, project):
+    return rule if project is None else ProjectedRule(rule, project)
+
+
+class ProjectedRule:
+    """An update rule followed by the projection onto the box."""
+
+    def __init__(self, rule, project):
+        self.rule, self.project = rule, project
+
+    def apply(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        self.rule.apply(params, grad, lr)
+        self.project(params)
+
+
+class ProjectedEpochs:
+    """sgd or minibatch in a box: the epoch's kernel, then the projection (the kernel's own
+    updates inside the epoch are not projected)."""
+
+    def __init__(self, driver: SampleKernel, project):
+        self.driver, self.project = driver, project
+
+    def epoch(self, params: np.ndarray, lr: float) -> float:
+        self.driver.run(params, lr, self.driver.next_order())
+        self.project(params)
+        return self.driver.objective(params)
 
 
 def _probed_rate(objective, driver, params, start, note, o):
@@ -131,7 +166,7 @@ class Settling:
 
     def __init__(self, objective: Objective, problem: Problem, options: Options):
         self.objective = objective
-        self.curvature = Curvature(problem.kernels, problem.data)
+        self.curvature = Curvature(problem.kernels, problem.data, problem.box)
         # The fit stops at the claimed accuracy, or at --tol when the user gave one (0: run
         # every epoch); either way it is reported converged when the claim holds at the end.
         self.claim, self.gtol = claim_for(options), options.gtol
@@ -167,6 +202,8 @@ class Settling:
         --gtol where no curvature can be had."""
         if self.curvature.how is None:
             _, grad = self.curvature.loss_grad(self.best)
+            if self.curvature.box is not None:
+                grad = self.curvature.box.projected_gradient(self.best, grad)
             return float(np.linalg.norm(grad)) <= self.gtol
         loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0))
         return self.gap <= claim * abs(loss) or self.gap <= claim * self.curvature.scale(self.best, loss)
@@ -175,8 +212,9 @@ class Settling:
 class _Loop:
     """The epochs, the checks after each one, and why they stopped."""
 
-    def __init__(self, objective, driver, params, rates, options: Options, progress, settling):
+    def __init__(self, objective, driver, params, rates, options: Options, progress, settling, box=None):
         self.objective, self.driver, self.params, self.rates = objective, driver, params, rates
+        self.box = box
         self.options, self.progress, self.settling = options, progress, settling
         capacity = min(options.max_epochs, 1 << 16) + 1   # grown by doubling if need be
         self.history = np.empty(capacity)
@@ -233,7 +271,11 @@ class _Loop:
         self.epoch, self.loss = k, loss
 
     def _gradient_norm(self) -> float:
+        """The full-batch gradient's norm; in a box, the projected gradient's (what vanishes at
+        a minimum on its boundary)."""
         grad = self.objective.grad
+        if self.box is not None:
+            grad = self.box.projected_gradient(self.params, grad)
         return math.sqrt(np.dot(grad, grad))
 
     def _check(self, k: int, loss: float) -> Stop | None:

@@ -11,6 +11,7 @@ from gdc.runtime.limits import MAX_SECOND_ORDER
 from .bundle import BundleMetric, bundle, certificate_text
 from .least_squares import LeastSquaresKernels, fit_least_squares, least_squares_report
 from .newton import HessianKernels, newton
+from .projected import fit_in_box
 from .options import Options
 from .problem import FitResult, Problem
 from .reasons import Stop
@@ -41,6 +42,9 @@ def run_second_order(problem: Problem, options: Options, params: np.ndarray, why
         out, state = bundle(kernels, problem.data, params, scale, options.max_epochs, progress, record)
         message = certificate_text(state) if out.reason == Stop.SUBGRADIENT else out.message()
         gap = state.gap if out.reason == Stop.SUBGRADIENT else float("nan")
+    elif problem.box is not None:   # bounds or fixed parameters: projected steps (projected.py)
+        out = fit_in_box(engine, problem.box, params, method == "lm", options.max_epochs, progress, record)
+        message, gap = out.message(), float("nan")
     else:
         solver = fit_least_squares if method == "lm" else newton
         out = solver(engine, params, options.max_epochs, progress, record=record)

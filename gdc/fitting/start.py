@@ -24,12 +24,13 @@ class Start:
     advice: str = ""
 
 
-def examine_start(kernels, data, params: np.ndarray, seed: int = 0) -> Start:
+def examine_start(kernels, data, params: np.ndarray, seed: int = 0, fixed: np.ndarray | None = None) -> Start:
+    """`fixed`: the elements a fit holds (--fix), which no symmetry needs to free."""
     gradient = Curvature(kernels, data).loss_grad
     loss, grad = gradient(params)
     if not (math.isfinite(loss) and np.all(np.isfinite(grad))):
         return _undefined(gradient, kernels.param_names, params, loss, grad)
-    pinned = _pinned(gradient, params, grad)
+    pinned = [j for j in _pinned(gradient, params, grad) if fixed is None or not fixed[j]]
     if pinned and _lower_nearby(kernels, data, params, loss, pinned, seed):
         return _saddle(kernels, params, pinned, loss)
     return Start(loss)

@@ -25,20 +25,29 @@ class LeastSquaresStats:
     warnings: tuple[str, ...]
 
 
-def least_squares_stats(ls, params: np.ndarray, names) -> LeastSquaresStats:
-    """The statistics at params; `ls` is a least_squares.LeastSquaresKernels."""
+def least_squares_stats(ls, params: np.ndarray, names, free: np.ndarray | None = None,
+                        varied: int | None = None) -> LeastSquaresStats:
+    """The statistics at params; `ls` is a least_squares.LeastSquaresKernels. With a box
+    (gdc.fitting.bounds): standard errors for the `free` elements only, from their part of
+    JᵀJ (NaN for those fixed or at a bound, as lmfit gives none), and `varied` (the elements
+    not fixed) in the degrees of freedom."""
     rss = ls.full(params)
     a = ls.jtj.copy()
     n, size = ls.n, len(params)
-    dof = n - size
+    dof = n - (size if varied is None else varied)
     s2 = rss / dof if dof > 0 else math.nan
+    if free is not None:
+        names, a = [name for name, f in zip(names, free) if f], a[np.ix_(free, free)]
     d = column_scales(a)
-    eig, vecs, cond = _scaled_spectrum(a, d)
-    if math.isfinite(cond) and cond < 1.0 / np.finfo(float).eps:
+    eig, vecs, cond = _scaled_spectrum(a, d) if len(d) else (None, None, 1.0)
+    if len(d) and math.isfinite(cond) and cond < 1.0 / np.finfo(float).eps:
         inverse = ((vecs / eig) * vecs).sum(axis=1)   # diag of the scaled (JᵀJ)⁻¹
         errors = tuple(float(math.sqrt(v)) if v >= 0.0 else math.nan for v in s2 * inverse / d ** 2)
     else:
-        errors = (math.nan,) * size
+        errors = (math.nan,) * len(d)
+    if free is not None:
+        spread = iter(errors)
+        errors = tuple(next(spread) if f else math.nan for f in free)
     notes = []
     if dof <= 0:
         notes.append(f"{n} rows for {size} parameters: the parameters are not determined "

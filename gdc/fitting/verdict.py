@@ -13,6 +13,10 @@ parameters a fit returns:
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
    2c·JᵀJ, or finite differences of the gradient), at most CLAIM times the loss scale.
    (The bundle method brings its own certificate, a subgradient bound.)
+
+In a box (bounds, fixed parameters: gdc.fitting.bounds) the gradient is the projected one, the
+probes of 2. are clipped into the box, and the gap of 4. is taken over the free parameters:
+those the box does not hold (fixed, or at an end with the gradient pushing outward).
 """
 
 from __future__ import annotations
@@ -43,8 +47,8 @@ class Curvature:
     ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
     finite differences of the gradient."""
 
-    def __init__(self, kernels, data):
-        self.kernels, self.data = kernels, data
+    def __init__(self, kernels, data, box=None):
+        self.kernels, self.data, self.box = kernels, data, box
         size, rows = len(kernels.param_names), len(data[0]) if data else 0
         self.least_squares = kernels.jtj_jtr is not None
         self.factor = (kernels.lsq_scale / (rows if kernels.lsq_mean else 1)) if self.least_squares else 1.0
@@ -101,14 +105,26 @@ class Curvature:
         return self._cached[1], self._cached[2]
 
     def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
-        """(the loss, its estimated gap to a minimum): see estimated_gap."""
+        """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
+        parameters it leaves free."""
+        free = self.free(params)
         if self.how == "Gauss–Newton decrement":
-            return self._projected(params)
+            return self._projected(params, free)
         loss, grad, matrix = self._matrix(params)
+        if free is not None:
+            grad, matrix = grad[free], matrix[np.ix_(free, free)]
         return loss, estimated_gap(grad, matrix, radius, self.exact)
 
-    def _projected(self, params: np.ndarray) -> tuple[float, float]:
+    def free(self, params: np.ndarray) -> np.ndarray | None:
+        """The elements a box leaves free at params (None: no box)."""
+        if self.box is None:
+            return None
+        return ~self.box.binding(params, self.loss_grad(params)[1])
+
+    def _projected(self, params: np.ndarray, free: np.ndarray | None = None) -> tuple[float, float]:
         residuals, jacobian = self._residuals(params)
+        if free is not None:
+            jacobian = jacobian[:, free]
         loss = self.factor * float(residuals @ residuals)
         if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
             return loss, math.nan
@@ -169,10 +185,10 @@ def judge(problem: Problem, options: Options, result: FitResult, params: np.ndar
     the certificate added to a converged one. `problem` holds the flat kernels."""
     if result.reason in (Stop.DIVERGED, Stop.INTERRUPTED, Stop.UNDEFINED, Stop.SADDLE):
         return result
-    curvature = Curvature(problem.kernels, problem.data)
+    curvature = Curvature(problem.kernels, problem.data, problem.box)
     with np.errstate(all="ignore"):
         loss, grad = curvature.loss_grad(params)
-        grad_norm = norm(grad)
+        grad_norm = norm(grad if problem.box is None else problem.box.projected_gradient(params, grad))
         changes = _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     return dataclasses.replace(result, grad_norm=grad_norm, **_advise(problem, result, changes))
 
@@ -226,7 +242,8 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     reach = max(norm(params), distance)
     k, previous, falls = problem.kernels, loss, []
     for doubling in range(RAY_DOUBLINGS):
-        value = k.loss(params + (2.0 ** doubling) * reach * direction, *problem.data)
+        probe = params + (2.0 ** doubling) * reach * direction
+        value = k.loss(probe if problem.box is None else problem.box.project(probe), *problem.data)
         if value == -math.inf:
             break
         if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
@@ -268,7 +285,8 @@ def _saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[st
         return []
     effect = columns * np.maximum(np.abs(params), 1.0)
     names = curvature.kernels.param_names
-    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss)]
+    fixed = curvature.box.fixed if curvature.box is not None else np.zeros(len(params), dtype=bool)
+    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss) and not fixed[j]]
 
 
 def _plateau(names: list[str]) -> dict:

@@ -12,6 +12,8 @@ from . import ir
 from .naming import DECLARED, NAMING_RULE, Origin, decide, no_parameters
 from .walk import walk
 from gdc.errors import GdcError, Span
+from gdc.runtime.intervals import Interval
+from .bounds import checked_bounds
 from .vocabulary import ALIASES, ARITY, CALLABLE, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED
 from .limits import (MAX_ELEMENTS, MAX_PARAMETERS, check_constants, check_nesting,
                      constant_value, expressions)
@@ -31,6 +33,7 @@ class Param:
     span: Span
     origin: Origin  # declared, or the rule that classified it
     shape: Shape = ()
+    bounds: Interval | None = None   # `in (0, inf)`: every element stays inside
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,9 @@ class _Checker:
         elif isinstance(stmt, ir.DataDecl):
             for item in stmt.items:
                 self.define(item.name, "data column", item.name_span)
+                if item.bounds is not None:
+                    raise self.error(f"`{item.name}` is data: only parameters take bounds", item.bounds.span,
+                                     f"declare it with `param {item.name} in ...` if the fit should adjust it")
                 self.data_items.append(item)
         elif isinstance(stmt, ir.SizeDef):
             self.define(stmt.name, "size", stmt.name_span)
@@ -263,8 +269,11 @@ class _Checker:
     # ------------------------------------------------------------ parameters and data
 
     def classify(self) -> tuple[tuple[Param, ...], tuple[Data, ...]]:
-        params = [Param(it.name, self.evaluate_init(it), it.name_span, DECLARED, _sizes(it.shape))
-                  for it in self.param_items]
+        params = []
+        for it in self.param_items:
+            init = self.evaluate_init(it)
+            params.append(Param(it.name, init, it.name_span, DECLARED, _sizes(it.shape),
+                                checked_bounds(it, init, self.error)))
         data = [Data(it.name, it.name_span, DECLARED, _sizes(it.shape)) for it in self.data_items]
         if self.param_items and self.data_items and self.free:
             raise self.undefined(*next(iter(self.free.items())))

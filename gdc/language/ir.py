@@ -89,14 +89,28 @@ class Dim:
 
 
 @dataclass(frozen=True, slots=True)
+class Bounds:
+    """`in (0, inf)` after a parameter: its lower and upper ends, each open `(` `)` or closed `[` `]`;
+    an end may be `inf` or `-inf`."""
+
+    lower: Expr
+    upper: Expr
+    lower_open: bool
+    upper_open: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class ParamItem:
-    """`m = 0` inside a `param` declaration; `init` is None when no value is given."""
+    """`m = 0` inside a `param` declaration; `init` is None when no value is given, `bounds`
+    when no interval is."""
 
     name: str
     shape: tuple[Dim, ...]
     init: Expr | None
     span: Span = _span()
     name_span: Span = _span()
+    bounds: Bounds | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +121,13 @@ class ParamDecl:
 
 @dataclass(frozen=True, slots=True)
 class DataItem:
-    """`x` inside a `data` declaration."""
+    """`x` inside a `data` declaration (`bounds` only to say that data take none)."""
 
     name: str
     shape: tuple[Dim, ...]
     span: Span = _span()
     name_span: Span = _span()
+    bounds: Bounds | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,11 +136,12 @@ def check_nesting(program: ir.Program) -> None:
 
 
 def expressions(stmt: ir.Stmt) -> tuple[ir.Expr, ...]:
-    """The expressions a statement holds (initial values, a definition, the loss)."""
+    """The expressions a statement holds (initial values and bounds, a definition, the loss)."""
     if isinstance(stmt, (ir.Let, ir.ModelDef, ir.LossDef)):
         return (stmt.expr,)
     if isinstance(stmt, ir.ParamDecl):
-        return tuple(item.init for item in stmt.items if item.init is not None)
+        return tuple(item.init for item in stmt.items if item.init is not None) + tuple(
+            end for item in stmt.items if item.bounds is not None for end in (item.bounds.lower, item.bounds.upper))
     return ()
 
 

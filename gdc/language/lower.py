@@ -87,12 +87,16 @@ class _Lower(Transformer_NonRecursive):
         return tuple(dims)
 
     def param_item(self, meta, children):
-        tok, shape, init = children
-        return ir.ParamItem(name(tok), shape or (), init, _meta_span(meta), token_span(tok))
+        tok, shape, init, bounds = children
+        return ir.ParamItem(name(tok), shape or (), init, _meta_span(meta), token_span(tok), bounds)
 
     def data_item(self, meta, children):
-        tok, shape = children
-        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok))
+        tok, shape, bounds = children
+        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok), bounds)
+
+    def bounds(self, meta, children):
+        _, opening, lower, _, upper, closing = children
+        return ir.Bounds(lower, upper, str(opening) == "(", str(closing) == ")", _meta_span(meta))
 
     def param_decl(self, meta, children):
         return ir.ParamDecl(tuple(children), _meta_span(meta))

@@ -28,6 +28,7 @@ class _Scan:
 
     def __init__(self):
         self.stack = []   # open bracket tokens not yet closed
+        self.intervals = set()   # ids of those that open an interval, `in (0, 1]`: either closes them
         self.seen = []  # the last two tokens handed to the parser
         self.unmatched = None  # a closing bracket with nothing to close
 
@@ -53,8 +54,10 @@ class _Brackets:
         for tok in stream:
             if tok.type in _OPEN:
                 scan.stack.append(tok)
+                if scan.seen and scan.seen[-1].type == "IN":
+                    scan.intervals.add(id(tok))
             elif tok.type in _CLOSE:
-                if scan.stack and scan.stack[-1].type == _CLOSE[tok.type]:
+                if scan.stack and (scan.stack[-1].type == _CLOSE[tok.type] or id(scan.stack[-1]) in scan.intervals):
                     scan.stack.pop()
                 else:
                     scan.unmatched = tok

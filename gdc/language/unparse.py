@@ -106,16 +106,23 @@ def stmt_text(stmt) -> str:
     raise TypeError(f"not a statement: {stmt!r}")
 
 
+def _bounds(bounds: ir.Bounds | None) -> str:
+    if bounds is None:
+        return ""
+    left, right = "(" if bounds.lower_open else "[", ")" if bounds.upper_open else "]"
+    return f" in {left}{expr_text(bounds.lower)}, {expr_text(bounds.upper)}{right}"
+
+
 @stmt_text.register
 def _(stmt: ir.ParamDecl) -> str:
     items = [item.name + _shape(item.shape) + (f" = {expr_text(item.init)}" if item.init is not None else "")
-             for item in stmt.items]
+             + _bounds(item.bounds) for item in stmt.items]
     return "param " + ", ".join(items)
 
 
 @stmt_text.register
 def _(stmt: ir.DataDecl) -> str:
-    return "data " + ", ".join(item.name + _shape(item.shape) for item in stmt.items)
+    return "data " + ", ".join(item.name + _shape(item.shape) + _bounds(item.bounds) for item in stmt.items)
 
 
 @stmt_text.register

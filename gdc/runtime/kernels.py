@@ -9,6 +9,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from .intervals import Interval, from_constant
 from .layout import Layout, layout, resolve_sizes
 
 
@@ -147,6 +148,12 @@ class Kernels:
         """The parameters inside an abs, max or min of the loss: where it may have kinks (the
         module's KINKS; empty for a module generated before gdc knew them)."""
         return tuple(getattr(self.module, "KINKS", ()))
+
+    @property
+    def bounds(self) -> dict[str, Interval]:
+        """The bounds the model gives its parameters (`param k in (0, inf)`), by name: the
+        module's BOUNDS (a module of a model without bounds has none)."""
+        return {name: from_constant(values) for name, values in getattr(self.module, "BOUNDS", {}).items()}
 
     @classmethod
     def from_module(cls, module: ModuleType, path: str | None = None) -> "Kernels":
