@@ -17,7 +17,7 @@ FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
 the loss: a loss with kinks (abs, max, min) is fitted by a bundle method, a sum of squared
 residuals by Levenberg–Marquardt, another loss of a few parameters by Newton's method
-(damped), anything else by gradient descent. A fit is reported converged only when a
+(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported converged only when a
 certificate holds at its answer; otherwise the report says why not, and what to try.
 
 The model's undeclared names that are columns of the data file are data; the others are
@@ -77,9 +77,11 @@ def _common(p) -> None:
     m.add_argument("--method", choices=tuple(METHODS),
                    help=f"auto (the default of fit: bundle for a loss with kinks of up to {MAX_BUNDLE} "
                         f"parameter values, lm for a sum of squared residuals of up to {MAX_STATISTICS}, "
-                        f"else newton for a scalar model of up to {MAX_SECOND_ORDER}, else gd), "
+                        f"else newton for a scalar model of up to {MAX_SECOND_ORDER}, else lbfgs for a "
+                        "smooth loss, else gd), "
                         "lm (Levenberg–Marquardt), newton (damped), bundle (a proximal bundle method, "
-                        "for losses with kinks), gd (full batch), sgd (one row at a time), "
+                        "for losses with kinks), lbfgs (L-BFGS with a strong Wolfe line search; stops "
+                        "on --gtol, the largest |∂J/∂θ|, or --tol), gd (full batch), sgd (one row at a time), "
                         "minibatch, momentum, adam (lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
                    help=f"rows per update: minibatch (default {BATCH_SIZE}), momentum and adam (default: all)")
@@ -117,7 +119,8 @@ def _common(p) -> None:
                         f"{FTOL:g}; with auto, giving --tol or --gtol chooses gd. Either way the fit "
                         "is called converged only when the curvature puts its loss near a minimum")
     s.add_argument("--gtol", type=float,
-                   help=f"first-order methods: stop when the gradient norm falls to this (default {GTOL:g})")
+                   help=f"first-order methods: stop when the gradient norm falls to this; lbfgs: when "
+                        f"the largest |∂J/∂θ| does, as scikit-learn's tol (default {GTOL:g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 

@@ -23,12 +23,14 @@ from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
 from .run_first_order import run_first_order
+from .run_lbfgs import run_lbfgs
 from .run_second_order import run_second_order
 from .start import Start, examine_start
 from .verdict import judge
 
 # Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
-RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order}
+RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order,
+           "lbfgs": run_lbfgs}
 
 
 # --- the starting point ------------------------------------------------------------------------
