@@ -62,10 +62,11 @@ def least_squares_report(problem: Problem, params: np.ndarray, reason: str, know
     if len(params) > MAX_STATISTICS or problem.kernels.jtj_jtr is None or reason == Stop.DIVERGED \
             or not np.all(np.isfinite(params)):
         return None
-    if known is not None and not known.warnings:   # computed by the fit, without the names
+    if known is not None and not known.warnings and not problem.absolute_sigma:   # computed by the fit
         return known
     names = problem.kernels.param_names
-    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names)
+    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names,
+                               problem.absolute_sigma)
 
 
 @cached_njit(nogil=True, error_model="numpy")

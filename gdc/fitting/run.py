@@ -73,17 +73,29 @@ def parse_init(text: str) -> dict[str, float]:
     return values
 
 
+def fit_kernels(problem: Problem) -> Kernels:
+    """The kernels a fit runs: one scalar parameter per element, residuals divided by σ (--sigma)."""
+    kernels = problem.kernels.flat(problem.params_layout)
+    if problem.sigma is not None:   # the measurement errors weigh every method and every check
+        from .weights import weighted
+        kernels = weighted(kernels, problem.sigma, problem.sigma_column)
+    return kernels
+
+
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,
         progress: Callable | None = None) -> FitResult:
     """Fit, and judge the answer (gdc.fitting.verdict). A failed fit (reason.failed: diverged,
     unbounded, or a start that is undefined or a saddle) is returned too; gdc.fit raises instead."""
     options.validate()
     layout = problem.params_layout
-    kernels = problem.kernels.flat(layout)
+    kernels = fit_kernels(problem)
     params = initial_params(problem.kernels, init, layout, options.seed)
     method, why = choose_method(kernels, options)
     if method != options.method:
         options = dataclasses.replace(options, method=method)
+    if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):
+        raise GdcError(f"--sigma weighs the full-batch fit; --method {options.method} updates from "
+                       "samples or cutting planes", where="--sigma", hint="use --method lm (or auto)")
     flat = dataclasses.replace(problem, kernels=kernels)
     examining = time.perf_counter()
     start = examine_start(kernels, flat.data, params, options.seed)
