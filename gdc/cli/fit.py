@@ -36,7 +36,20 @@ def add_parser(sub) -> None:
     _common(fit)
     fit.add_argument("--lr", type=float, metavar="RATE",
                      help="learning rate (default: chosen by gdc so that the fit does not diverge)")
-    fit.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    fit.add_argument("--json", action="store_true", help="print the result as one JSON object "
+                     "(with the covariance and correlation matrices of a least-squares fit)")
+    u = fit.add_argument_group("measurement errors and uncertainties (least-squares losses)")
+    u.add_argument("--sigma", metavar="COLUMN",
+                   help="a data column of measurement errors σ > 0: each residual is divided by its "
+                        "σ, the loss becomes c·Σ((y − Y)/σ)² (scipy curve_fit's sigma)")
+    u.add_argument("--absolute-sigma", action="store_true",
+                   help="σ are the errors themselves: covariance (JᵀJ)⁻¹, not scaled by χ²/(N − p) "
+                        "(curve_fit's absolute_sigma=True; default: σ are relative weights)")
+    u.add_argument("--ci", metavar="LEVEL|profile",
+                   help="confidence intervals in the report: a level such as 0.95 (value ± t·standard "
+                        "error, Student's t with N − p degrees of freedom), or profile / profile:0.9 "
+                        "(profile likelihood: each parameter held, the others refitted, as lmfit's "
+                        "conf_interval; default level 0.95)")
     fit.add_argument("--save", metavar="PARAMS.json", help="write the fitted parameters (for gdc predict)")
     fit.add_argument("--history", metavar="LOSS.csv", help="write the loss after every epoch")
     fit.add_argument("--plot", metavar="FIT.png",
@@ -154,7 +167,8 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
         if path is not None:
             guard_output(path, [args.model, args.data], option)
     mapping = parse_mapping(args.map) if args.map else None
-    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite)
+    weights = dict(sigma=getattr(args, "sigma", None), absolute_sigma=getattr(args, "absolute_sigma", False))
+    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights)
     initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
 
@@ -173,8 +187,13 @@ def run_fit(args) -> int:
     from gdc.io.files import write_atomic
     from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
+    from gdc.fitting.intervals import parse_ci, with_intervals
     options = _options(args, args.lr)
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
+    wanted = parse_ci(args.ci) if args.ci is not None else None
+    if args.absolute_sigma and args.sigma is None:
+        raise GdcError("--absolute-sigma says how to read the errors of --sigma", where="--absolute-sigma",
+                       hint="give the column of errors: --sigma COLUMN")
     problem, init = _prepare(args, outputs)
     _say(args, preamble(problem, options) + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
@@ -193,6 +212,9 @@ def run_fit(args) -> int:
         if args.json:
             print(dumps(result_json(result)))
         raise FitFailed(result)
+    result = dataclasses.replace(result, problem=problem)
+    if wanted is not None:
+        result = with_intervals(result, *wanted)
     if args.save:
         save_params(args.save, result, problem)
     print(dumps(result_json(result)) if args.json else printable(result_text(result)))

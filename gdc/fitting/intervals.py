@@ -43,9 +43,8 @@ class Intervals:
     dof: int
 
     def describe(self) -> str:
-        what = ("value ± t·standard error" if self.how == "asymptotic"
-                else "profile likelihood, F-test as lmfit's conf_interval")
-        return f"{self.level:.4g} level, {what}; Student's t with N − p = {self.dof} degrees of freedom"
+        what = "value ± t·standard error" if self.how == "asymptotic" else "profile likelihood, lmfit's F-test"
+        return f"{100 * self.level:.4g} % confidence intervals ({what}; t with {self.dof} degrees of freedom)"
 
 
 def parse_ci(value: float | str) -> tuple[float, str]:
