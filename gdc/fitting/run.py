@@ -27,6 +27,7 @@ from .run_lbfgs import run_lbfgs
 from .run_second_order import run_second_order
 from .start import Start, examine_start
 from .verdict import judge
+from .weights import least_squares_holds, without_least_squares
 
 # Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
 RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order,
@@ -90,6 +91,9 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     layout = problem.params_layout
     kernels = fit_kernels(problem)
     params = initial_params(problem.kernels, init, layout, options.seed)
+    if kernels.residuals_jacobian is not None and layout.size <= MAX_STATISTICS \
+            and not least_squares_holds(kernels, problem.data, params):
+        kernels = without_least_squares(kernels)   # a negative weight W in sum(W*(y - Y)^2)
     method, why = choose_method(kernels, options)
     if method != options.method:
         options = dataclasses.replace(options, method=method)

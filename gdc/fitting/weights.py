@@ -10,6 +10,7 @@ write r and J out (N×p memory), as scipy's curve_fit does.
 from __future__ import annotations
 
 import dataclasses
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -25,7 +26,7 @@ def checked_sigma(values: np.ndarray, column: str, where: str) -> np.ndarray:
     if len(bad):
         row = int(bad[0])
         raise GdcError(f"the measurement errors in column {column!r} must be finite and > 0; row "
-                       f"{row + 1} holds {sigma[row]!r} ({len(bad)} such row{'s' if len(bad) != 1 else ''})",
+                       f"{row + 1} holds {float(sigma[row])!r} ({len(bad)} such row{'s' if len(bad) != 1 else ''})",
                        where=where, hint="drop those rows, or give no --sigma")
     return sigma
 
@@ -91,3 +92,30 @@ class _Weighted:
         jtj_out[:] = j.T @ j
         jtr_out[:] = j.T @ r
         return rss
+
+
+def least_squares_holds(kernels: Kernels, data: tuple[np.ndarray, ...], params: np.ndarray,
+                        chunk: int = 1 << 20) -> bool:
+    """Whether the residuals of the least-squares form are real on this data: a weight W of
+    Σ W·(y − Y)² enters r as √W, NaN for a negative W while the loss is finite (the fused JᵀJ
+    never takes the root, so the residuals are checked, `chunk` values of J at a time)."""
+    with np.errstate(all="ignore"):
+        if not math.isfinite(kernels.loss(params, *data)):
+            return True   # the start's own problem, which examine_start reports
+        rows, size = len(data[0]), len(params)
+        step = max(1, chunk // max(size, 1))
+        r, j = np.empty(min(step, rows)), np.empty((min(step, rows), size))
+        for start in range(0, rows, step):
+            part = tuple(column[start:start + step] for column in data)
+            n = len(part[0])
+            kernels.residuals_jacobian(params, *part, r[:n], j[:n])
+            if not (np.all(np.isfinite(r[:n])) and np.all(np.isfinite(j[:n]))):
+                return False
+    return True
+
+
+def without_least_squares(kernels: Kernels) -> Kernels:
+    """The kernels with their least-squares form taken away (lm and its statistics not offered)."""
+    kept = {name: value for name, value in vars(kernels.module).items()
+            if name not in ("jtj_jtr", "residuals_jacobian", "LSQ_SCALE", "LSQ_MEAN")}
+    return dataclasses.replace(kernels, module=SimpleNamespace(**kept))
