@@ -8,6 +8,7 @@ import sys
 
 from gdc.errors import GdcError, printable
 from gdc.fitting.options import (BATCH_SIZE, BETA1, BETA2, EPS, FTOL, FULL_BATCH_EPOCHS, GTOL,
+                                 LBFGS_GTOL, LBFGS_TOL,
                                  MAX_BUNDLE, MAX_SECOND_ORDER, MAX_STATISTICS, METHODS, MOMENTUM,
                                  PATIENCE, POWER_T, SCHEDULES, STEP_EVERY, STEP_FACTOR,
                                  STOCHASTIC_EPOCHS, TOL, XTOL, Schedule)
@@ -132,8 +133,9 @@ def _common(p) -> None:
                         f"{FTOL:g}; with auto, giving --tol or --gtol chooses gd. Either way the fit "
                         "is called converged only when the curvature puts its loss near a minimum")
     s.add_argument("--gtol", type=float,
-                   help=f"first-order methods: stop when the gradient norm falls to this; lbfgs: when "
-                        f"the largest |∂J/∂θ| does, as scikit-learn's tol (default {GTOL:g})")
+                   help=f"first-order methods: stop when the gradient norm falls to this (default "
+                        f"{GTOL:g}); lbfgs: when the largest |∂J/∂θ| does, as scikit-learn's tol "
+                        f"(default {LBFGS_GTOL:g}, with --tol {LBFGS_TOL:.3g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 

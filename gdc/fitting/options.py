@@ -23,6 +23,11 @@ BATCH_SIZE = 32                  # minibatch's rows per update
 PATIENCE = 5                     # epochs in a row that --tol must be missed
 TOL = 1e-10                      # relative loss change per epoch (first-order methods)
 GTOL = 1e-6                      # gradient norm (first-order methods)
+# lbfgs without --tol/--gtol: an iteration costs one pass, so it asks for more digits than
+# scikit-learn's tol = 1e-4 — the largest |∂J/∂θⱼ| at 1e-9, or a loss change of 64 ulps (scipy's
+# ftol in scikit-learn), whichever comes first.
+LBFGS_GTOL = 1e-9
+LBFGS_TOL = 64 * 2.0 ** -52
 XTOL = 1e-13                     # second order: the scaled step, relative to the scaled parameters
 FTOL = 1e-15                     # second order: actual and predicted relative loss reductions
 # Levenberg–Marquardt, standard errors and the condition number for at most this many parameter
