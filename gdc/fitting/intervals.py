@@ -148,7 +148,7 @@ class _Profile:
 
 def profile(result, level: float) -> Intervals:
     """Both ends of each parameter's profile-likelihood interval (see the module's docstring)."""
-    from .run import fit_kernels
+    from .weights import fit_kernels
     stats = _stats(result)
     if result.problem is None or not len(result.problem.data):
         raise GdcError("profile intervals refit the model, so they need its data", where="--ci",

@@ -32,9 +32,14 @@ EXTRAPOLATE = 4.0      # the bracketing phase grows the step at most this much p
 # J(θ + αd) ≤ J(θ) + ROUNDING·|J(θ)| and φ'(α) ≤ (2·DELTA − 1)·φ'(0), exact for a quadratic.
 ROUNDING = 1e-14
 DELTA = 0.1
+# A line search that fails where the step promises a decrease −gᵀd below FLAT·|J| has met the
+# loss's rounding, not a wall: the fit stops as on --tol, and gdc.fitting.verdict judges it.
+FLAT = 1e-12
 MESSAGES = {
     Stop.GTOL: "converged: the largest partial derivative |∂J/∂θ| fell to {gtol:g}",
     Stop.TOL: "converged: an iteration lowered the loss by less than {tol:g} (relative)",
+    "flat": "converged: the loss stopped changing — the last step promised a decrease below "
+            f"{FLAT:g} of the loss, its rounding, and no step found one",
     Stop.MAX_EPOCHS: "not converged: stopped at the iteration limit ({k})",
     Stop.STALLED: "not converged: the line search found no step that lowers the loss enough, "
                   "although the gradient is not zero",
@@ -167,6 +172,8 @@ class LBFGS:
         self.grad = objective.grad.copy()
         self.trial = np.empty_like(params)
         self.passes = 1
+        self.flat = False   # stopped where no step can lower the loss beyond its rounding
+        self.moved = False  # the last iteration took a step
 
     def stationary(self) -> bool:
         return gradient_test(self.params, self.grad) <= self.gtol
@@ -184,8 +191,10 @@ class LBFGS:
             self.memory = Memory()
             direction, slope = -self.grad, -float(self.grad @ self.grad)
             found = self._search(direction, slope, min(1.0, 1.0 / math.sqrt(-slope)))
+        self.moved = found is not None
         if found is None:
-            return Stop.STALLED
+            self.flat = -slope <= FLAT * abs(self.loss)
+            return Stop.TOL if self.flat else Stop.STALLED
         alpha, loss = found
         s = alpha * direction
         y = self.objective.grad - self.grad
@@ -208,21 +217,22 @@ class LBFGS:
 
 
 def lbfgs(objective, params: np.ndarray, max_iter: int, gtol: float, tol: float, progress=None,
-          record: bool = False) -> Outcome:
-    """Minimize the objective (gdc.fitting.optimizers.Objective) from params, in place."""
+          record: bool = False) -> tuple[Outcome, str]:
+    """Minimize the objective (gdc.fitting.optimizers.Objective) from params, in place; the
+    outcome and the reason in words."""
     with np.errstate(all="ignore"):
         run = LBFGS(objective, params, gtol, tol)
     out = Outcome.start(run.loss, params, record)
     if not (math.isfinite(run.loss) and np.all(np.isfinite(run.grad))):
         out.reason = Stop.DIVERGED
-        return out
+        return out, MESSAGES[out.reason]
     try:
         for k in range(1, max_iter + 1):
             if run.stationary():
                 out.reason = Stop.GTOL
                 break
             stop = run.step()
-            if stop is not Stop.STALLED:
+            if run.moved:
                 out.step(k, run.loss, params, gradient_test(params, run.grad), progress)
             if stop is not None:
                 out.reason = stop
@@ -232,8 +242,5 @@ def lbfgs(objective, params: np.ndarray, max_iter: int, gtol: float, tol: float,
     except KeyboardInterrupt:
         out.reason = Stop.INTERRUPTED
     out.grad_norm = float(np.linalg.norm(run.grad))
-    return out
-
-
-def message(out: Outcome, gtol: float, tol: float) -> str:
-    return MESSAGES[out.reason].format(gtol=gtol, tol=tol, k=out.iterations)
+    key = "flat" if out.reason is Stop.TOL and run.flat else out.reason
+    return out, MESSAGES[key].format(gtol=gtol, tol=tol, k=out.iterations)

@@ -4,17 +4,20 @@ acceleration as fallbacks (see second_order.py for the damped step they share)."
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gdc.runtime.jit import cached_njit
 from .options import MAX_STATISTICS
-from .problem import Problem
 from .reasons import Stop
 from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome, drive, search,
                            solve_positive_definite)
 from .statistics import least_squares_stats
 from .trust_region import column_scales, trust_region_lm
+
+if TYPE_CHECKING:   # problem.py's FitResult reaches this module through intervals.py
+    from .problem import Problem
 
 # Geodesic acceleration is tried again from the start when a plain fit ends poorly determined
 # or unconverged, for data of at most this many N·p values (it writes J out).

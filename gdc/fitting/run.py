@@ -27,7 +27,7 @@ from .run_lbfgs import run_lbfgs
 from .run_second_order import run_second_order
 from .start import Start, examine_start
 from .verdict import judge
-from .weights import least_squares_holds, without_least_squares
+from .weights import fit_kernels, least_squares_holds, without_least_squares
 
 # Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
 RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order,
@@ -72,15 +72,6 @@ def parse_init(text: str) -> dict[str, float]:
             raise GdcError(f"{item!r} is not of the form NAME=NUMBER", where="--init",
                            hint="e.g. --init m=1,b=0") from None
     return values
-
-
-def fit_kernels(problem: Problem) -> Kernels:
-    """The kernels a fit runs: one scalar parameter per element, residuals divided by σ (--sigma)."""
-    kernels = problem.kernels.flat(problem.params_layout)
-    if problem.sigma is not None:   # the measurement errors weigh every method and every check
-        from .weights import weighted
-        kernels = weighted(kernels, problem.sigma, problem.sigma_column)
-    return kernels
 
 
 def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, float] | None = None,

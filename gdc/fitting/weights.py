@@ -19,6 +19,15 @@ from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 
 
+def fit_kernels(problem) -> Kernels:
+    """The kernels a fit runs on a Problem: one scalar parameter per element, residuals divided
+    by σ where the problem has measurement errors (--sigma)."""
+    kernels = problem.kernels.flat(problem.params_layout)
+    if problem.sigma is not None:   # the measurement errors weigh every method and every check
+        kernels = weighted(kernels, problem.sigma, problem.sigma_column)
+    return kernels
+
+
 def checked_sigma(values: np.ndarray, column: str, where: str) -> np.ndarray:
     """The σ column as float64, refused (with the first bad row) unless every value is finite and > 0."""
     sigma = np.ascontiguousarray(values, dtype=np.float64)

@@ -75,13 +75,14 @@ def test_the_line_search_ends_on_a_strong_wolfe_step(start):
 
 def test_lbfgs_reaches_the_minimum_of_rosenbrocks_valley():
     theta = np.array([-1.2, 1.0])
-    out = lbfgs(Numpy(rosenbrock), theta, 1000, gtol=1e-10, tol=0.0)
+    out, message = lbfgs(Numpy(rosenbrock), theta, 1000, gtol=1e-10, tol=0.0)
+    assert message.startswith("converged: the largest partial derivative")
     assert out.reason == Stop.GTOL and out.iterations < 100
     np.testing.assert_allclose(theta, [1.0, 1.0], rtol=1e-9)
 
 
 def test_the_iteration_limit_is_not_called_converged():
-    out = lbfgs(Numpy(rosenbrock), np.array([-1.2, 1.0]), 3, gtol=1e-10, tol=0.0)
+    out, _ = lbfgs(Numpy(rosenbrock), np.array([-1.2, 1.0]), 3, gtol=1e-10, tol=0.0)
     assert out.reason == Stop.MAX_EPOCHS and not out.converged and out.iterations == 3
 
 
