@@ -114,8 +114,9 @@ def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,
 
 
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
-            drop_nonfinite: bool = False) -> Problem:
-    """Read the data, settle which model names are data (those among its columns), compile."""
+            drop_nonfinite: bool = False, sigma: str | None = None, absolute_sigma: bool = False) -> Problem:
+    """Read the data, settle which model names are data (those among its columns), compile;
+    `sigma` names a column of measurement errors (see `fit`)."""
     from gdc.fitting.problem import bind, read_data
     from gdc.io.source import looks_like_path, read_model
     from gdc.runtime.checked import unchecked
@@ -135,7 +136,7 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
         isinstance(model, str) and looks_like_path(model)) else None
     return bind(kernels, data_in, mapping, model_source=model_source, text=text,
-                classified_by=(known, origin))
+                classified_by=(known, origin), sigma=sigma, absolute_sigma=absolute_sigma)
 
 
 def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source: str) -> None:
@@ -163,7 +164,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
         plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
         history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
-        fixed: Mapping[str, float] | None = None) -> FitResult:
+        fixed: Mapping[str, float] | None = None, sigma: str | None = None,
+        absolute_sigma: bool = False, ci: float | str | None = None) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
@@ -180,9 +182,20 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     bounds (`param k in (0, inf)`): the fit keeps to both. `fixed` holds parameters (or
     elements) at values, {"b": 0}, without recompiling: the fit equals that of the model with
     b replaced by 0. A parameter that ends on a bound, or is fixed, has no standard error
-    (`result.held` says which and why)."""
+    (`result.held` says which and why).
+
+    Measurement errors (`--sigma`): `sigma` names a data column of errors σᵢ > 0, and each
+    residual of a least-squares loss is divided by its σ (the loss becomes c·Σ((y − Y)/σ)²), as
+    scipy's curve_fit(sigma=...). With absolute_sigma=False (curve_fit's default) σ gives only
+    relative weights and the covariance is s²(JᵀJ)⁻¹, s² = χ²/(N − p); with True, σ are the
+    errors themselves and the covariance is (JᵀJ)⁻¹.
+    A least-squares fit has `covariance`, `correlation`, `std_errors` (by name) and
+    `conf_int(level)`; `ci` (`--ci`) computes intervals for the report: a level such as 0.95
+    (asymptotic: value ± t·standard error, Student's t with N − p degrees of freedom), or
+    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval)."""
     import dataclasses
 
+    from gdc.fitting.intervals import parse_ci, with_intervals
     from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
 
@@ -191,8 +204,12 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
                        step_factor=step_factor, momentum=momentum, nesterov=nesterov, beta1=beta1,
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
-    problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
+    wanted = None if ci is None else parse_ci(ci)
+    problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
+                      absolute_sigma=absolute_sigma)
     result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+    if wanted is not None and not result.reason.failed:
+        result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)
     if result.reason.failed:
         raise FitFailed(result)

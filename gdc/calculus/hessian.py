@@ -6,6 +6,10 @@ second derivative is sympy.diff of a partial, checked by verify.compare (the one
 every derivation step) against sympy.diff(sympy.diff(J)).
 A loss is least squares when it is c·Σᵢ rᵢ² or c·mean(rᵢ²) with a constant c > 0; then
 the Gauss–Newton matrix 2c·Σᵢ ∂r/∂θⱼ ∂r/∂θₖ (mean: 2c/N·Σ) approximates the Hessian.
+Weighted residuals count too: Σ W·(y − Y)² is Σ (√W·(y − Y))² and mean((y − Y)²/dY²) is
+mean(((y − Y)/dY)²), a factor free of parameters (a weight W, an error dY⁻²) entering the
+residual as its square root; the form found is checked against the loss (verify.compare), and
+a weight that is negative on the data makes the residual NaN there, which the fit detects.
 """
 
 from __future__ import annotations
@@ -33,16 +37,39 @@ class LeastSquares:
         return tuple(sympy.diff(self.residual, p) for p in params)
 
 
-def least_squares_form(loss: sympy.Expr) -> LeastSquares | None:
-    """The residual when the (expanded) loss is a positive constant times mean/sum of a square."""
+def least_squares_form(loss: sympy.Expr, params=()) -> LeastSquares | None:
+    """The residual when the (expanded) loss is a positive constant times mean/sum of a square,
+    or of a square times factors free of `params` (weights, see the module's docstring)."""
     scale, rest = loss.as_coeff_Mul()
     if not isinstance(rest, SampleReduction) or not scale.is_positive:
         return None
     body = rest.args[0]
-    factor, square = body.as_coeff_Mul()
-    if not (factor.is_positive and isinstance(square, sympy.Pow) and square.exp == 2):
+    factor, product = body.as_coeff_Mul()
+    if not factor.is_positive:
         return None
-    return LeastSquares(square.base, scale * factor, isinstance(rest, mean))
+    if isinstance(product, sympy.Pow) and product.exp == 2:
+        return LeastSquares(product.base, scale * factor, isinstance(rest, mean))
+    residual = _weighted_residual(product, params)
+    if residual is None or compare(factor * residual ** 2, body) is not Verdict.EQUAL:
+        return None
+    return LeastSquares(residual, scale * factor, isinstance(rest, mean))
+
+
+def _weighted_residual(product: sympy.Expr, params) -> sympy.Expr | None:
+    """r with r² = product, for a product of even powers (at least one holding a parameter) and
+    of factors free of parameters (√ of those); None for any other product."""
+    if not params or not isinstance(product, sympy.Mul):
+        return None
+    roots, squared = [], False
+    for f in product.args:
+        if isinstance(f, sympy.Pow) and f.exp.is_integer and f.exp.is_even:
+            roots.append(f.base ** (f.exp / 2))
+            squared = squared or f.base.has(*params)
+        elif not f.has(*params):
+            roots.append(sympy.sqrt(f))
+        else:
+            return None
+    return sympy.Mul(*roots) if squared else None
 
 
 def _almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
@@ -85,7 +112,7 @@ def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
         if verdict is Verdict.UNDECIDED:
             undecided.add((names[j], names[k]))
         entries.append((names[j], names[k], value))
-    form = least_squares_form(sm.loss)
+    form = least_squares_form(sm.loss, sm.params)
     gn = None
     if form is not None:
         jac = form.jacobian(sm.params)

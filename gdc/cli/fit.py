@@ -8,6 +8,7 @@ import sys
 
 from gdc.errors import GdcError, printable
 from gdc.fitting.options import (BATCH_SIZE, BETA1, BETA2, EPS, FTOL, FULL_BATCH_EPOCHS, GTOL,
+                                 LBFGS_GTOL, LBFGS_TOL,
                                  MAX_BUNDLE, MAX_SECOND_ORDER, MAX_STATISTICS, METHODS, MOMENTUM,
                                  PATIENCE, POWER_T, SCHEDULES, STEP_EVERY, STEP_FACTOR,
                                  STOCHASTIC_EPOCHS, TOL, XTOL, Schedule)
@@ -17,7 +18,7 @@ FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
 the loss: a loss with kinks (abs, max, min) is fitted by a bundle method, a sum of squared
 residuals by Levenberg–Marquardt, another loss of a few parameters by Newton's method
-(damped), anything else by gradient descent. A fit is reported converged only when a
+(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported converged only when a
 certificate holds at its answer; otherwise the report says why not, and what to try.
 
 The model's undeclared names that are columns of the data file are data; the others are
@@ -50,7 +51,20 @@ def add_parser(sub) -> None:
                         "'k=(0, 10]' with open ends; repeat, or give a comma list")
     b.add_argument("--fix", action="append", metavar="NAME=VALUE",
                    help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
-    fit.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    fit.add_argument("--json", action="store_true", help="print the result as one JSON object "
+                     "(with the covariance and correlation matrices of a least-squares fit)")
+    u = fit.add_argument_group("measurement errors and uncertainties (least-squares losses)")
+    u.add_argument("--sigma", metavar="COLUMN",
+                   help="a data column of measurement errors σ > 0: each residual is divided by its "
+                        "σ, the loss becomes c·Σ((y − Y)/σ)² (scipy curve_fit's sigma)")
+    u.add_argument("--absolute-sigma", action="store_true",
+                   help="σ are the errors themselves: covariance (JᵀJ)⁻¹, not scaled by χ²/(N − p) "
+                        "(curve_fit's absolute_sigma=True; default: σ are relative weights)")
+    u.add_argument("--ci", metavar="LEVEL|profile",
+                   help="confidence intervals in the report: a level such as 0.95 (value ± t·standard "
+                        "error, Student's t with N − p degrees of freedom), or profile / profile:0.9 "
+                        "(profile likelihood: each parameter held, the others refitted, as lmfit's "
+                        "conf_interval; default level 0.95)")
     fit.add_argument("--save", metavar="PARAMS.json", help="write the fitted parameters (for gdc predict)")
     fit.add_argument("--history", metavar="LOSS.csv", help="write the loss after every epoch")
     fit.add_argument("--plot", metavar="FIT.png",
@@ -91,9 +105,11 @@ def _common(p) -> None:
     m.add_argument("--method", choices=tuple(METHODS),
                    help=f"auto (the default of fit: bundle for a loss with kinks of up to {MAX_BUNDLE} "
                         f"parameter values, lm for a sum of squared residuals of up to {MAX_STATISTICS}, "
-                        f"else newton for a scalar model of up to {MAX_SECOND_ORDER}, else gd), "
+                        f"else newton for a scalar model of up to {MAX_SECOND_ORDER}, else lbfgs for a "
+                        "smooth loss, else gd), "
                         "lm (Levenberg–Marquardt), newton (damped), bundle (a proximal bundle method, "
-                        "for losses with kinks), gd (full batch), sgd (one row at a time), "
+                        "for losses with kinks), lbfgs (L-BFGS with a strong Wolfe line search; stops "
+                        "on --gtol, the largest |∂J/∂θ|, or --tol), gd (full batch), sgd (one row at a time), "
                         "minibatch, momentum, adam (lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
                    help=f"rows per update: minibatch (default {BATCH_SIZE}), momentum and adam (default: all)")
@@ -131,7 +147,9 @@ def _common(p) -> None:
                         f"{FTOL:g}; with auto, giving --tol or --gtol chooses gd. Either way the fit "
                         "is called converged only when the curvature puts its loss near a minimum")
     s.add_argument("--gtol", type=float,
-                   help=f"first-order methods: stop when the gradient norm falls to this (default {GTOL:g})")
+                   help=f"first-order methods: stop when the gradient norm falls to this (default "
+                        f"{GTOL:g}); lbfgs: when the largest |∂J/∂θ| does, as scikit-learn's tol "
+                        f"(default {LBFGS_GTOL:g}, with --tol {LBFGS_TOL:.3g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 
@@ -165,7 +183,8 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
         if path is not None:
             guard_output(path, [args.model, args.data], option)
     mapping = parse_mapping(args.map) if args.map else None
-    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite)
+    weights = dict(sigma=getattr(args, "sigma", None), absolute_sigma=getattr(args, "absolute_sigma", False))
+    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights)
     initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
 
@@ -185,10 +204,15 @@ def run_fit(args) -> int:
     from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
     from gdc.fitting.bounds import parse_bounds, parse_fixed, make_box
+    from gdc.fitting.intervals import parse_ci, with_intervals
     options = _options(args, args.lr)
     bounds = parse_bounds(args.bound) if args.bound else None
     fixed = parse_fixed(args.fix) if args.fix else None
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
+    wanted = parse_ci(args.ci) if args.ci is not None else None
+    if args.absolute_sigma and args.sigma is None:
+        raise GdcError("--absolute-sigma says how to read the errors of --sigma", where="--absolute-sigma",
+                       hint="give the column of errors: --sigma COLUMN")
     problem, init = _prepare(args, outputs)
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     _say(args, preamble(problem, options) + "\n")
@@ -208,6 +232,9 @@ def run_fit(args) -> int:
         if args.json:
             print(dumps(result_json(result)))
         raise FitFailed(result)
+    result = dataclasses.replace(result, problem=problem)
+    if wanted is not None:
+        result = with_intervals(result, *wanted)
     if args.save:
         save_params(args.save, result, problem)
     print(dumps(result_json(result)) if args.json else printable(result_text(result)))

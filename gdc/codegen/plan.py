@@ -150,7 +150,7 @@ def _second_order(sm: SymbolicModel, grads: dict) -> dict:
     if not sm.shaped and len(sm.params) > MAX_SECOND_ORDER:
         return {}
     extra = {}
-    form = least_squares_form(sm.loss)
+    form = least_squares_form(sm.loss, sm.params)
     if form is not None:
         jac = tuple((_free(e), stable_form(derivative(form.residual, e))) for e in sm.elements)
         if printable(g for _, g in jac):

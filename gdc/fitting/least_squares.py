@@ -4,17 +4,20 @@ acceleration as fallbacks (see second_order.py for the damped step they share)."
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from gdc.runtime.jit import cached_njit
 from .options import MAX_STATISTICS
-from .problem import Problem
 from .reasons import Stop
 from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, XTOL, Damping, Outcome, drive, search,
                            solve_positive_definite)
 from .statistics import least_squares_stats
 from .trust_region import column_scales, trust_region_lm
+
+if TYPE_CHECKING:   # problem.py's FitResult reaches this module through intervals.py
+    from .problem import Problem
 
 # Geodesic acceleration is tried again from the start when a plain fit ends poorly determined
 # or unconverged, for data of at most this many N·p values (it writes J out).
@@ -67,10 +70,11 @@ def least_squares_report(problem: Problem, params: np.ndarray, reason: str, know
     if box is not None:   # standard errors only where the box holds nothing (gdc.fitting.bounds)
         free = ~(box.fixed | box.at_bound(params))
         return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names,
-                                   free, int(np.count_nonzero(~box.fixed)))
-    if known is not None and not known.warnings:   # computed by the fit, without the names
+                                   free, int(np.count_nonzero(~box.fixed)), problem.absolute_sigma)
+    if known is not None and not known.warnings and not problem.absolute_sigma:   # computed by the fit
         return known
-    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names)
+    return least_squares_stats(LeastSquaresKernels(problem.kernels, problem.data), params, names,
+                               absolute_sigma=problem.absolute_sigma)
 
 
 @cached_njit(nogil=True, error_model="numpy")

@@ -23,6 +23,11 @@ BATCH_SIZE = 32                  # minibatch's rows per update
 PATIENCE = 5                     # epochs in a row that --tol must be missed
 TOL = 1e-10                      # relative loss change per epoch (first-order methods)
 GTOL = 1e-6                      # gradient norm (first-order methods)
+# lbfgs without --tol/--gtol: an iteration costs one pass, so it asks for more digits than
+# scikit-learn's tol = 1e-4 — the largest |∂J/∂θⱼ| at 1e-9, or a loss change of 64 ulps (scipy's
+# ftol in scikit-learn), whichever comes first.
+LBFGS_GTOL = 1e-9
+LBFGS_TOL = 64 * 2.0 ** -52
 XTOL = 1e-13                     # second order: the scaled step, relative to the scaled parameters
 FTOL = 1e-15                     # second order: actual and predicted relative loss reductions
 # Levenberg–Marquardt, standard errors and the condition number for at most this many parameter
@@ -30,6 +35,9 @@ FTOL = 1e-15                     # second order: actual and predicted relative l
 # jtj_jtr, so this limit decides for them; scalar ones have second-order kernels only up to
 # MAX_SECOND_ORDER parameters.
 MAX_STATISTICS = 200
+# --method auto takes Newton's method (a p×p Hessian each step) for at most this many parameter
+# values, L-BFGS beyond (and for shaped models, which have no Hessian kernel).
+MAX_NEWTON = MAX_SECOND_ORDER
 # The bundle method (losses with kinks) for at most this many parameter values: each step solves
 # a small quadratic program over up to 2p + 10 cutting planes.
 MAX_BUNDLE = MAX_SECOND_ORDER
@@ -57,10 +65,11 @@ class Method:
 
     name: str
     label: str                         # in words, for the preamble and the report
-    kind: str                          # "second_order", "bundle" or "first_order"
+    kind: str                          # "second_order", "bundle", "lbfgs" or "first_order"
     stochastic: bool = False           # updates from samples, not from the full batch
     sample_kernel: str | None = None   # "sgd_epoch", "minibatch_epoch"
     takes_rate: bool = True            # --lr, --schedule and --tol/--gtol apply
+    takes_tolerances: bool = False     # --tol/--gtol apply although --lr does not (lbfgs)
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -68,6 +77,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("lm", "Levenberg–Marquardt", "second_order", takes_rate=False),
     Method("newton", "Newton's method, damped where needed", "second_order", takes_rate=False),
     Method("bundle", "a proximal bundle method for losses with kinks", "bundle", takes_rate=False),
+    Method("lbfgs", "L-BFGS (limited-memory quasi-Newton, strong Wolfe line search)", "lbfgs",
+           takes_rate=False, takes_tolerances=True),
     Method("gd", "gradient descent", "first_order"),
     Method("sgd", "stochastic gradient descent", "first_order", True, "sgd_epoch"),
     Method("minibatch", "mini-batch gradient descent", "first_order", True, "minibatch_epoch"),
@@ -189,11 +200,13 @@ class Options:
         if not self.spec.takes_rate and self.method != "auto":
             for name, given in (("--lr", self.lr is not None), ("--batch-size", self.batch_size is not None),
                                 ("--schedule", self.schedule.kind != "constant"),
-                                ("--tol/--gtol", self.tolerances_given)):
+                                ("--tol/--gtol", self.tolerances_given and not self.spec.takes_tolerances)):
                 if given:
-                    how = " from second derivatives" if self.spec.kind == "second_order" else ""
-                    raise GdcError(f"{self.method} chooses its own steps{how}, uses the full batch and "
-                                   f"stops at full precision; {name} is for the first-order methods",
+                    how = {"second_order": " from second derivatives",
+                           "lbfgs": " by a line search"}.get(self.spec.kind, "")
+                    stops = "" if self.spec.takes_tolerances else " and stops at full precision"
+                    raise GdcError(f"{self.method} chooses its own steps{how}, uses the full batch{stops}; "
+                                   f"{name} is for the first-order methods",
                                    where=name, hint=f"leave {name} out, or use --method gd")
         if self.nesterov and self.method != "momentum":
             raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")

@@ -35,6 +35,10 @@ class Problem:
     layout: Layout | None = None   # the parameters' shapes and places, sizes bound by this data
     model_text: str | None = field(default=None, repr=False)   # the model, when given as text or a file
     box: object | None = None      # bounds.Box: bounds and fixed values per element, set by run (None: free)
+    # Measurement errors (--sigma): each residual divided by its row's σ (gdc.fitting.weights).
+    sigma: np.ndarray | None = field(default=None, repr=False)
+    sigma_column: str | None = None
+    absolute_sigma: bool = False      # the covariance is (JᵀJ)⁻¹, not s²(JᵀJ)⁻¹ (curve_fit's meaning)
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
@@ -79,6 +83,7 @@ class FitResult:
     gap: float = math.nan            # the estimated loss above the minimum, when a certificate was computed
     problem: Problem | None = field(default=None, repr=False)   # what gdc.fit fitted: for predict, save, plot
     held: tuple[str, ...] = ()       # per element: "fixed", "at lower bound 0", … or "" (bounds.Box.held)
+    intervals: object | None = None  # intervals.Intervals, when asked for (--ci, gdc.fit(ci=...))
 
     def __str__(self) -> str:
         from .report import result_text
@@ -93,6 +98,27 @@ class FitResult:
         when the loss is not least squares."""
         from .result import by_name
         return None if self.stats is None else by_name(self, self.stats.std_errors)
+
+    @property
+    def covariance(self) -> np.ndarray | None:
+        """The parameters' covariance matrix (least squares; one row per element of the flat
+        parameter vector, in the order of `layout.element_names`); None for other losses."""
+        return None if self.stats is None else getattr(self.stats, "covariance", None)
+
+    @property
+    def correlation(self) -> np.ndarray | None:
+        """covariance[j, k] / (σⱼ·σₖ); None for other losses."""
+        return None if self.stats is None else getattr(self.stats, "correlation", None)
+
+    def conf_int(self, level: float = 0.95, profile: bool = False) -> dict:
+        """Each parameter's (low, high) confidence interval at `level` (arrays of its shape for a
+        vector or matrix): asymptotic, value ± t·standard error with Student's t at N − p
+        degrees of freedom; with profile=True by profile likelihood, as lmfit's conf_interval."""
+        from .intervals import asymptotic, profile as profiled
+        found = (profiled if profile else asymptotic)(self, level)
+        from .result import by_name
+        low, high = by_name(self, found.low), by_name(self, found.high)
+        return {name: (low[name], high[name]) for name in low}
 
     rss = property(lambda self: None if self.stats is None else self.stats.rss,
                    doc="The residual sum of squares of a least-squares fit (None for other losses).")
@@ -184,30 +210,37 @@ def read_data(data, drop_nonfinite: bool = False) -> DataIn:
 
 
 def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_source: str | None,
-         text: str | None, classified_by: tuple[tuple[str, ...], str]) -> Problem:
-    """The Problem: each of the kernels' data names bound to its column(s), in their order."""
+         text: str | None, classified_by: tuple[tuple[str, ...], str], sigma: str | None = None,
+         absolute_sigma: bool = False) -> Problem:
+    """The Problem: each of the kernels' data names bound to its column(s), in their order;
+    `sigma` names the column of measurement errors, read with them (rows dropped alike)."""
     from gdc.io.data import bound_columns, gather
     from gdc.io.frames import checked_rows
 
     dropped = data.dropped
     shapes = dict(zip(kernels.data_names, kernels.data_shapes))
+    names = kernels.data_names + ((sigma,) if sigma is not None and sigma not in kernels.data_names else ())
     if data.table is not None:
-        bound = bound_columns(data.table, kernels.data_names, mapping, shapes)
+        bound = bound_columns(data.table, names, mapping, shapes)
         chosen = gather(data.table, bound, shapes)
         if data.frame_drop is not None:
             chosen, dropped = checked_rows(chosen, bound, data.frame_drop, data.source)
         used = [":".join(bound[name]) for name in kernels.data_names]
         taken = {column for columns in bound.values() for column in columns}
     else:
-        chosen = select(data.columns, kernels.data_names, mapping)
+        chosen = select(data.columns, names, mapping)
         used = [mapping.get(name, name) for name in kernels.data_names]
-        taken = set(used)
+        taken = set(used) | ({sigma} if sigma is not None else set())
     unused = tuple(n for n in data.names if n not in taken)
     columns = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
     layout = kernels.layout(columns, data.source if data.table is not None else "gdc.fit")
+    errors = None
+    if sigma is not None:
+        from .weights import checked_sigma
+        errors = checked_sigma(chosen[sigma], sigma, data.source)
     return Problem(kernels, columns, tuple(used), data.source, len(columns[0]) if columns else 0,
                    dropped, unused, model_source, model_identity(text, kernels), classified_by, layout,
-                   text)
+                   text, errors, sigma, absolute_sigma)
 
 
 def model_identity(text: str | None, kernels: Kernels) -> str:

@@ -117,6 +117,8 @@ def result_text(result: FitResult) -> str:
         lines.extend(_params_table(result))
         lines.append("")
     lines.append(_table(summary_rows(result)))
+    from .uncertainty import uncertainty_lines
+    lines.extend(uncertainty_lines(result))
     return "\n".join(lines)
 
 
@@ -137,6 +139,11 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         count = ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
                                                      if result.updates != result.iterations else ""))
     rows = [("loss", f"{result.loss:.10g}")]
+    problem = result.problem
+    if problem is not None and problem.sigma_column is not None:
+        rows.append(("sigma", f"residuals divided by column {problem.sigma_column}; the covariance "
+                              + ("is (JᵀJ)⁻¹ (absolute_sigma)" if problem.absolute_sigma
+                                 else "is scaled by χ²/(N − p) (relative sigma)")))
     if stats is not None and not result.reason.failed:
         rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
                  ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
@@ -263,9 +270,10 @@ def _stats_json(result: FitResult) -> dict:
     s = result.stats
     if s is None or result.reason.failed:
         return {}
+    from .uncertainty import uncertainty_json
     return {"rss": _number(s.rss), "dof": s.dof, "residual_sd": _number(s.sigma),
             "std_errors": dict(zip(_element_names(result), (_number(e) for e in s.std_errors))),
-            "condition": _number(s.condition), "warnings": list(s.warnings)}
+            "condition": _number(s.condition), "warnings": list(s.warnings), **uncertainty_json(result)}
 
 
 def dumps(obj) -> str:

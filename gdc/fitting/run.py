@@ -24,12 +24,15 @@ from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
 from .run_first_order import run_first_order
+from .run_lbfgs import run_lbfgs
 from .run_second_order import run_second_order
 from .start import Start, examine_start
 from .verdict import judge
+from .weights import fit_kernels, least_squares_holds, without_least_squares
 
 # Each kind of method in the registry (gdc.fitting.options.METHODS) and the runner that fits it.
-RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order}
+RUNNERS = {"second_order": run_second_order, "bundle": run_second_order, "first_order": run_first_order,
+           "lbfgs": run_lbfgs}
 
 
 # --- the starting point ------------------------------------------------------------------------
@@ -80,8 +83,11 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     `bounds` narrow the model's (gdc.fitting.bounds), `fixed` holds parameters at values."""
     options.validate()
     layout = problem.params_layout
-    kernels = problem.kernels.flat(layout)
+    kernels = fit_kernels(problem)
     params = initial_params(problem.kernels, init, layout, options.seed)
+    if kernels.residuals_jacobian is not None and layout.size <= MAX_STATISTICS \
+            and not least_squares_holds(kernels, problem.data, params):
+        kernels = without_least_squares(kernels)   # a negative weight W in sum(W*(y - Y)^2)
     box = make_box(problem.kernels, layout, bounds, fixed)
     if box is not None:
         enter(box, params, _drawn(layout, init), kernels.param_names)
@@ -89,6 +95,11 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if method != options.method:
         options = dataclasses.replace(options, method=method)
     _box_allowed(box, options.method, why)
+    if box is not None and options.method == "lbfgs" and why:   # auto's choice; gd projects onto the box
+        options, why = dataclasses.replace(options, method="gd"), why + "; L-BFGS takes no bounds yet, so gd, projected"
+    if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):
+        raise GdcError(f"--sigma weighs the full-batch fit; --method {options.method} updates from "
+                       "samples or cutting planes", where="--sigma", hint="use --method lm (or auto)")
     flat = dataclasses.replace(problem, kernels=kernels, box=box)
     examining = time.perf_counter()
     start = examine_start(kernels, flat.data, params, options.seed, None if box is None else box.fixed)
@@ -116,7 +127,10 @@ def _drawn(layout: Layout, init: Mapping[str, float] | None) -> np.ndarray:
 
 
 def _box_allowed(box: Box | None, method: str, why: str | None) -> None:
-    """The bundle method keeps no box: say so rather than fit outside it."""
+    """The bundle method and L-BFGS keep no box: say so rather than fit outside it."""
+    if box is not None and method == "lbfgs" and not why:
+        raise GdcError("--method lbfgs does not take bounds or fixed parameters yet", where="--method",
+                       hint="use --method gd (projected onto the bounds), or lm or newton for least squares")
     if box is not None and method == "bundle":
         chosen = " (--method auto chose it: the loss has kinks)" if why else ""
         raise GdcError(f"the bundle method{chosen} does not take bounds or fixed parameters yet",

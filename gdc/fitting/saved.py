@@ -11,6 +11,7 @@ from gdc.runtime.kernels import Kernels
 from .reasons import Stop
 from .problem import FitResult, Problem
 from .statistics import LeastSquaresStats
+from .uncertainty import restored
 
 
 def _float(value) -> float:
@@ -31,10 +32,12 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
                       classified_by=(tuple(known.get("names") or ()), known.get("origin", "")),
                       layout=layout, model_text=model_text)
     stats = None
+    covariance, intervals = restored(fit, layout.element_names)
     if "rss" in fit:
         stats = LeastSquaresStats(_float(fit["rss"]), int(fit["dof"]), _float(fit["residual_sd"]),
                                   tuple(_float(e) for e in fit["std_errors"].values()),
-                                  _float(fit["condition"]), tuple(fit.get("warnings", ())))
+                                  _float(fit["condition"]), tuple(fit.get("warnings", ())), covariance,
+                                  bool(fit.get("absolute_sigma", False)))
     converged = bool(doc.get("converged", fit.get("converged", False)))
     return FitResult(
         params=params, loss=_float(doc.get("loss")), iterations=int(fit.get("iterations", 0)),
@@ -46,7 +49,7 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
         model_hash=fit.get("model_hash", kernels.model_hash), n_rows=int(fit.get("n_rows", 0)),
         method_note=fit.get("method_auto"), stats=stats, layout=layout,
         notes=tuple(fit.get("notes", ())), advice=fit.get("advice", ""),
-        gap=_float(fit.get("gap", math.nan)), problem=problem)
+        gap=_float(fit.get("gap", math.nan)), problem=problem, intervals=intervals)
 
 
 def _stop(value) -> Stop:

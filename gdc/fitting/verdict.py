@@ -31,7 +31,7 @@ from .problem import FitResult, Problem
 from .reasons import Stop
 
 # The gap a converged fit may leave, relative to the loss scale, by the kind of method.
-CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5}
+CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5, "lbfgs": 1e-8}
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
@@ -176,7 +176,7 @@ def claim_for(options: Options) -> float:
     """The gap a converged fit of this method may leave, relative (a looser --tol loosens it)."""
     kind = options.spec.kind
     base = CLAIM["stochastic" if options.stochastic else kind]
-    return max(base, options.tol) if kind == "first_order" else base
+    return max(base, options.tol) if kind in ("first_order", "lbfgs") else base
 
 
 def judge(problem: Problem, options: Options, result: FitResult, params: np.ndarray,

@@ -230,6 +230,12 @@ def test_the_bundle_method_refuses_bounds(line):
         run(problem, Options(method="bundle"), bounds={"m": (0, 1)})
 
 
+def test_lbfgs_refuses_bounds_rather_than_leaving_them(line):
+    problem, _ = line
+    with pytest.raises(GdcError, match="lbfgs does not take bounds"):
+        run(problem, Options(method="lbfgs"), fixed={"b": 0})
+
+
 def test_the_command_line_forms():
     assert parse_bounds(["k=0:10,b=0:", "c=:-1", "d=-inf:inf", "W[0, 1]=(0, 1]"]) == {
         "k": parse_bounds(["k=[0, 10]"])["k"], "b": parse_bounds(["b=[0, inf)"])["b"],

@@ -138,7 +138,7 @@ def test_a_matrix_model_reports_compactly(tmp_path):
     json.dumps(doc, allow_nan=False)
 
 
-def test_auto_takes_lm_up_to_two_hundred_parameters_and_gd_beyond(fake_linear):
+def test_auto_takes_lm_up_to_two_hundred_parameters_and_lbfgs_beyond(fake_linear):
     x, y = synthetic(n=200, d=60)
     result = run(prepare(fake_linear, {"x": x, "Y": y}), Options())
     assert result.method == "lm" and result.stats is not None and not result.notes
@@ -146,8 +146,9 @@ def test_auto_takes_lm_up_to_two_hundred_parameters_and_gd_beyond(fake_linear):
     x, y = synthetic(n=400, d=210)
     problem = prepare(fake_linear, {"x": x, "Y": y})
     result = run(problem, Options(epochs=20000))
-    assert result.method == "gd" and "too many for second-order steps (at most 200)" in result.method_note
-    assert result.stats is None
+    assert result.method == "lbfgs" and "too many for second-order steps (at most 200)" in result.method_note
+    assert result.converged and result.stats is None
+    np.testing.assert_allclose(result.params["w"], lstsq(x, y)[:-1], rtol=1e-5, atol=1e-7)
     assert result.notes == ("standard errors and the condition number are not computed for more "
                             "than 200 parameters (this fit has 211)",)
     assert "note           standard errors" in result_text(result)

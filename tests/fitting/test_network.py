@@ -57,7 +57,7 @@ def test_the_network_fits_better_than_any_linear_model(diabetes):
     design = np.column_stack([x, np.ones(len(y))])
     coef = np.linalg.lstsq(design, y, rcond=None)[0]
     linear = np.mean((design @ coef - y) ** 2)
-    result = gdc.fit(MODEL, DATA, epochs=2000)   # the README's command: auto takes gd
+    result = gdc.fit(MODEL, DATA, method="gd", epochs=2000)   # the README's command
     assert result.method == "gd"
     assert result.params["W"].shape == (H, D) and result.params["v"].shape == (H,)
     # 32 tanh units can bend where a plane cannot: as the README says, 2000 epochs bring the
