@@ -240,7 +240,7 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
         errors = checked_sigma(chosen[sigma], sigma, data.source)
     return Problem(kernels, columns, tuple(used), data.source, len(columns[0]) if columns else 0,
                    dropped, unused, model_source, model_identity(text, kernels), classified_by, layout,
-                   text, errors, sigma, absolute_sigma)
+                   text, sigma=errors, sigma_column=sigma, absolute_sigma=absolute_sigma)
 
 
 def model_identity(text: str | None, kernels: Kernels) -> str:

@@ -61,7 +61,8 @@ class _Weighted:
     def module(self) -> SimpleNamespace:
         source = self.kernels.module
         names = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
-                 "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "predict")
+                 "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
+                 "MODEL_FORMULA", "predict")
         copied = {name: getattr(source, name) for name in names if hasattr(source, name)}
         return SimpleNamespace(**copied, loss=self.loss, loss_grad=self.loss_grad,
                                loss_grad_parallel=self.loss_grad, jtj_jtr=self.jtj_jtr,
