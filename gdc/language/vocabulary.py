@@ -19,6 +19,14 @@ def _softplus(v: float) -> float:
     return max(v, 0.0) + math.log1p(math.exp(-abs(v)))
 
 
+def _sign(v: float) -> float:
+    return 0.0 if v == 0 else math.copysign(1.0, v)
+
+
+def _where(condition: bool, a: float, b: float) -> float:
+    return a if condition else b
+
+
 @dataclass(frozen=True)
 class Signature:
     """What the language knows of an elementwise function: its arity and its float64 value.
@@ -42,7 +50,16 @@ FUNCTIONS: dict[str, Signature] = {
     "sinh": Signature(1, math.sinh), "cosh": Signature(1, math.cosh), "tanh": Signature(1, math.tanh),
     "sigmoid": Signature(1, _sigmoid, never_zero=True), "softplus": Signature(1, _softplus, never_zero=True),
     "min": Signature(2, min), "max": Signature(2, max),
+    "log10": Signature(1, math.log10), "log2": Signature(1, math.log2), "erf": Signature(1, math.erf),
+    "sign": Signature(1, _sign), "relu": Signature(1, lambda v: max(v, 0.0)),
+    "clip": Signature(3, lambda v, lo, hi: min(max(v, lo), hi)),
+    "pow": Signature(2, math.pow), "hypot": Signature(2, math.hypot),
+    # where(condition, a, b): the condition is a comparison (`x < 0`), allowed only here.
+    "where": Signature(3, _where),
 }
+
+# The comparisons a condition of `where` may use.
+COMPARISONS = ("<", "<=", ">", ">=")
 
 # Reductions: over the samples when their argument is a scalar (then only in `loss`), over
 # the elements when it is a vector or matrix (anywhere): mean((y - Y)^2), sum(w^2).
@@ -59,9 +76,10 @@ CONSTANTS = {"pi": math.pi, "e": math.e}
 
 # Names other tools use for gd's functions, for a hint when one is called.
 ALIASES = {"ln": "log", "log1p": "log(1 + ...)", "arcsin": "asin", "arccos": "acos",
-           "arctan": "atan", "logistic": "sigmoid", "expit": "sigmoid", "relu": "max(0, ...)",
-           "pow": "a^b", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max",
-           "inner": "dot", "matmul": "W @ x", "norm": "sum(w^2)", "sumsq": "sum(w^2)"}
+           "arctan": "atan", "logistic": "sigmoid", "expit": "sigmoid", "square": "(...)^2", "fabs": "abs", "minimum": "min", "maximum": "max",
+           "inner": "dot", "matmul": "W @ x", "norm": "sum(w^2)", "sumsq": "sum(w^2)",
+           "clamp": "clip", "heaviside": "where(x > 0, 1, 0)", "step": "where(x > 0, 1, 0)",
+           "select": "where", "if": "where", "ifelse": "where", "signum": "sign", "sgn": "sign"}
 
 RESERVED = frozenset(KEYWORDS + CALLABLE + tuple(CONSTANTS))
 

@@ -354,10 +354,13 @@ def test_a_rule_that_does_not_apply_raises():
 
 def test_every_rule_states_itself():
     for cls in [c for c in vars(rules).values() if isinstance(c, type) and issubclass(c, rules.Rule)]:
-        if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule):
+        if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule, rules.ArgumentsRule):
             assert cls.__doc__ and cls.name, cls
     for rule in rules.FUNCTION_RULES.values():   # the catalog's rules state themselves in their entries
         assert rule.name.endswith(" rule") and rule.__doc__.startswith("d/du "), rule.name
+    for rule in rules.KINK_RULES.values():
+        assert rule.name.endswith(" rule") and rule.__doc__.startswith("d/dθ ") or \
+            rule.__doc__.startswith("∂/∂a "), rule.name
 
 
 # ---------------------------------------------------------------- stable forms
