@@ -264,7 +264,9 @@ class _Checker:
     def arity(self, call: ir.Call, expected: int) -> None:
         if len(call.args) != expected:
             plural = "argument" if expected == 1 else "arguments"
-            raise self.error(f"`{call.func}` takes {expected} {plural}, got {len(call.args)}", call.span)
+            usage = FUNCTIONS[call.func].usage if call.func in FUNCTIONS else ""
+            raise self.error(f"`{call.func}` takes {expected} {plural}, got {len(call.args)}", call.span,
+                             usage or None)
 
     def init_value(self, item: ir.ParamItem) -> None:
         for node in walk(item.init):
