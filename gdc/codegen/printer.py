@@ -150,6 +150,8 @@ _CODEGEN_FUNCTIONS = {"log1p": "_log1p"}
 class KernelPrinter(StrPrinter):
     """Prints one expression as Python source over the names it was given."""
 
+    printmethod = "_gdc_kernel"   # not str()'s `_sympystr`: where's gd form is no Python
+
     def __init__(self, names: Mapping[sympy.Symbol, str]):
         super().__init__({"order": None})
         self.names = names
