@@ -113,7 +113,7 @@ ENTRIES: tuple[Entry, ...] = (
           latex=r"\operatorname{relu}"),
     Entry("clip", clip, lambda x, lo, hi: min(max(x, lo), hi), analytic=False, partials=clip_partials,
           latex=r"\operatorname{clip}",
-          statement="d/dθ clip(x, lo, hi) = x′·H(x − lo)·H(hi − x) + lo′·H(lo − x) + hi′·H(x − hi)",
+          statement="d/dθ clip(x, lo, hi) = x′·H(x − lo)·H(hi − x) + lo′·H(lo − x) + hi′·H(x − hi) for lo ≤ hi",
           note="H(0) = 1/2: at an end, the average of the one-sided derivatives"),
     Entry("where", where, _where_value, analytic=False, real=_where_value,
           statement="d/dθ where(u < v, a, b) = where(u < v, a′, b′)",

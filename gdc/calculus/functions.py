@@ -143,9 +143,16 @@ class relu(sympy.Function):
 
 
 def clip_partials(x, lo, hi) -> tuple:
-    """∂clip/∂x, ∂clip/∂lo, ∂clip/∂hi: each 1 on its own piece, 1/2 at an end (H(0) = 1/2)."""
+    """∂clip/∂x, ∂clip/∂lo, ∂clip/∂hi: each 1 on its own piece, 1/2 at an end (H(0) = 1/2).
+
+    Those of min(max(x, lo), hi), written without the max where lo ≤ hi is known (constant
+    ends): H(x − lo)·H(hi − x), H(lo − x), H(x − hi). Ends that may cross (clip(x, −1, b) for
+    b < −1 is b) keep the max."""
     H = sympy.Heaviside
-    return H(x - lo) * H(hi - x), H(lo - x), H(x - hi)
+    if (hi - lo).is_nonnegative:
+        return H(x - lo) * H(hi - x), H(lo - x), H(x - hi)
+    low = sympy.Max(x, lo)
+    return H(hi - low) * H(x - lo), H(hi - low) * H(lo - x), H(low - hi)
 
 
 class clip(sympy.Function):

@@ -200,18 +200,19 @@ def clip_form(expr: sympy.Expr, equal: Callable[[sympy.Expr], bool]):
 
 
 def _clip_candidates(expr: sympy.Expr):
+    # |r| is |−r|: sympy may hold either, so both are tried (y − Y for |Y − y|)
     for node in sorted(expr.atoms(where), key=sympy.default_sort_key):   # a where, replaced in place
         u, v = node.args[:2]
         if isinstance(u, sympy.Abs) and not v.has(u.args[0]):
-            new = clip(u.args[0], -v, v)
-            yield expr.xreplace({node: new}), "the pieces are a clip of {0}", (u.args[0],)
+            for r in (-u.args[0], u.args[0]):
+                yield expr.xreplace({node: clip(r, -v, v)}), "the pieces are a clip of {0}", (r,)
     # The whole expression, from the step H(d − |r|) of a min(|r|, d) (Huber written with min).
     for step in sorted(expr.atoms(sympy.Heaviside), key=sympy.default_sort_key):
         for term in sympy.Add.make_args(step.args[0]):
             rest = step.args[0] - term
             if isinstance(-term, sympy.Abs) and rest.is_number:
-                new = clip((-term).args[0], -rest, rest)
-                yield new, "the pieces are a clip of {0}", ((-term).args[0],)
+                for r in (-(-term).args[0], (-term).args[0]):
+                    yield clip(r, -rest, rest), "the pieces are a clip of {0}", (r,)
 
 
 def _slots(n: int) -> str:
