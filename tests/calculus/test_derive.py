@@ -201,7 +201,9 @@ def test_json_partials_parse_back_to_sympy_diff(derivations, name):
                for s in e.free_symbols | {k for node in e.atoms(sympy.Sum) for k, *_ in node.limits}
                if s.is_integer}
     local = {"mean": mean, "sum": Sum, "Sum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
-             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names}
+             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names,
+             # the JSON writes where as the language does, its condition a comparison
+             "where": lambda condition, a, b: sympy.Piecewise((a, condition), (b, True))}
     assert out["parameters"] == [str(p) for p in d.model.params]
     assert out["data"] == [str(x) for x in d.model.data]
     assert out["verified"] is True
