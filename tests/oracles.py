@@ -33,6 +33,21 @@ def _heaviside(x, at_zero=0.5):
     return at_zero if x == 0 else (1.0 if x > 0 else 0.0)
 
 
+def _dirac(x):
+    """sympy's derivative of a jump: 0 wherever it exists (the kink convention)."""
+    if x == 0:
+        raise ValueError("a delta at its jump")
+    return 0 * x
+
+
+# gdc's functions of issue 14 by their printed names, the same in float64 and in mpmath
+# (`where` and sympy's Piecewise are evaluated lazily, in Evaluator._eval).
+_SHARED = {
+    "relu": lambda x: max(x, 0 * x), "clip": lambda x, lo, hi: min(max(x, lo), hi),
+    "DiracDelta": _dirac,
+}
+
+
 _MATH = {
     "exp": math.exp, "log": math.log, "sin": math.sin, "cos": math.cos, "tan": math.tan,
     "asin": math.asin, "acos": math.acos, "atan": math.atan, "sinh": math.sinh, "cosh": math.cosh,
@@ -41,6 +56,7 @@ _MATH = {
     "softplus": lambda z: max(z, 0.0) + math.log1p(math.exp(-abs(z))),
     "re": lambda x: x, "im": lambda x: 0.0, "conjugate": lambda x: x, "atan2": math.atan2,
     "arg": lambda x: math.atan2(0.0, x) if x != 0 else math.nan,
+    "log10": math.log10, "log2": math.log2, "erf": math.erf, "hypot": math.hypot, **_SHARED,
 }
 _MPMATH = {
     "exp": mpmath.exp, "log": mpmath.log, "sin": mpmath.sin, "cos": mpmath.cos, "tan": mpmath.tan,
@@ -51,6 +67,8 @@ _MPMATH = {
     "sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)), "softplus": lambda z: mpmath.log(1 + mpmath.exp(z)),
     "re": lambda x: x, "im": lambda x: 0 * x, "conjugate": lambda x: x, "atan2": mpmath.atan2,
     "arg": lambda x: mpmath.atan2(0, x) if x != 0 else mpmath.nan,
+    "log10": mpmath.log10, "log2": lambda x: mpmath.log(x, 2), "erf": mpmath.erf,
+    "hypot": lambda a, b: mpmath.sqrt(a * a + b * b), **_SHARED,
 }
 
 
@@ -117,6 +135,18 @@ class Evaluator:
             return self.number(array[tuple(int(self._eval(i, row, bound)) for i in e.indices)])
         if isinstance(e, sympy.KroneckerDelta):
             return int(self._eval(e.args[0], row, bound) == self._eval(e.args[1], row, bound))
+        if isinstance(e, sympy.Piecewise):   # lazily: only the piece taken is evaluated
+            for value, condition in e.args:
+                if self._eval(condition, row, bound):
+                    return self._eval(value, row, bound)
+            raise ValueError("no piece of the Piecewise holds")
+        if isinstance(e, sympy.logic.boolalg.BooleanAtom):
+            return bool(e)
+        if isinstance(e, sympy.core.relational.Relational):
+            return _RELATIONS[e.rel_op](self._eval(e.lhs, row, bound), self._eval(e.rhs, row, bound))
+        if type(e).__name__ == "where":   # gdc's where(u, v, a, b, t): a if u < v, b if u > v, t at u = v
+            u, v = self._eval(e.args[0], row, bound), self._eval(e.args[1], row, bound)
+            return self._eval(e.args[2] if u < v else e.args[3] if u > v else e.args[4], row, bound)
         args = [self._eval(a, row, bound) for a in e.args]
         if e.is_Add:
             result = sum(args[1:], args[0])
@@ -173,6 +203,10 @@ def central_differences(f, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
     return out
 
 
+_RELATIONS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+              ">=": lambda a, b: a >= b}
+
+
 # ---------------------------------------------------------------- scalar model text, read by sympy
 
 _FUNCTIONS = {
@@ -184,6 +218,14 @@ _FUNCTIONS = {
 _z = sympy.Symbol("z", real=True)
 _FUNCTIONS["sigmoid"] = sympy.Lambda(_z, 1 / (1 + sympy.exp(-_z)))
 _FUNCTIONS["softplus"] = sympy.Lambda(_z, sympy.log(1 + sympy.exp(_z)))
+# The functions of issue 14 from their definitions, in sympy's own classes (where: a Piecewise).
+_FUNCTIONS |= {
+    "log10": lambda u: sympy.log(u) / sympy.log(10), "log2": lambda u: sympy.log(u) / sympy.log(2),
+    "erf": sympy.erf, "sign": sympy.sign, "relu": lambda u: sympy.Max(u, 0),
+    "clip": lambda u, lo, hi: sympy.Min(sympy.Max(u, lo), hi), "pow": lambda a, b: a**b,
+    "hypot": lambda a, b: sympy.sqrt(a**2 + b**2),
+    "where": lambda condition, a, b: sympy.Piecewise((a, condition), (b, True)),
+}
 
 
 class ScalarModel:

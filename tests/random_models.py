@@ -12,20 +12,26 @@ from hypothesis import strategies as st
 
 LEAF = ("leaf",)
 
+# The functions of issue 14 among them (each written from its definition in sympy's classes).
+NEW_UNARY = ("log10", "log2", "erf", "sign", "relu")
 # The language's functions, each as gd text and as the tests' sympy.
 UNARY = {
     "exp": sympy.exp, "log": sympy.log, "sqrt": sympy.sqrt, "abs": sympy.Abs, "sin": sympy.sin,
     "cos": sympy.cos, "tan": sympy.tan, "asin": sympy.asin, "acos": sympy.acos, "atan": sympy.atan,
     "sinh": sympy.sinh, "cosh": sympy.cosh, "tanh": sympy.tanh,
     "sigmoid": lambda z: 1 / (1 + sympy.exp(-z)), "softplus": lambda z: sympy.log(1 + sympy.exp(z)),
+    "log10": lambda z: sympy.log(z) / sympy.log(10), "log2": lambda z: sympy.log(z) / sympy.log(2),
+    "erf": sympy.erf, "sign": sympy.sign, "relu": lambda z: sympy.Max(z, 0),
 }
 BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b}
-KINKS = {"min": sympy.Min, "max": sympy.Max}
+KINKS = {"min": sympy.Min, "max": sympy.Max, "hypot": lambda a, b: sympy.sqrt(a**2 + b**2)}
 # Composite shapes that stay defined wherever their arguments are: e₁/(1 + e₂²), √(1 + e²), log(1 + e²).
 SHAPES = {
     "ratio": ("({0}) / (1 + ({1})^2)", lambda a, b: a / (1 + b**2)),
     "hypot": ("sqrt(1 + ({0})^2)", lambda a: sympy.sqrt(1 + a**2)),
     "log1sq": ("log(1 + ({0})^2)", lambda a: sympy.log(1 + a**2)),
+    "clip": ("clip({0}, -1, {1})", lambda a, b: sympy.Min(sympy.Max(a, -1), b)),
+    "where": ("where({0} < {1}, {2}, {3})", lambda a, b, c, d: sympy.Piecewise((c, a < b), (d, True))),
 }
 
 

@@ -23,7 +23,7 @@ import sympy
 
 from gdc.errors import InternalError
 from gdc.language.vocabulary import FUNCTIONS
-from .functions import sigmoid, softplus
+from .functions import clip, clip_partials, hypot, hypot_partials, log2, log10, relu, sigmoid, softplus, where
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Entry:
     latex: str = ""               # its LaTeX name when sympy's is not right ("\sigma")
     power_name: bool = False      # a power prints on the name, sin²(x), as textbooks write it
     real: Callable | None = field(default=None)   # its float value; by default the language's
+    partials: Callable | None = None   # ∂f/∂a, ∂f/∂b, … of a function of several arguments: its ArgumentsRule
 
     @property
     def cls(self) -> type | None:
@@ -52,6 +53,10 @@ class Entry:
     def value(self, *args: float) -> float:
         """Its float value (ValueError, ArithmeticError outside its domain)."""
         return (self.real or FUNCTIONS[self.name].value)(*args)
+
+
+def _where_value(u, v, a, b, t):
+    return a if u < v else b if u > v else t
 
 
 def _arg(x, pi):
@@ -86,13 +91,34 @@ ENTRIES: tuple[Entry, ...] = (
           "d/du σ(u) = σ(u)·(1 − σ(u))", kernel="_sigmoid", text="σ", latex=r"\sigma", power_name=True),
     Entry("softplus", softplus, lambda z: mpmath.log(1 + mpmath.exp(z)), lambda u: sigmoid(u),
           "d/du softplus(u) = σ(u)", latex=r"\operatorname{softplus}"),
+    Entry("log10", log10, mpmath.log10, lambda u: 1 / (u * sympy.log(10)), "d/du log₁₀ u = 1/(u·ln 10)",
+          kernel="math.log10", latex=r"\log_{10}"),
+    Entry("log2", log2, lambda x: mpmath.log(x, 2), lambda u: 1 / (u * sympy.log(2)), "d/du log₂ u = 1/(u·ln 2)",
+          kernel="math.log2", latex=r"\log_{2}"),
+    Entry("erf", sympy.erf, mpmath.erf, lambda u: 2 * sympy.exp(-u**2) / sympy.sqrt(sympy.pi),
+          "d/du erf u = 2/√π·e^(−u²)", kernel="math.erf"),
+    Entry("pow", lambda a, b: a**b, lambda a, b: a**b),   # a power a^b: the power rules take it
+    Entry("hypot", hypot, lambda a, b: mpmath.sqrt(a**2 + b**2), kernel="math.hypot", latex=r"\operatorname{hypot}",
+          partials=hypot_partials, statement="∂/∂a hypot(a, b) = a/hypot(a, b), ∂/∂b hypot(a, b) = b/hypot(a, b)"),
     # The kinks: real points only, and the convention of DESIGN.md at the kink.
     Entry("abs", sympy.Abs, abs, lambda u: sympy.sign(u), "d/du |u| = sign(u), with sign(0) = 0",
           note="sign(0) = 0: at the kink, the average of the one-sided slopes −1 and 1", analytic=False),
     Entry("max", sympy.Max, max, analytic=False, kernel="_max"),
     Entry("min", sympy.Min, min, analytic=False, kernel="_min"),
-    Entry("", sympy.sign, mpmath.sign, analytic=False, kernel="_sign", latex=r"\operatorname{sign}",
-          real=lambda x: 0.0 if x == 0 else math.copysign(1.0, x)),
+    Entry("sign", sympy.sign, mpmath.sign, lambda u: sympy.S.Zero, "d/du sign(u) = 0",
+          note="0 at u = 0 too: the jump is not differentiated (the average of the one-sided slopes 0 and 0)",
+          analytic=False, kernel="_sign", latex=r"\operatorname{sign}"),
+    Entry("relu", relu, lambda x: max(x, 0 * x), lambda u: sympy.Heaviside(u), "d/du relu(u) = H(u)",
+          note="H(0) = 1/2: at the kink, the average of the one-sided slopes 0 and 1", analytic=False,
+          latex=r"\operatorname{relu}"),
+    Entry("clip", clip, lambda x, lo, hi: min(max(x, lo), hi), analytic=False, partials=clip_partials,
+          latex=r"\operatorname{clip}",
+          statement="d/dθ clip(x, lo, hi) = x′·H(x − lo)·H(hi − x) + lo′·H(lo − x) + hi′·H(x − hi) for lo ≤ hi",
+          note="H(0) = 1/2: at an end, the average of the one-sided derivatives"),
+    Entry("where", where, _where_value, analytic=False, real=_where_value,
+          statement="d/dθ where(u < v, a, b) = where(u < v, a′, b′)",
+          note="on the boundary, the average of the two pieces' derivatives (as for max at a tie); "
+               "the jump of the condition itself is not differentiated"),
     Entry("", sympy.Heaviside, lambda x, h=0.5: mpmath.mpf(h) if x == 0 else mpmath.mpf(x > 0), analytic=False,
           text="H", latex="H", real=lambda x, h=0.5: h if x == 0 else float(x > 0)),
     # What sympy.diff leaves of |u| where it cannot tell that u is real (|acos(m) + b|): never in a kernel.

@@ -21,6 +21,7 @@ import sympy
 from gdc.errors import InternalError
 from gdc.runtime.limits import MAX_SECOND_ORDER  # noqa: F401 (the compiler's side of the limit)
 from .functions import SampleReduction, SampleSum, mean
+from .kinks import almost_everywhere
 from .symbolic import SymbolicModel
 from .verify import Verdict, compare
 
@@ -34,7 +35,7 @@ class LeastSquares:
     is_mean: bool
 
     def jacobian(self, params) -> tuple[sympy.Expr, ...]:
-        return tuple(sympy.diff(self.residual, p) for p in params)
+        return tuple(almost_everywhere(sympy.diff(self.residual, p)) for p in params)
 
 
 def least_squares_form(loss: sympy.Expr, params=()) -> LeastSquares | None:
@@ -72,15 +73,10 @@ def _weighted_residual(product: sympy.Expr, params) -> sympy.Expr | None:
     return sympy.Mul(*roots) if squared else None
 
 
-def _almost_everywhere(expr: sympy.Expr) -> sympy.Expr:
-    """The derivative of a kink (sign, Heaviside) is 0 wherever it exists: DiracDelta → 0."""
-    return expr.replace(lambda e: isinstance(e, sympy.DiracDelta), lambda e: sympy.S.Zero)
-
-
 def second_derivatives(sm: SymbolicModel, partials: dict) -> dict[tuple[int, int], sympy.Expr]:
     """∂²J/∂θⱼ∂θₖ for j ≤ k, as sympy.diff of the partial ∂J/∂θⱼ."""
     params = sm.params
-    return {(j, k): _almost_everywhere(sympy.diff(partials[params[j]], params[k]))
+    return {(j, k): almost_everywhere(sympy.diff(partials[params[j]], params[k]))
             for j in range(len(params)) for k in range(j, len(params))}
 
 
@@ -105,7 +101,7 @@ def hessian_report(sm: SymbolicModel, partials: dict) -> HessianReport:
     names = tuple(p.name for p in sm.params)
     entries, undecided = [], set()
     for (j, k), value in second.items():
-        oracle = _almost_everywhere(sympy.diff(sm.loss, sm.params[j], sm.params[k]))
+        oracle = almost_everywhere(sympy.diff(sm.loss, sm.params[j], sm.params[k]))
         verdict = compare(value, oracle)
         if verdict is Verdict.UNEQUAL:
             raise InternalError(f"∂²J/∂{names[j]}∂{names[k]} differs from sympy.diff: {value} vs {oracle}")

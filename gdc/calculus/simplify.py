@@ -8,35 +8,47 @@ helps. Whether two expressions agree is decided in verify.py.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import sympy
 from sympy import Mul, S
 
 from .rules import DoesNotApply
-from .functions import PerSample, SampleReduction, sigmoid
+from .functions import PerSample, SampleReduction, clip, sigmoid, where
 
 
 
 # ---------------------------------------------------------------- small helpers
 
 
-def tidy(expr: sympy.Expr) -> sympy.Expr:
-    """Keep an integer factor outside its sum: 2·(y − Y), not 2y − 2Y (sympy distributes)."""
+def tidy(expr: sympy.Expr, source: sympy.Expr | None = None) -> sympy.Expr:
+    """Keep an integer factor outside its sum: 2·(y − Y), not 2y − 2Y (sympy distributes).
+
+    With `source` (what was differentiated), a sum is kept the way round it is written there,
+    the sign pulled to the front: from (xᵢ − μ)², −2(xᵢ − μ) rather than 2(μ − xᵢ)."""
+    written = _sums(source) if source is not None else frozenset()
     if expr.is_Add:
-        return _keep_content(expr)
+        return _keep_content(expr, written)
     if expr.is_Mul and any(f.is_Add for f in expr.args):
-        factors = [_keep_content(f) if f.is_Add else f for f in expr.args]
+        factors = [_keep_content(f, written) if f.is_Add else f for f in expr.args]
         if factors != list(expr.args):
             return Mul(*factors)
     return expr
 
 
-def _keep_content(add: sympy.Expr) -> sympy.Expr:
+def _keep_content(add: sympy.Expr, written: frozenset = frozenset()) -> sympy.Expr:
     content, rest = add.primitive()
+    if rest.is_Add and rest not in written and -rest in written:
+        return Mul(-content, -rest, evaluate=False)
     if content.is_Integer and content != 1 and rest.is_Add:
         return Mul(content, rest, evaluate=False)
     return add
+
+
+@lru_cache(maxsize=4096)
+def _sums(expr: sympy.Expr) -> frozenset:
+    """The sums (Add nodes) of an expression."""
+    return frozenset(node for node in sympy.preorder_traversal(expr) if node.is_Add)
 
 
 def reductions(expr: sympy.Expr) -> list[sympy.Expr]:
@@ -178,6 +190,32 @@ def factor_constants(expr: sympy.Expr):
     if len(shown) == 1:
         return new, "factor out the constant {0}", (shown[0],)
     return new, "factor out the constants " + _slots(len(shown)), tuple(shown)
+
+
+def clip_form(expr: sympy.Expr, equal: Callable[[sympy.Expr], bool]):
+    """A piecewise derivative written as a clip, as a textbook prints Huber's gradient:
+    where(|r| < d, r, d·sign(r)) is clip(r, −d, d) when d ≥ 0. The first candidate that `equal`
+    (the verifier, in derive.py) accepts, or DoesNotApply."""
+    for new, name, args in _clip_candidates(expr):
+        if equal(new):
+            return new, name, args
+    raise DoesNotApply("no clip of the same value")
+
+
+def _clip_candidates(expr: sympy.Expr):
+    # |r| is |−r|: sympy may hold either, so both are tried (y − Y for |Y − y|)
+    for node in sorted(expr.atoms(where), key=sympy.default_sort_key):   # a where, replaced in place
+        u, v = node.args[:2]
+        if isinstance(u, sympy.Abs) and not v.has(u.args[0]):
+            for r in (-u.args[0], u.args[0]):
+                yield expr.xreplace({node: clip(r, -v, v)}), "the pieces are a clip of {0}", (r,)
+    # The whole expression, from the step H(d − |r|) of a min(|r|, d) (Huber written with min).
+    for step in sorted(expr.atoms(sympy.Heaviside), key=sympy.default_sort_key):
+        for term in sympy.Add.make_args(step.args[0]):
+            rest = step.args[0] - term
+            if isinstance(-term, sympy.Abs) and rest.is_number:
+                for r in (-(-term).args[0], (-term).args[0]):
+                    yield clip(r, -rest, rest), "the pieces are a clip of {0}", (r,)
 
 
 def _slots(n: int) -> str:

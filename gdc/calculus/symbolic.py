@@ -16,7 +16,7 @@ from gdc.language.check import CheckedModel
 from gdc.language.limits import ratio_in_range
 from gdc.errors import GdcError, InternalError
 from .catalog import BY_NAME
-from .functions import PerSample, SampleSum, mean
+from .functions import PerSample, SampleSum, mean, where
 from .indexed import collapse_deltas, free_indices, index_symbol, shaped, size_symbol
 
 
@@ -181,7 +181,7 @@ class _Run:
 
 @to_sympy.register
 def _(expr: ir.Call, env: dict):
-    args = [to_sympy(a, env) for a in expr.args]
+    args = [to_sympy(a, env) for a in expr.args if not isinstance(a, ir.Compare)]
     fresh = env[_INDICES]
     if expr.func == "dot":
         k = fresh()
@@ -189,10 +189,23 @@ def _(expr: ir.Call, env: dict):
         return sympy.Sum(a.at((k,)) * b.at((k,)), (k, 0, a.sizes[0] - 1))
     if expr.func in ("sum", "mean") and isinstance(args[0], Tensor):
         return _element_reduction(args[0], fresh, expr.func == "mean")
+    if expr.func == "where":
+        return _where(expr, args, env)
     try:
         return _elementwise(_FUNCTIONS[expr.func], args, expr)
     except ValueError:  # sympy's Min/Max refuse arguments that are never real
         raise GdcError(f"`{expr.func}` compares values that are not real numbers", span=expr.span) from None
+
+
+# where(u < v, a, b) as where(u, v, a, b, t), t its value on the boundary u = v (calculus/functions.where).
+_WHERE = {"<": lambda u, v, a, b: where(u, v, a, b, b), "<=": lambda u, v, a, b: where(u, v, a, b, a),
+          ">": lambda u, v, a, b: where(v, u, a, b, b), ">=": lambda u, v, a, b: where(v, u, a, b, a)}
+
+
+def _where(expr: ir.Call, pieces, env: dict):
+    condition = expr.args[0]
+    sides = [to_sympy(condition.left, env), to_sympy(condition.right, env)]
+    return _elementwise(_WHERE[condition.op], sides + list(pieces), expr)
 
 
 # The env key of the model's fresh-index generator (not a gd name: it has brackets).

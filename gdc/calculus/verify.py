@@ -26,6 +26,7 @@ from .indexed import collapse_deltas, instances, is_indexed
 from .functions import SampleReduction
 from .simplify import evaluate_reductions, has_denominator, size
 from .catalog import BY_CLASS
+from .kinks import almost_everywhere
 from .symbolic import PerSample, mean
 
 
@@ -341,9 +342,10 @@ def _analytic(expr) -> bool:
 def derivative(expr: sympy.Expr, var: sympy.Symbol) -> sympy.Expr:
     """sympy.diff, remembered: several checks of one parameter ask for the same derivative.
 
-    By an element w[j], its Kronecker deltas collapsed: Σ_k δ_jk·x_k = x_j.
+    By an element w[j], its Kronecker deltas collapsed: Σ_k δ_jk·x_k = x_j. The derivative of a
+    jump (sign, Heaviside) is 0 where it exists (kinks.almost_everywhere): sign′ = 0.
     """
-    found = sympy.diff(expr, var)
+    found = almost_everywhere(sympy.diff(expr, var))
     return collapse_deltas(found) if isinstance(var, sympy.Indexed) else found
 
 

@@ -150,6 +150,8 @@ _CODEGEN_FUNCTIONS = {"log1p": "_log1p"}
 class KernelPrinter(StrPrinter):
     """Prints one expression as Python source over the names it was given."""
 
+    printmethod = "_gdc_kernel"   # not str()'s `_sympystr`: where's gd form is no Python
+
     def __init__(self, names: Mapping[sympy.Symbol, str]):
         super().__init__({"order": None})
         self.names = names
@@ -266,6 +268,20 @@ class KernelPrinter(StrPrinter):
 
     def _print_Max(self, expr):
         return self._fold(BY_CLASS[type(expr)].kernel, expr.args)
+
+    # The functions of issue 14 written out from the helpers every module has (none of their own).
+    def _print_relu(self, expr):
+        return f"_max({self._print(expr.args[0])}, 0.0)"
+
+    def _print_clip(self, expr):
+        x, lo, hi = (self._print(a) for a in expr.args)
+        return f"_min(_max({x}, {lo}), {hi})"
+
+    def _print_where(self, expr):
+        # Python's conditional: only the piece taken is computed, so log(x) in a piece taken
+        # for x > 0 alone is never NaN·0 elsewhere. An unordered (NaN) comparison gives NaN.
+        u, v, a, b, t = (self._print(arg) for arg in expr.args)
+        return f"({a} if {u} < {v} else ({b} if {u} > {v} else ({t} if {u} == {v} else math.nan)))"
 
     _print_Min = _print_Max
 

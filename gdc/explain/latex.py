@@ -84,10 +84,25 @@ class MathPrinter(Layout, LatexPrinter):
     def _print(self, expr, **kwargs):
         entry = BY_CLASS.get(type(expr))
         if entry is not None and entry.latex:   # gdc's names: σ(z), softplus(z), sign(u), H(u)
-            # (one argument shown: H's second is its value at 0, which the step's note states)
-            inner = rf"{entry.latex}\left({', '.join(self._print(a) for a in expr.args[:1])}\right)"
+            # (H shows one argument: its second is its value at 0, which the step's note states)
+            args = expr.args[:1] if isinstance(expr, sympy.Heaviside) else expr.args
+            inner = rf"{entry.latex}\left({', '.join(self._print(a) for a in args)}\right)"
             return inner if kwargs.get("exp") is None else rf"{inner}^{{{kwargs['exp']}}}"
         return super()._print(expr, **kwargs)
+
+    def _print_where(self, expr, exp=None):
+        left, relation, right, a, b = expr.shown
+        condition = f"{self._print(left)} {_RELATION[relation]} {self._print(right)}"
+        rows = [rf"{self._print(a)} & \text{{if }} {condition}"]
+        t = expr.args[4]
+        if t in (a, b):
+            rows.append(rf"{self._print(b)} & \text{{otherwise}}")
+        else:   # a derivative: the average on the boundary, by the kink convention
+            other = f"{self._print(left)} {_RELATION[_OPPOSITE[relation]]} {self._print(right)}"
+            rows += [rf"{self._print(b)} & \text{{if }} {other}",
+                     rf"{self._print(t)} & \text{{if }} {self._print(left)} = {self._print(right)}"]
+        text = r"\begin{cases} " + r" \\ ".join(rows) + r" \end{cases}"
+        return text if exp is None else rf"\left({text}\right)^{{{exp}}}"
 
     def _print_Derivative(self, expr):
         inner, (var, _) = expr.expr, expr.variable_count[0]
@@ -99,6 +114,9 @@ class MathPrinter(Layout, LatexPrinter):
             body = self.paren(body)
         return rf"\frac{{{d}}}{{{d} {self._print(var)}}} {body}"
 
+
+_RELATION = {"<": "<", "<=": r"\le", ">": ">", ">=": r"\ge"}
+_OPPOSITE = {"<": ">", ">": "<"}
 
 _PRINTER = MathPrinter()
 

@@ -120,6 +120,13 @@ class UnicodePrinter(Layout, StrPrinter):
     def _print_Heaviside(self, expr, **kwargs):
         return f"H({self._print(expr.args[0])})"
 
+    def _print_where(self, expr, **kwargs):
+        # as the language writes it (≤ and ≥ are accepted there too); a derivative's average on
+        # the boundary is stated by the where rule's note
+        left, relation, right, a, b = expr.shown
+        relation = {"<=": "≤", ">=": "≥"}.get(relation, relation)
+        return f"where({self._print(left)} {relation} {self._print(right)}, {self._print(a)}, {self._print(b)})"
+
     def _print_Abs(self, expr, **kwargs):
         return f"|{self._print(expr.args[0])}|"
 

@@ -14,7 +14,9 @@ from .walk import walk
 from gdc.errors import GdcError, Span
 from gdc.runtime.intervals import Interval
 from .bounds import checked_bounds
-from .vocabulary import ALIASES, ARITY, CALLABLE, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS, RESERVED
+from .unparse import expr_text
+from .vocabulary import (ALIASES, ARITY, CALLABLE, COMPARISONS, CONSTANTS, FUNCTIONS, KEYWORDS, REDUCTIONS,
+                         RESERVED)
 from .limits import (MAX_ELEMENTS, MAX_PARAMETERS, check_constants, check_nesting,
                      constant_value, expressions)
 from .shapes import Shape, ShapeChecker, check_sizes, shape_text
@@ -252,11 +254,25 @@ class _Checker:
                     f"for a product write `{name}*(...)`; the functions are " + ", ".join(FUNCTIONS))
             raise self.error(f"unknown function `{name}`", call.name_span, hint)
         self.arity(call, ARITY[name])
+        self.conditions(call)
+
+    def conditions(self, call: ir.Call) -> None:
+        """A comparison is where's condition and nothing else; where's condition is a comparison."""
+        for k, arg in enumerate(call.args):
+            if isinstance(arg, ir.Compare) and not (call.func == "where" and k == 0):
+                raise self.error(f"a comparison (`{arg.op}`) can only be the condition of `where`", arg.span,
+                                 f"write where({expr_text(arg)}, value if true, value if false)")
+        if call.func == "where" and not isinstance(call.args[0], ir.Compare):
+            raise self.error("the first argument of `where` must be a comparison", call.args[0].span,
+                             f"for example where({expr_text(call.args[0])} > 0, a, b); "
+                             "the comparisons are " + ", ".join(COMPARISONS))
 
     def arity(self, call: ir.Call, expected: int) -> None:
         if len(call.args) != expected:
             plural = "argument" if expected == 1 else "arguments"
-            raise self.error(f"`{call.func}` takes {expected} {plural}, got {len(call.args)}", call.span)
+            usage = FUNCTIONS[call.func].usage if call.func in FUNCTIONS else ""
+            raise self.error(f"`{call.func}` takes {expected} {plural}, got {len(call.args)}", call.span,
+                             usage or None)
 
     def init_value(self, item: ir.ParamItem) -> None:
         for node in walk(item.init):

@@ -66,6 +66,16 @@ class Call:
 
 
 @dataclass(frozen=True, slots=True)
+class Compare:
+    """`x < 0`: a comparison, one of < <= > >=; only the condition of `where` may be one."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class Element:
     """`w[2]` or `W[0, 3]`: one element of a vector or matrix, by fixed positions from 0."""
 
@@ -75,7 +85,7 @@ class Element:
     name_span: Span = _span()
 
 
-Expr = Union[Num, Var, Neg, BinOp, Call, Element]
+Expr = Union[Num, Var, Neg, BinOp, Call, Element, Compare]
 
 # ---------------------------------------------------------------- statements
 

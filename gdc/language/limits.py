@@ -98,6 +98,8 @@ def operands(expr: ir.Expr) -> tuple[ir.Expr, ...]:
         return (expr.operand,)
     if isinstance(expr, ir.Call):
         return expr.args
+    if isinstance(expr, ir.Compare):
+        return (expr.left, expr.right)
     return ()
 
 
@@ -161,7 +163,7 @@ def _depth(expr: ir.Expr, names: dict[str, int], program: ir.Program) -> int:
                                where=program.where, span=node.span, source=program.source,
                                hint="a vector holds any number of them: `param c[5000]`, `data x[d]`, "
                                     "then dot(c, x) or sum(c * x)")
-        elif isinstance(node, (ir.Neg, ir.Call)):
+        elif isinstance(node, (ir.Neg, ir.Call, ir.Compare)):
             value = 1 + max((depth[id(a)] for a in operands(node)), default=0)
         else:
             value = names.get(node.name, 0) if isinstance(node, ir.Var) else 0
@@ -185,6 +187,8 @@ def _uses_deep(node: ir.Expr, names: dict[str, int]) -> bool:
 
 BINARY = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
           "/": lambda a, b: a / b, "^": math.pow}
+COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+           ">=": lambda a, b: a >= b}
 
 # Operators whose exact result is never 0 when their operands are not: a float 0 from them
 # means the result underflowed (and the functions whose Signature says so).
@@ -201,6 +205,8 @@ def _apply(node: ir.Expr, args: list[float]) -> float:
         return -args[0]
     if isinstance(node, ir.BinOp):
         return BINARY[node.op](*args)
+    if isinstance(node, ir.Compare):   # a condition of where: 1.0 when it holds, else 0.0
+        return float(COMPARE[node.op](*args))
     return float(FUNCTIONS[node.func].value(*args))
 
 

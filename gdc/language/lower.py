@@ -14,6 +14,8 @@ from .parse import parse_tree, token_span
 
 # Each operator token (whichever of its spellings was written) to the IR's operator.
 _OPERATOR = {"PLUS": "+", "MINUS": "-", "STAR": "*", "SLASH": "/", "POW": "^", "AT": "@"}
+# Each spelling of a comparison to the IR's (the typographic ≤ ≥ of pasted formulas too).
+_COMPARISON = {"<": "<", "<=": "<=", ">": ">", ">=": ">=", "≤": "<=", "≥": ">="}
 
 
 def _meta_span(meta) -> Span:
@@ -57,6 +59,10 @@ class _Lower(Transformer_NonRecursive):
     def binop(self, meta, children):
         left, op, right = children
         return ir.BinOp(_OPERATOR[op.type], left, right, _meta_span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return ir.Compare(_COMPARISON[str(op)], left, right, _meta_span(meta))
 
     def args(self, meta, children):
         return tuple(children)

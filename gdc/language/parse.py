@@ -11,7 +11,7 @@ from gdc.errors import GdcError, Span
 
 _OPEN = {"LPAR": "RPAR", "LSQB": "RSQB"}
 _CLOSE = {"RPAR": "LPAR", "RSQB": "LSQB"}
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA"}
+_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "AT", "POW", "EQUAL", "COMMA", "COMPARE"}
 _SHOW = {"_NL": "end of line", "SEMICOLON": "`;`", "$END": "end of file"}
 
 
@@ -104,8 +104,9 @@ def _bad_character(exc, text: str, where: str) -> GdcError:
     hint = None
     if char in "{}":
         hint = "use parentheses ( ) to group"
-    elif char in "&|!<>":
-        hint = "the gd language has arithmetic only; use max/min/abs for piecewise forms"
+    elif char in "&|!<>≠":
+        hint = ("a condition is one comparison (<, <=, > or >=) inside where(condition, a, b); "
+                "nest where for more than one")
     elif char == "=":
         hint = "`=` only follows the name in `param`, `let` and `model`"
     return GdcError(f"unexpected character {char!r}", where=where, span=span, source=text, hint=hint)
@@ -135,6 +136,15 @@ def _bad_token(exc, post: _Scan, text: str, where: str) -> GdcError:
         return GdcError(f"missing operator between {str(prev)!r} and {str(tok)!r}", where=where,
                         span=token_span(tok), source=text,
                         hint=f"write `{prev}*{tok}` for a product; a statement starts on a new line or after `;`")
+    if ttype == "COMPARE":
+        return GdcError(f"a comparison (`{tok}`) can only be the condition of `where`", where=where,
+                        span=token_span(tok), source=text,
+                        hint="write where(a < b, value if true, value if false), one comparison "
+                             "per condition (nest where for 0 < x < 1)")
+    if ttype == "EQUAL" and post.stack:
+        return GdcError("unexpected '=': a condition compares with <, <=, > or >=", where=where,
+                        span=token_span(tok), source=text,
+                        hint="where(x <= 0, a, b); there is no == (a computed value is rarely exactly equal)")
     index = _index_message(ttype, tok, prev, post)
     if index is not None:
         message, hint = index

@@ -71,6 +71,9 @@ class ShapeChecker:
             return self.element(expr)
         if isinstance(expr, ir.Neg):
             return self.shape(expr.operand, in_loss, inside)
+        if isinstance(expr, ir.Compare):   # elementwise, as arithmetic is
+            return self.broadcast(expr, expr.left, self.shape(expr.left, in_loss, inside),
+                                  expr.right, self.shape(expr.right, in_loss, inside))
         return self.call(expr, in_loss, inside)
 
     def element(self, expr: ir.Element) -> Shape:
@@ -94,7 +97,8 @@ class ShapeChecker:
             return sb
         if not sb:
             return sa
-        what = expr_text(node) if len(expr_text(node)) <= 30 else f"`{node.op}`"
+        what = expr_text(node) if len(expr_text(node)) <= 30 else \
+            f"`{node.func}(...)`" if isinstance(node, ir.Call) else f"`{node.op}`"
         raise self.error(f"{what}: {_is(a, sa)}, {_is(b, sb)}", node.span,
                          "elementwise operations need equal shapes (or a scalar)")
 
@@ -134,9 +138,12 @@ class ShapeChecker:
             if sa != sb:
                 raise self.error(f"dot({_short(a)}, {_short(b)}): {_is(a, sa)}, {_is(b, sb)}", call.span)
             return ()
-        if len(shapes) == 2:  # min, max: elementwise
-            return self.broadcast(call, call.args[0], shapes[0], call.args[1], shapes[1])
-        return shapes[0]
+        shape, holder = shapes[0], call.args[0]   # min, max, clip, where, …: elementwise
+        for arg, other in zip(call.args[1:], shapes[1:]):
+            if other and not shape:
+                holder = arg   # the argument whose shape the result has, for a message
+            shape = self.broadcast(call, holder, shape, arg, other)
+        return shape
 
     def argument_shape(self, expr: ir.Expr) -> Shape:
         """The shape of an expression, without the reduction rules (for deciding which kind)."""

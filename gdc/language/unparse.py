@@ -75,6 +75,11 @@ def _(expr: ir.Call) -> str:
 
 
 @expr_text.register
+def _(expr: ir.Compare) -> str:
+    return f"{expr_text(expr.left)} {expr.op} {expr_text(expr.right)}"
+
+
+@expr_text.register
 def _(expr: ir.BinOp) -> str:
     spine = []
     while isinstance(expr, ir.BinOp):   # a long sum nests to the left: print it in a loop

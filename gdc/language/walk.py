@@ -36,3 +36,8 @@ def _(expr: ir.BinOp) -> tuple:
 @children.register
 def _(expr: ir.Call) -> tuple:
     return expr.args
+
+
+@children.register
+def _(expr: ir.Compare) -> tuple:
+    return (expr.left, expr.right)

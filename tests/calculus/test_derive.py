@@ -200,8 +200,10 @@ def test_json_partials_parse_back_to_sympy_diff(derivations, name):
     indices = {s.name: s for e in (d.model.loss, *d.partials.values(), *d.partials)
                for s in e.free_symbols | {k for node in e.atoms(sympy.Sum) for k, *_ in node.limits}
                if s.is_integer}
-    local = {"mean": mean, "sum": SampleSum, "SampleSum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
-             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names}
+    local = {"mean": mean, "sum": SampleSum, "Sum": sympy.Sum, "sigmoid": sigmoid, "softplus": softplus,
+             "Heaviside": sympy.Heaviside, "sign": sympy.sign, **indices, **names,
+             # the JSON writes where as the language does, its condition a comparison
+             "where": lambda condition, a, b: sympy.Piecewise((a, condition), (b, True))}
     assert out["parameters"] == [str(p) for p in d.model.params]
     assert out["data"] == [str(x) for x in d.model.data]
     assert out["verified"] is True
@@ -354,10 +356,13 @@ def test_a_rule_that_does_not_apply_raises():
 
 def test_every_rule_states_itself():
     for cls in [c for c in vars(rules).values() if isinstance(c, type) and issubclass(c, rules.Rule)]:
-        if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule):
+        if cls not in (rules.Rule, rules.OuterRule, rules.FunctionRule, rules.ArgumentsRule):
             assert cls.__doc__ and cls.name, cls
     for rule in rules.FUNCTION_RULES.values():   # the catalog's rules state themselves in their entries
         assert rule.name.endswith(" rule") and rule.__doc__.startswith("d/du "), rule.name
+    for rule in rules.KINK_RULES.values():
+        assert rule.name.endswith(" rule") and rule.__doc__.startswith("d/dθ ") or \
+            rule.__doc__.startswith("∂/∂a "), rule.name
 
 
 # ---------------------------------------------------------------- stable forms

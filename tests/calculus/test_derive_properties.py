@@ -22,13 +22,21 @@ from gdc.calculus.derive import derive
 from gdc.calculus.symbolic import symbolic
 from gdc.errors import GdcError
 from gdc.language.frontend import check_text
-from random_models import UNARY, expressions, trees
+from random_models import NEW_UNARY, UNARY, expressions, trees
+
+ORIGINAL = {k: f for k, f in UNARY.items() if k not in NEW_UNARY}
 
 m, b, x, Y = sympy.symbols("m b x Y", real=True)
 SYMBOLS = {"m": m, "b": b, "x": x, "Y": Y, "2": sympy.Integer(2), "0.5": sympy.Rational(1, 2),
            "3": sympy.Integer(3)}
 EXPRESSIONS = expressions(("m", "b"), ("x", "Y", "2", "0.5", "3"), SYMBOLS,
-                          trees(UNARY, ("+", "-", "*", "/"), kinks=("min", "max"), powers=("2", "3", "m")))
+                          trees(ORIGINAL, ("+", "-", "*", "/"), kinks=("min", "max"), powers=("2", "3", "m")))
+# The functions of issue 14 in a pool of their own (the pool above is kept as it was: a new
+# pool draws other models, and the random models that use m^b hit a known limit of the
+# verifier, log(m^b) at m < 0; see the report of issue 14).
+NEW_EXPRESSIONS = expressions(("m", "b"), ("x", "Y", "2", "0.5", "3"), SYMBOLS,
+                              trees({k: UNARY[k] for k in NEW_UNARY + ("exp", "tanh", "abs")}, ("+", "-", "*", "/"),
+                                    kinks=("min", "max", "hypot"), powers=("2", "3"), shapes=("clip", "where")))
 
 # Each loss as gd text, and as the tests' sympy of the model y.
 LOSSES = {
@@ -90,3 +98,12 @@ def test_random_models_derive_the_partials_of_sympy_diff(expression, loss):
     for partial in d.partials.values():
         assert not partial.has(sympy.Derivative)
     compare_at_points(d.partials, oracle_loss, text)
+
+
+@pytest.mark.filterwarnings("ignore")
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(NEW_EXPRESSIONS, st.sampled_from(sorted(LOSSES)))
+def test_random_models_of_the_new_functions_derive_the_partials_of_sympy_diff(expression, loss):
+    """The same property over the pool of the new functions (the test above, run on its draws)."""
+    test_random_models_derive_the_partials_of_sympy_diff.hypothesis.inner_test(expression, loss)

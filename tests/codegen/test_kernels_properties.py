@@ -182,10 +182,10 @@ SYMBOLS = {n: sympy.Symbol(n, real=True) for n in ("a", "b", "c", "x", "t", "Y")
     "0.5": sympy.Rational(1, 2), "2": sympy.Integer(2), "3": sympy.Integer(3)}
 _a, _b, _c, _x, _t, _Y = (SYMBOLS[n] for n in ("a", "b", "c", "x", "t", "Y"))
 _UNARY = {name: f for name, f in UNARY.items()
-          if name in ("exp", "tanh", "sigmoid", "softplus", "sin", "cos", "atan", "abs")}
+          if name in ("exp", "tanh", "sigmoid", "softplus", "sin", "cos", "atan", "abs", "erf", "relu")}
 BODIES = expressions(PARAMS, ("x", "t", "0.5", "2"), SYMBOLS,
                      trees(_UNARY, ("+", "-", "*"), kinks=("max", "min"), powers=("3",),
-                           shapes=("ratio", "hypot", "log1sq"), max_leaves=7))
+                           shapes=("ratio", "hypot", "log1sq", "clip", "where"), max_leaves=7))
 # Each loss as gd text, and as the tests' sympy of the model y.
 LOSSES = {
     "mean((y - Y)^2)": lambda y: oracles.mean((y - _Y) ** 2),

@@ -14,26 +14,29 @@ import sympy
 from sympy import Indexed, S
 
 from gdc.errors import InternalError
-from ..functions import SampleReduction
+from ..functions import SampleReduction, where
 from .base import DoesNotApply, Engine, Fresh, Rule, Step
 from .elements import ElementRule, ElementSumRule
-from ..catalog import ENTRIES
-from .functions import (ChainRule, ExponentialRule, FunctionRule, GeneralPowerRule, MaxRule, MinRule, OuterRule,
-                        PowerRule, SqrtRule)
+from ..catalog import BY_NAME, ENTRIES
+from .functions import (ArgumentsRule, ChainRule, ExponentialRule, FunctionRule, GeneralPowerRule, MaxRule, MinRule, OuterRule,
+                        PowerRule, SqrtRule, WhereRule)
 from .structure import (ConstantMultipleRule, ConstantRule, DifferenceRule, LinearityRule, ProductRule,
                         QuotientRule, SumRule, ThroughDefinitionsRule, VariableRule, numerator_denominator,
                         ordered_terms, split_constant)
 
-__all__ = ['ChainRule', 'ConstantMultipleRule', 'ConstantRule', 'DifferenceRule', 'DoesNotApply',
+__all__ = ['ArgumentsRule', 'ChainRule', 'ConstantMultipleRule', 'ConstantRule', 'DifferenceRule', 'DoesNotApply',
            'ElementRule', 'ElementSumRule', 'Engine', 'ExponentialRule', 'Fresh', 'FunctionRule',
            'GeneralPowerRule', 'LinearityRule', 'MaxRule', 'MinRule', 'OuterRule', 'PowerRule',
            'ProductRule', 'QuotientRule', 'Rule', 'SqrtRule', 'Step', 'SumRule',
-           'ThroughDefinitionsRule', 'VariableRule', 'numerator_denominator', 'ordered_terms',
+           'ThroughDefinitionsRule', 'VariableRule', 'WhereRule', 'numerator_denominator', 'ordered_terms',
            'split_constant', 'rule_for', 'outer_or_chain', 'FUNCTION_RULES', 'KINK_RULES']
 
 # One rule per function of the catalog that has a derivative (sqrt is a power: the sqrt rule).
 FUNCTION_RULES: dict[type, FunctionRule] = {e.cls: FunctionRule(e) for e in ENTRIES if e.derivative}
-KINK_RULES: dict[type, MaxRule] = {sympy.Max: MaxRule(), sympy.Min: MinRule()}
+# The rules of functions of several arguments: max and min, where, and those whose entry gives partials.
+KINK_RULES: dict[type, Rule] = {sympy.Max: MaxRule(), sympy.Min: MinRule(),
+                                where: WhereRule(BY_NAME["where"])} | \
+    {e.cls: ArgumentsRule(e) for e in ENTRIES if e.partials}
 
 CONSTANT, VARIABLE, LINEARITY = ConstantRule(), VariableRule(), LinearityRule()
 ELEMENT, ELEMENT_SUM = ElementRule(), ElementSumRule()

@@ -8,6 +8,7 @@ import sympy
 from sympy import Add, Derivative, Heaviside, S
 
 from ..catalog import Entry
+from ..functions import where
 from .base import DoesNotApply, Rule
 
 
@@ -163,3 +164,46 @@ class MinRule(MaxRule):
     def selector(self, arg, others):
         rival = others[0] if len(others) == 1 else self.function(*others)
         return Heaviside(rival - arg)
+
+
+class ArgumentsRule(Rule):
+    """d/dθ f(a, b, …) = ∂f/∂a·a′ + ∂f/∂b·b′ + … for a function of several arguments (clip,
+    hypot): its catalog entry states the rule and gives the partials; arguments without θ drop out."""
+
+    def __init__(self, entry: Entry):
+        self.entry = entry
+        self.function = entry.make
+        self.name = f"{entry.name} rule"
+        self.note = entry.note
+        self.__doc__ = entry.statement
+
+    def derive(self, expr, var, engine):
+        if type(expr) is not self.function:
+            raise self.refuse(expr, var)
+        partials = self.entry.partials(*expr.args)
+        subs, terms = [], []
+        for arg, partial in zip(expr.args, partials):
+            if engine.depends(arg, var):
+                sub = engine.d(arg, var)
+                subs.append(sub)
+                terms.append(partial * sub.after)
+        return self.step(expr, var, Add(*terms), subs)
+
+
+class WhereRule(Rule):
+    """d/dθ where(u < v, a, b) = where(u < v, a′, b′): each piece's derivative on its side; on the
+    boundary u = v the average (a′ + b′)/2, as H(0) = 1/2 for max. The condition's jump is not
+    differentiated (as sign′ = 0), so u and v contribute nothing."""
+
+    name = "where rule"
+
+    def __init__(self, entry: Entry):
+        self.note = entry.note
+
+    def derive(self, expr, var, engine):
+        if type(expr) is not where:
+            raise self.refuse(expr, var)
+        u, v, a, b, _ = expr.args
+        subs = [engine.d(piece, var) for piece in (a, b)]
+        da, db = (sub.after for sub in subs)
+        return self.step(expr, var, where(u, v, da, db, (da + db) / 2), subs)

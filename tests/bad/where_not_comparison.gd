@@ -1,0 +1,3 @@
+# where needs a comparison as its condition
+model y = where(x, a, b*x)
+loss mean((y - Y)^2)
