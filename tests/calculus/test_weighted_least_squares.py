@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 import gdc
-from gdc.calculus.functions import PerSample, Sum, mean
+from gdc.calculus.functions import PerSample, SampleSum, mean
 from gdc.calculus.hessian import least_squares_form
 
 a, k = sympy.symbols("a k", real=True)
@@ -18,10 +18,10 @@ f = a * sympy.exp(-k * x)
 
 
 @pytest.mark.parametrize("loss, residual, scale, is_mean", [
-    (Sum(W * (f - Y) ** 2), sympy.sqrt(W) * (f - Y), 1, False),
+    (SampleSum(W * (f - Y) ** 2), sympy.sqrt(W) * (f - Y), 1, False),
     (mean((f - Y) ** 2 / dY ** 2), (f - Y) / dY, 1, True),
     (3 * mean(((f - Y) / dY) ** 2), (f - Y) / dY, 3, True),
-    (Sum(2 * W * (f - Y) ** 2 / dY ** 4), sympy.sqrt(W) * (f - Y) / dY ** 2, 2, False),
+    (SampleSum(2 * W * (f - Y) ** 2 / dY ** 4), sympy.sqrt(W) * (f - Y) / dY ** 2, 2, False),
 ])
 def test_weighted_squares_are_least_squares(loss, residual, scale, is_mean):
     form = least_squares_form(loss, (a, k))
@@ -32,11 +32,11 @@ def test_weighted_squares_are_least_squares(loss, residual, scale, is_mean):
 
 
 @pytest.mark.parametrize("loss", [
-    Sum(a * (f - Y) ** 2),            # a factor that holds a parameter is no weight
-    Sum(W * (f - Y) ** 3),            # no square
-    Sum(W * dY),                      # no parameter inside a square
-    Sum(W * (f - Y) ** 2 + (f - Y)),  # not a product
-    -Sum(W * (f - Y) ** 2),           # negative scale
+    SampleSum(a * (f - Y) ** 2),            # a factor that holds a parameter is no weight
+    SampleSum(W * (f - Y) ** 3),            # no square
+    SampleSum(W * dY),                      # no parameter inside a square
+    SampleSum(W * (f - Y) ** 2 + (f - Y)),  # not a product
+    -SampleSum(W * (f - Y) ** 2),           # negative scale
 ])
 def test_other_products_are_not_least_squares(loss):
     assert least_squares_form(loss, (a, k)) is None
