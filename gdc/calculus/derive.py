@@ -22,8 +22,8 @@ from gdc.errors import GdcError, InternalError
 from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
-                       per_sample_rewrites, recognise, reductions, tidy)
-from .stable import stable_steps
+                       per_sample_rewrites, recognise, recognise_softmax, reductions, tidy)
+from .stable import log_softmax, stable_steps
 from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
                          Update, select_params)
 from .functions import PerSample
@@ -114,7 +114,9 @@ class _Context:
         self.inline = inline
         self.bodies = bodies
         self.order = tuple(bodies)
-        self.loss = model.loss_compact.xreplace(inline)
+        # log(softmax(z)ₖ) as zₖ − log Σₗ exp(zₗ) (a step of the loss section): its derivative
+        # is the textbook p − Y, where the quotient's is a page of cancelling exponentials.
+        self.loss = log_softmax(model.loss_compact.xreplace(inline))
         self.params_of: dict[sympy.Symbol, frozenset] = {}
         for sym, body in bodies.items():
             found = {p for p in params if depends_on(body, p)}
@@ -131,6 +133,11 @@ class _Context:
         self._partials: dict[tuple, Step] = {}
         self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
         self._full: dict[sympy.Expr, sympy.Expr] = {}
+        # A vector model (softmax): its element p[k] and body, for recognising and substituting it.
+        self.vector_model = None
+        if isinstance(model.prediction_symbol, sympy.Indexed):
+            (index,) = model.prediction_symbol.indices
+            self.vector_model = (model.prediction_symbol.base, index, model.prediction)
         self.written_out: dict[sympy.Symbol, sympy.Expr] = {}  # each body over parameters and data
         for sym in self.order:
             self.written_out[sym] = self.bodies[sym].xreplace(self.written_out)
@@ -147,8 +154,17 @@ class _Context:
         if expr not in self._full:
             # One pass with each body already written out: sympy builds every node once
             # (building min and max is costly).
-            self._full[expr] = expr.xreplace(self.written_out).xreplace(self.inline)
+            full = expr.xreplace(self.written_out).xreplace(self.inline)
+            self._full[expr] = self.vector_model_body(full)
         return self._full[expr]
+
+    def vector_model_body(self, expr):
+        """Each element p[j] of a vector model written out (its body at index j)."""
+        if self.vector_model is None:
+            return expr
+        base, index, body = self.vector_model
+        return expr.replace(lambda n: isinstance(n, sympy.Indexed) and n.base == base,
+                            lambda n: body.xreplace({index: n.indices[0]}))
 
     def later(self, expr, sym):
         """The definitions after `sym` substituted (they may depend on it; earlier ones cannot)."""
@@ -320,6 +336,14 @@ class _Context:
         tree = replace(self.total.d(self.loss, param), quantity=Derivative(J, param))
         subs.append(tree)
         expr = tree.after
+        if self.vector_model is not None:
+            try:
+                new, name, args = recognise_softmax(expr, *self.vector_model)
+            except DoesNotApply:
+                pass
+            else:
+                subs.append(self.rewrite(expr, new, name, args))
+                expr = new
         for new, name, args in per_sample_rewrites(expr, self.bodies):
             subs.append(self.rewrite(expr, new, name, args))
             expr = new
@@ -331,8 +355,10 @@ class _Context:
             subs.append(self.rewrite(expr, new, name, args))
         compact = expr = new
         used = self.uses(expr)
+        if self.vector_model is not None and depends_on(expr, self.model.prediction_symbol):
+            used = [self.model.prediction_symbol.base.label] + used
         if used:
-            model_only = used == [self.model.prediction_symbol]
+            model_only = used == [self.model.prediction_symbol] or len(used) == 1 and self.vector_model
             name = ("substitute the model {0}" if model_only
                     else "substitute the definitions " + ", ".join("{%d}" % k for k in range(len(used))))
             new = evaluate_reductions(self.full(expr))

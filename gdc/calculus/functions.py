@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sympy
+from sympy.concrete.expr_with_intlimits import ExprWithIntLimits
 
 
 class sigmoid(sympy.Function):
@@ -80,3 +81,30 @@ class Sum(_Reduction):
 
     def _sympystr(self, printer):
         return f"sum({printer._print(self.args[0])})"
+
+
+# issue 14 (softmax): the stable log-sum-exp of a vector, for the registry at merge.
+class LogSumExp(ExprWithIntLimits):
+    """logsumexpₗ(zₗ) = M + log Σₗ exp(zₗ − M) with M = maxₗ zₗ: log Σₗ exp(zₗ), computed
+    without overflow. The stable form of `log(Σₗ exp(zₗ))` (calculus.stable); the kernels
+    compute it with the max shift, the verifier writes it out with the shift at fixed sizes."""
+
+    is_real = True
+
+    def __new__(cls, function, *limits, **assumptions):
+        return ExprWithIntLimits.__new__(cls, function, *limits, **assumptions)
+
+    def _eval_derivative(self, s):
+        """∂/∂θ logsumexpₗ(zₗ) = Σₗ exp(zₗ − logsumexp)·∂zₗ/∂θ: softmax weights."""
+        return sympy.Sum(sympy.exp(self.function - self) * sympy.diff(self.function, s), *self.limits)
+
+    def written_out(self) -> sympy.Expr:
+        """At a fixed size: M + log Σ exp(zₗ − M), M the Max of the elements (the shift shown)."""
+        (k, lo, hi), = self.limits
+        values = [self.function.xreplace({k: sympy.Integer(v)}) for v in range(int(lo), int(hi) + 1)]
+        shift = sympy.Max(*values)
+        return shift + sympy.log(sympy.Add(*(sympy.exp(v - shift) for v in values)))
+
+    def naive(self) -> sympy.Expr:
+        """log Σₗ exp(zₗ): the same value, as sympy's own functions."""
+        return sympy.log(sympy.Sum(sympy.exp(self.function), *self.limits))

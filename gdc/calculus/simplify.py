@@ -193,3 +193,48 @@ def per_sample_rewrites(expr: sympy.Expr, bodies: Mapping[sympy.Symbol, sympy.Ex
                 continue
             expr = expr.xreplace({r: type(r)(new_body, evaluate=False)})
             yield expr, name, args
+
+
+# issue 14 (softmax)
+def recognise_softmax(expr: sympy.Expr, base, index, body: sympy.Expr):
+    """exp(zⱼ)/Σₙ exp(zₙ) is the model's pⱼ; the factors of a Σᵣ that do not depend on r move
+    out of it, so that Σᵣ (−pⱼ·Yᵣ·xₖ) reads −pⱼ·xₖ·Σᵣ Yᵣ."""
+    pulled = expr.replace(lambda n: isinstance(n, sympy.Sum) and len(n.limits) == 1, _pull_out)
+    numerator, = [f for f in sympy.Mul.make_args(body) if isinstance(f, sympy.exp)]
+    denominator, = [f for f in sympy.Mul.make_args(body) if f.is_Pow and f.exp == -1]
+    total = _bound_free(denominator.base)
+    j = sympy.Wild("j")
+    pattern = numerator.xreplace({index: j})
+
+    def is_total(f):
+        return f.is_Pow and f.exp == -1 and isinstance(f.base, sympy.Sum) and _bound_free(f.base) == total
+
+    def element(node):
+        if not node.is_Mul or not any(is_total(f) for f in node.args):
+            return None
+        for f in node.args:
+            match = f.match(pattern) if isinstance(f, sympy.exp) else None
+            if match and j in match:
+                rest = [g for g in node.args if g is not f and not is_total(g)]
+                return sympy.Mul(base[match[j]], *rest)
+        return None
+
+    new = pulled.replace(lambda n: element(n) is not None, element)
+    if not new.has(base):
+        raise DoesNotApply("no softmax to recognise")
+    return tidy(new), "recognise the model {0} = softmax(z)", (base.label,)
+
+
+_BOUND = sympy.Dummy("bound")
+
+
+def _bound_free(total: sympy.Sum):
+    """A sum over one index, its index renamed: sums that differ only in that name compare equal."""
+    (k, lo, hi), = total.limits
+    return total.function.xreplace({k: _BOUND}), lo, hi
+
+
+def _pull_out(node: sympy.Sum) -> sympy.Expr:
+    (k, lo, hi), = node.limits
+    const, rest = node.function.as_independent(k, as_Add=False)
+    return const * sympy.Sum(rest, (k, lo, hi)) if const != 1 else node

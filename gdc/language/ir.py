@@ -107,12 +107,14 @@ class ParamDecl:
 
 @dataclass(frozen=True, slots=True)
 class DataItem:
-    """`x` inside a `data` declaration."""
+    """`x` inside a `data` declaration; `labels` names the column of class labels 0..K−1 that
+    `data Y[K] from labels` reads as one-hot rows (issue 14)."""
 
     name: str
     shape: tuple[Dim, ...]
     span: Span = _span()
     name_span: Span = _span()
+    labels: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

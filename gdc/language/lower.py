@@ -91,8 +91,9 @@ class _Lower(Transformer_NonRecursive):
         return ir.ParamItem(name(tok), shape or (), init, _meta_span(meta), token_span(tok))
 
     def data_item(self, meta, children):
-        tok, shape = children
-        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok))
+        tok, shape, label = children
+        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok),
+                           None if label is None else name(label))
 
     def param_decl(self, meta, children):
         return ir.ParamDecl(tuple(children), _meta_span(meta))

@@ -14,7 +14,7 @@ from typing import Callable
 
 from . import ir
 from gdc.errors import GdcError, Span
-from .vocabulary import REDUCTIONS
+from .vocabulary import REDUCTIONS, SOFTMAX_FUNCTIONS
 from .unparse import expr_text
 
 Shape = tuple  # of int | str
@@ -134,6 +134,12 @@ class ShapeChecker:
             if sa != sb:
                 raise self.error(f"dot({_short(a)}, {_short(b)}): {_is(a, sa)}, {_is(b, sb)}", call.span)
             return ()
+        if call.func in SOFTMAX_FUNCTIONS:   # issue 14 (softmax): a vector in
+            (arg,), (shape,) = call.args, shapes
+            if len(shape) != 1:
+                raise self.error(f"{call.func}({_short(arg)}): {_is(arg, shape)}; {call.func} takes a vector",
+                                 call.span, "e.g. softmax(W @ x + c) for a matrix W and vectors x, c")
+            return shape if SOFTMAX_FUNCTIONS[call.func] == "vector" else ()
         if len(shapes) == 2:  # min, max: elementwise
             return self.broadcast(call, call.args[0], shapes[0], call.args[1], shapes[1])
         return shapes[0]

@@ -115,7 +115,8 @@ def _(stmt: ir.ParamDecl) -> str:
 
 @stmt_text.register
 def _(stmt: ir.DataDecl) -> str:
-    return "data " + ", ".join(item.name + _shape(item.shape) for item in stmt.items)
+    return "data " + ", ".join(item.name + _shape(item.shape) + (f" from {item.labels}" if item.labels else "")
+                               for item in stmt.items)
 
 
 @stmt_text.register

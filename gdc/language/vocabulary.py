@@ -19,6 +19,13 @@ REDUCTIONS = ("mean", "sum")
 VECTOR_FUNCTIONS = ("dot",)
 ARITY = ARITY | {"dot": 2}
 
+# issue 14 (softmax): functions of one vector. softmax(v) is a vector of v's size (its
+# elements exp(v_k)/Σ_l exp(v_l)), logsumexp(v) the scalar log Σ_l exp(v_l). To be moved into
+# the function registry with the rest of this file's tables.
+SOFTMAX_FUNCTIONS = {"softmax": "vector", "logsumexp": "scalar"}   # name -> shape of the result
+VECTOR_FUNCTIONS = VECTOR_FUNCTIONS + tuple(SOFTMAX_FUNCTIONS)
+ARITY = ARITY | {name: 1 for name in SOFTMAX_FUNCTIONS}
+
 CONSTANTS = ("pi", "e")
 
 # Names other tools use for gd's functions, for a hint when one is called.
