@@ -20,6 +20,7 @@ from sympy.codegen.cfunctions import log1p
 from .printer import HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.calculus.symbolic import sigmoid, softplus
+from gdc.calculus.functions import LogSumExp
 
 # e**r = 1 + r·q(r), |r| <= ln 2 / 2: _exp's Taylor series, to q (the same lines as in _exp).
 _EXP_SERIES = HELPERS[HELPERS.index("    p = 1.6059"):HELPERS.index("    p = p * r + 1.0\n") + 20]
@@ -68,7 +69,7 @@ def index_sizes(expr: sympy.Expr, sizes: dict | None = None) -> dict:
                     _agree(sizes, ix, node.base.shape[pos])
                 elif not ix.is_Integer:
                     raise InternalError(f"codegen: cannot index {node.base} by {ix}")
-        elif isinstance(node, sympy.Sum):
+        elif isinstance(node, (sympy.Sum, LogSumExp)):
             for m, lo, hi in node.limits:
                 if lo != 0:
                     raise InternalError(f"codegen: an element sum from {lo}, not 0")
@@ -104,8 +105,9 @@ def fresh_bounds(e: sympy.Expr) -> sympy.Expr:
     """Each element sum over its own index symbols: a bound k never meets a free k of another size."""
     def fresh(node):
         swap = {k: sympy.Dummy(k.name, integer=True, nonnegative=True) for k, _, _ in node.limits}
-        return sympy.Sum(node.function.xreplace(swap), *((swap[k], lo, hi) for k, lo, hi in node.limits))
-    return e.replace(lambda n: isinstance(n, sympy.Sum), fresh) if e.has(sympy.Sum) else e
+        return type(node)(node.function.xreplace(swap), *((swap[k], lo, hi) for k, lo, hi in node.limits))
+    kinds = (sympy.Sum, LogSumExp)
+    return e.replace(lambda n: isinstance(n, kinds), fresh) if e.has(*kinds) else e
 
 
 def _unfold(e: sympy.Expr) -> sympy.Expr:
@@ -293,9 +295,11 @@ class Function:
         return frozenset(s for s in e.free_symbols if s in sizes)
 
     def sums(self, e: sympy.Expr, sizes: dict) -> sympy.Expr:
-        """Every element sum replaced by a temp, the innermost first."""
-        if not e.has(sympy.Sum):
+        """Every element sum (and log-sum-exp) replaced by a temp, the innermost first."""
+        if not e.has(sympy.Sum, LogSumExp):
             return e
+        if isinstance(e, LogSumExp):
+            return self.lse_temp(self.sums(e.function, sizes), e.limits[0], sizes)
         if isinstance(e, sympy.Sum):  # sympy keeps Σ_l Σ_m as one Sum, its first limit innermost
             body = self.sums(e.function, sizes)
             for limit in e.limits:
@@ -342,6 +346,30 @@ class Function:
             self.values([(self.text(self.read(target, axes)), "+=", value)], inner)
         self.cache[key] = target
         return self.read(target, axes)
+
+    def lse_temp(self, body: sympy.Expr, limit, sizes: dict) -> sympy.Expr:
+        """logsumexpₘ(body) = M + log Σₘ exp(body − M), M = maxₘ body: two loops, no overflow.
+        (issue 14: a softmax's log-sum-exp is per sample, a scalar; nothing else needs more.)"""
+        m, _, hi = limit
+        sizes = index_sizes(body, {**sizes, m: hi + 1})
+        if self.free(body, sizes) - {m}:
+            raise InternalError("codegen: a log-sum-exp with free indices")
+        key = ("lse", body.xreplace({m: _PLACES[0]}), sizes[m])
+        if key in self.cache:
+            return self.cache[key]
+        value = self.hoist(body, frozenset({m}), sizes)
+        shift, total, lse = self.new_scalar(), self.new_scalar(), self.new_scalar()
+        # The first element starts the max (-inf would need a name the module check refuses).
+        self.flush()
+        self.emit(f"{self.names[shift]} = {self.text(value.xreplace({m: sympy.S.Zero}))}", self.depth)
+        self.loops((m,), sizes, self.depth)
+        self.emit(f"{self.names[shift]} = max({self.names[shift]}, {self.text(value)})", self.depth + 1)
+        self.emit(f"{self.names[total]} = 0.0", self.depth)
+        self.loops((m,), sizes, self.depth)
+        self.values([(self.names[total], "+=", sympy.exp(value - shift))], self.depth + 1)
+        self.emit(f"{self.names[lse]} = {self.names[shift]} + _log({self.names[total]})", self.depth)
+        self.cache[key] = lse
+        return lse
 
     def read(self, target, axes) -> sympy.Expr:
         return target[tuple(axes)] if isinstance(target, IndexedBase) else target

@@ -102,6 +102,10 @@ class Plan:
     residual_partials: Partials = ()
     hessian: tuple[sympy.Expr, ...] | None = None
     sizes: dict[str, tuple[str, int]] = field(default_factory=dict)  # size -> (data name, axis)
+    # A vector model (softmax): the free index of `prediction` and its size; predict gives (N, K).
+    prediction_index: tuple[sympy.Symbol, ...] = ()
+    prediction_size: sympy.Expr | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # `data Y[K] from label`: Y -> "label"
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -121,8 +125,12 @@ def plan(sm: SymbolicModel) -> Plan:
     prediction = stable_form(sm.prediction)
     inputs = tuple(d for d in sm.data if _uses(prediction, d))
     initial = tuple(None if p.init is None else float(p.init) for p in sm.checked.params)
+    vector = {}
+    if isinstance(sm.prediction_symbol, sympy.Indexed):
+        vector = dict(prediction_index=tuple(sm.prediction_symbol.indices),
+                      prediction_size=sm.prediction_symbol.base.shape[0])
     base = Plan(sm.params, sm.data, inputs, initial, stable_form(sm.loss), partials, prediction,
-                sizes=_sizes(sm))
+                sizes=_sizes(sm), labels={d.name: d.labels for d in sm.checked.data if d.labels}, **vector)
     return replace(base, **_second_order(sm, grads))
 
 
