@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from gdc.io.files import guard_output, write_atomic
+from .accuracy import training_accuracy
 from gdc.io.params_file import PARAMS_FORMAT, load_params   # noqa: F401  (read where it is written)
 
 if TYPE_CHECKING:   # FitResult's __str__ renders through this module
@@ -137,6 +138,9 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         count = ("epochs", f"{result.iterations}" + (f" ({result.updates} updates)"
                                                      if result.updates != result.iterations else ""))
     rows = [("loss", f"{result.loss:.10g}")]
+    accuracy = training_accuracy(result)
+    if accuracy is not None:
+        rows.append(("accuracy", f"{accuracy:.4%} of the {result.n_rows} training rows (the most probable class)"))
     if stats is not None and not result.reason.failed:
         rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
                  ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
@@ -231,6 +235,7 @@ def result_json(result: FitResult) -> dict:
         "params": None if failed else _plain_params(result),
         **({"sizes": dict(result.layout.sizes)} if result.layout is not None and result.layout.sizes else {}),
         "loss": _number(result.loss),
+        **({"accuracy": accuracy} if (accuracy := training_accuracy(result)) is not None else {}),
         "iterations": result.iterations,
         "converged": result.converged,
         "reason": result.reason,
