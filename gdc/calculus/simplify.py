@@ -200,8 +200,11 @@ def recognise_softmax(expr: sympy.Expr, base, index, body: sympy.Expr):
     """exp(zⱼ)/Σₙ exp(zₙ) is the model's pⱼ; the factors of a Σᵣ that do not depend on r move
     out of it, so that Σᵣ (−pⱼ·Yᵣ·xₖ) reads −pⱼ·xₖ·Σᵣ Yᵣ."""
     pulled = expr.replace(lambda n: isinstance(n, sympy.Sum) and len(n.limits) == 1, _pull_out)
-    numerator, = [f for f in sympy.Mul.make_args(body) if isinstance(f, sympy.exp)]
-    denominator, = [f for f in sympy.Mul.make_args(body) if f.is_Pow and f.exp == -1]
+    numerators = [f for f in sympy.Mul.make_args(body) if isinstance(f, sympy.exp)]
+    denominators = [f for f in sympy.Mul.make_args(body) if f.is_Pow and f.exp == -1 and isinstance(f.base, sympy.Sum)]
+    if len(numerators) != 1 or len(denominators) != 1 or len(body.args) != 2:
+        raise DoesNotApply("the model is not a softmax")
+    (numerator,), (denominator,) = numerators, denominators
     total = _bound_free(denominator.base)
     j = sympy.Wild("j")
     pattern = numerator.xreplace({index: j})
