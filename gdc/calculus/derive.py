@@ -22,7 +22,8 @@ from gdc.errors import GdcError, InternalError
 from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (REDUCTIONS, collect, evaluate_reductions, factor_constants, per_sample,
-                       per_sample_rewrites, recognise, recognise_softmax, reductions, tidy)
+                       per_sample_rewrites, recognise, reductions, tidy)
+from .softmax import VectorModel
 from .stable import log_softmax, stable_steps
 from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
                          Update, select_params)
@@ -114,8 +115,7 @@ class _Context:
         self.inline = inline
         self.bodies = bodies
         self.order = tuple(bodies)
-        # log(softmax(z)ₖ) as zₖ − log Σₗ exp(zₗ) (a step of the loss section): its derivative
-        # is the textbook p − Y, where the quotient's is a page of cancelling exponentials.
+        # log softmax(z)ₖ as zₖ − log Σₗ exp(zₗ) (shown in the loss section): its derivative is p − Y.
         self.loss = log_softmax(model.loss_compact.xreplace(inline))
         self.params_of: dict[sympy.Symbol, frozenset] = {}
         for sym, body in bodies.items():
@@ -133,11 +133,7 @@ class _Context:
         self._partials: dict[tuple, Step] = {}
         self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
         self._full: dict[sympy.Expr, sympy.Expr] = {}
-        # A vector model (softmax): its element p[k] and body, for recognising and substituting it.
-        self.vector_model = None
-        if isinstance(model.prediction_symbol, sympy.Indexed):
-            (index,) = model.prediction_symbol.indices
-            self.vector_model = (model.prediction_symbol.base, index, model.prediction)
+        self.vector_model = VectorModel.of(model)   # softmax: p[j] recognised, written out in full()
         self.written_out: dict[sympy.Symbol, sympy.Expr] = {}  # each body over parameters and data
         for sym in self.order:
             self.written_out[sym] = self.bodies[sym].xreplace(self.written_out)
@@ -155,16 +151,8 @@ class _Context:
             # One pass with each body already written out: sympy builds every node once
             # (building min and max is costly).
             full = expr.xreplace(self.written_out).xreplace(self.inline)
-            self._full[expr] = self.vector_model_body(full)
+            self._full[expr] = self.vector_model.written_out(full) if self.vector_model else full
         return self._full[expr]
-
-    def vector_model_body(self, expr):
-        """Each element p[j] of a vector model written out (its body at index j)."""
-        if self.vector_model is None:
-            return expr
-        base, index, body = self.vector_model
-        return expr.replace(lambda n: isinstance(n, sympy.Indexed) and n.base == base,
-                            lambda n: body.xreplace({index: n.indices[0]}))
 
     def later(self, expr, sym):
         """The definitions after `sym` substituted (they may depend on it; earlier ones cannot)."""
@@ -336,14 +324,9 @@ class _Context:
         tree = replace(self.total.d(self.loss, param), quantity=Derivative(J, param))
         subs.append(tree)
         expr = tree.after
-        if self.vector_model is not None:
-            try:
-                new, name, args = recognise_softmax(expr, *self.vector_model)
-            except DoesNotApply:
-                pass
-            else:
-                subs.append(self.rewrite(expr, new, name, args))
-                expr = new
+        for new, name, args in ([] if self.vector_model is None else self.vector_model.recognitions(expr)):
+            subs.append(self.rewrite(expr, new, name, args))
+            expr = new
         for new, name, args in per_sample_rewrites(expr, self.bodies):
             subs.append(self.rewrite(expr, new, name, args))
             expr = new

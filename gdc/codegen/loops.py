@@ -17,6 +17,7 @@ import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 from sympy.codegen.cfunctions import log1p
 
+from .logsumexp import lse_loops
 from .printer import HELPERS, KernelPrinter
 from gdc.errors import InternalError
 from gdc.calculus.symbolic import sigmoid, softplus
@@ -48,7 +49,7 @@ LOOP_HELPER_NAMES = frozenset(re.findall(r"^def (\w+)", LOOP_HELPERS, re.M))
 
 # Placeholders for the indices of a temp's key: a temp is shared by every use that differs
 # only in the names of its indices (the loss's Σ_m W[l,m]x[m] and the partials' Σ_m W[j,m]x[m]).
-_PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
+PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
 
 
 def _agree(sizes: dict, index: sympy.Symbol, size: sympy.Expr) -> None:
@@ -312,7 +313,7 @@ class Function:
         innermost, then the smallest renamed form (so equal temps get equal keys)."""
         best = None
         for order in itertools.permutations(sorted(indices, key=sympy.default_sort_key)):
-            renamed = e.xreplace({ix: _PLACES[n] for n, ix in enumerate(order)})
+            renamed = e.xreplace({ix: PLACES[n] for n, ix in enumerate(order)})
             rank = (_inversions(e, order), order[-1] != last if order else False,
                     sympy.default_sort_key(renamed))
             if best is None or rank < best[0]:
@@ -348,28 +349,13 @@ class Function:
         return self.read(target, axes)
 
     def lse_temp(self, body: sympy.Expr, limit, sizes: dict) -> sympy.Expr:
-        """logsumexpₘ(body) = M + log Σₘ exp(body − M), M = maxₘ body: two loops, no overflow.
-        (issue 14: a softmax's log-sum-exp is per sample, a scalar; nothing else needs more.)"""
+        """logsumexpₘ(body) as a per-sample scalar (issue 14: logsumexp.py writes its loops)."""
         m, _, hi = limit
         sizes = index_sizes(body, {**sizes, m: hi + 1})
-        if self.free(body, sizes) - {m}:
-            raise InternalError("codegen: a log-sum-exp with free indices")
-        key = ("lse", body.xreplace({m: _PLACES[0]}), sizes[m])
-        if key in self.cache:
-            return self.cache[key]
-        value = self.hoist(body, frozenset({m}), sizes)
-        shift, total, lse = self.new_scalar(), self.new_scalar(), self.new_scalar()
-        # The first element starts the max (-inf would need a name the module check refuses).
-        self.flush()
-        self.emit(f"{self.names[shift]} = {self.text(value.xreplace({m: sympy.S.Zero}))}", self.depth)
-        self.loops((m,), sizes, self.depth)
-        self.emit(f"{self.names[shift]} = max({self.names[shift]}, {self.text(value)})", self.depth + 1)
-        self.emit(f"{self.names[total]} = 0.0", self.depth)
-        self.loops((m,), sizes, self.depth)
-        self.values([(self.names[total], "+=", sympy.exp(value - shift))], self.depth + 1)
-        self.emit(f"{self.names[lse]} = {self.names[shift]} + _log({self.names[total]})", self.depth)
-        self.cache[key] = lse
-        return lse
+        key = ("lse", body.xreplace({m: PLACES[0]}), sizes[m])
+        if key not in self.cache:
+            self.cache[key] = lse_loops(self, body, m, sizes)
+        return self.cache[key]
 
     def read(self, target, axes) -> sympy.Expr:
         return target[tuple(axes)] if isinstance(target, IndexedBase) else target
