@@ -24,7 +24,8 @@ from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .functions import SampleReduction
 from .simplify import (clip_form, collect, evaluate_reductions, factor_constants, per_sample,
                        per_sample_rewrites, recognise, reductions, tidy)
-from .stable import stable_steps
+from .softmax import VectorModel
+from .stable import log_softmax, stable_steps
 from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
                          Update, select_params)
 from .functions import PerSample
@@ -115,7 +116,8 @@ class _Context:
         self.inline = inline
         self.bodies = bodies
         self.order = tuple(bodies)
-        self.loss = model.loss_compact.xreplace(inline)
+        # log softmax(z)ₖ as zₖ − log Σₗ exp(zₗ) (shown in the loss section): its derivative is p − Y.
+        self.loss = log_softmax(model.loss_compact.xreplace(inline))
         self.params_of: dict[sympy.Symbol, frozenset] = {}
         for sym, body in bodies.items():
             found = {p for p in params if depends_on(body, p)}
@@ -132,6 +134,7 @@ class _Context:
         self._partials: dict[tuple, Step] = {}
         self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
         self._full: dict[sympy.Expr, sympy.Expr] = {}
+        self.vector_model = VectorModel.of(model)   # softmax: p[j] recognised, written out in full()
         self.written_out: dict[sympy.Symbol, sympy.Expr] = {}  # each body over parameters and data
         for sym in self.order:
             self.written_out[sym] = self.bodies[sym].xreplace(self.written_out)
@@ -148,7 +151,8 @@ class _Context:
         if expr not in self._full:
             # One pass with each body already written out: sympy builds every node once
             # (building min and max is costly).
-            self._full[expr] = expr.xreplace(self.written_out).xreplace(self.inline)
+            full = expr.xreplace(self.written_out).xreplace(self.inline)
+            self._full[expr] = self.vector_model.written_out(full) if self.vector_model else full
         return self._full[expr]
 
     def later(self, expr, sym):
@@ -328,6 +332,9 @@ class _Context:
         tree = replace(self.total.d(self.loss, param), quantity=Derivative(J, param))
         subs.append(tree)
         expr = tree.after
+        for new, name, args in ([] if self.vector_model is None else self.vector_model.recognitions(expr)):
+            subs.append(self.rewrite(expr, new, name, args))
+            expr = new
         for new, name, args in per_sample_rewrites(expr, self.bodies):
             subs.append(self.rewrite(expr, new, name, args))
             expr = new
@@ -339,8 +346,10 @@ class _Context:
             subs.append(self.rewrite(expr, new, name, args))
         compact = expr = new
         used = self.uses(expr)
+        if self.vector_model is not None and depends_on(expr, self.model.prediction_symbol):
+            used = [self.model.prediction_symbol.base.label] + used
         if used:
-            model_only = used == [self.model.prediction_symbol]
+            model_only = used == [self.model.prediction_symbol] or len(used) == 1 and self.vector_model
             name = ("substitute the model {0}" if model_only
                     else "substitute the definitions " + ", ".join("{%d}" % k for k in range(len(used))))
             new = evaluate_reductions(self.full(expr))

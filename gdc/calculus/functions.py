@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import sympy
+from sympy.concrete.expr_with_intlimits import ExprWithIntLimits
 
 
 class sigmoid(sympy.Function):
@@ -250,3 +251,31 @@ class where(sympy.Function):
     def _sympystr(self, printer):
         left, relation, right, a, b = (printer._print(x) if not isinstance(x, str) else x for x in self.shown)
         return f"where({left} {relation} {right}, {a}, {b})"
+
+
+# ---------------------------------------------------------------- the stable log-sum-exp of a vector
+
+class LogSumExp(ExprWithIntLimits):
+    """logsumexpₗ(zₗ) = M + log Σₗ exp(zₗ − M) with M = maxₗ zₗ: log Σₗ exp(zₗ), computed
+    without overflow. The stable form of `log(Σₗ exp(zₗ))` (calculus.stable); the kernels
+    compute it with the max shift, the verifier writes it out with the shift at fixed sizes."""
+
+    is_real = True
+
+    def __new__(cls, function, *limits, **assumptions):
+        return ExprWithIntLimits.__new__(cls, function, *limits, **assumptions)
+
+    def _eval_derivative(self, s):
+        """∂/∂θ logsumexpₗ(zₗ) = Σₗ exp(zₗ − logsumexp)·∂zₗ/∂θ: softmax weights."""
+        return sympy.Sum(sympy.exp(self.function - self) * sympy.diff(self.function, s), *self.limits)
+
+    def written_out(self) -> sympy.Expr:
+        """At a fixed size: M + log Σ exp(zₗ − M), M the Max of the elements (the shift shown)."""
+        (k, lo, hi), = self.limits
+        values = [self.function.xreplace({k: sympy.Integer(v)}) for v in range(int(lo), int(hi) + 1)]
+        shift = sympy.Max(*values)
+        return shift + sympy.log(sympy.Add(*(sympy.exp(v - shift) for v in values)))
+
+    def naive(self) -> sympy.Expr:
+        """log Σₗ exp(zₗ): the same value, as sympy's own functions."""
+        return sympy.log(sympy.Sum(sympy.exp(self.function), *self.limits))

@@ -15,7 +15,7 @@ import random
 import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 
-from .functions import PerSample
+from .functions import LogSumExp, PerSample
 
 # The names of the free indices of ∂J/∂w[j] and ∂J/∂W[j, k], in order.
 FREE_INDEX_NAMES = ("j", "k", "l")
@@ -127,7 +127,7 @@ _CHECK_SEED = 20261126
 
 
 def is_indexed(expr: sympy.Expr) -> bool:
-    return expr.has(Indexed, sympy.Sum, KroneckerDelta)
+    return expr.has(Indexed, sympy.Sum, KroneckerDelta, LogSumExp)
 
 
 def instances(*exprs: sympy.Expr) -> list[tuple[sympy.Expr, ...]]:
@@ -191,16 +191,16 @@ def _shrink(expr: sympy.Expr, limit: int) -> sympy.Expr:
     def cut(node):
         k, lo, hi = node.limits[0]
         if hi.is_Integer and int(hi) >= limit:
-            return sympy.Sum(node.function, (k, lo, limit - 1), *node.limits[1:])
+            return type(node)(node.function, (k, lo, limit - 1), *node.limits[1:])
         return node
-    return expr.replace(lambda n: isinstance(n, sympy.Sum), cut)
+    return expr.replace(lambda n: isinstance(n, (sympy.Sum, LogSumExp)), cut)
 
 
 def _size_symbols(expr: sympy.Expr) -> set[sympy.Symbol]:
     found = set()
     for node in expr.atoms(Indexed):
         found |= {s for s in node.base.shape if s.is_Symbol}
-    for node in expr.atoms(sympy.Sum):
+    for node in expr.atoms(sympy.Sum, LogSumExp):
         found |= {s for lim in node.limits for s in lim[2].free_symbols}
     return found
 
@@ -228,11 +228,13 @@ def written_out(expr: sympy.Expr) -> sympy.Expr:
 
 def _expand_sums(expr: sympy.Expr) -> sympy.Expr:
     """Outermost sum first, so an inner sum sees the outer index already replaced."""
+    if isinstance(expr, LogSumExp):
+        return _expand_sums(expr.written_out())
     if isinstance(expr, sympy.Sum):
         (k, lo, hi), rest = expr.limits[0], expr.limits[1:]
         body = sympy.Sum(expr.function, *rest) if rest else expr.function
         return sympy.Add(*(_expand_sums(body.xreplace({k: sympy.Integer(v)}))
                            for v in range(int(lo), int(hi) + 1)))
-    if expr.is_Atom or not expr.has(sympy.Sum):
+    if expr.is_Atom or not expr.has(sympy.Sum, LogSumExp):
         return expr
     return expr.func(*(_expand_sums(a) for a in expr.args))

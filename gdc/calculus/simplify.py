@@ -234,3 +234,4 @@ def per_sample_rewrites(expr: sympy.Expr, bodies: Mapping[sympy.Symbol, sympy.Ex
                 continue
             expr = expr.xreplace({r: type(r)(new_body, evaluate=False)})
             yield expr, name, args
+

@@ -17,7 +17,7 @@ from sympy import Add, Max, exp, log
 from gdc.errors import InternalError
 from .rules import DoesNotApply
 from .simplify import size, tidy
-from .functions import sigmoid, softplus
+from .functions import LogSumExp, sigmoid, softplus
 from .verify import Verdict, compare
 
 @dataclass(frozen=True)
@@ -83,6 +83,67 @@ def _softplus_pair(node):
     raise DoesNotApply("no softplus(z) and softplus(−z) to combine")
 
 
+# issue 14 (softmax): log-softmax and the log-sum-exp of a vector, in index form.
+def _exp_sum(node):
+    """Whether node is Σₗ exp(zₗ) over one index: the denominator of a softmax."""
+    return (isinstance(node, sympy.Sum) and len(node.limits) == 1 and isinstance(node.function, exp))
+
+
+def _log_softmax(node):
+    """log(exp(a)/Σₗ exp(zₗ)) = a − log Σₗ exp(zₗ)."""
+    if isinstance(node, log) and node.args[0].is_Mul:
+        factors = node.args[0].args
+        sums = [f for f in factors if f.is_Pow and f.exp == -1 and _exp_sum(f.base)]
+        exps = [f for f in factors if isinstance(f, exp)]
+        if len(factors) == 2 and len(sums) == 1 and len(exps) == 1:
+            return exps[0].args[0] - log(sums[0].base)
+    raise DoesNotApply("not log of a softmax")
+
+
+def _log_sum_exp_elements(node):
+    """log Σₗ exp(zₗ) = logsumexpₗ(zₗ), which the kernels compute as M + log Σₗ exp(zₗ − M)."""
+    if isinstance(node, log) and _exp_sum(node.args[0]):
+        total = node.args[0]
+        return LogSumExp(total.function.args[0], *total.limits)
+    raise DoesNotApply("not the log of a sum of exponentials over elements")
+
+
+def _softmax_shifted(node):
+    """exp(a)/Σₗ exp(zₗ) = exp(a − logsumexpₗ(zₗ)): a softmax that cannot overflow."""
+    if node.is_Mul:
+        factors = list(node.args)
+        sums = [f for f in factors if f.is_Pow and f.exp == -1 and _exp_sum(f.base)]
+        exps = [f for f in factors if isinstance(f, exp)]
+        if len(sums) == 1 and len(exps) == 1:
+            total = sums[0].base
+            rest = [f for f in factors if f is not sums[0] and f is not exps[0]]
+            lse = LogSumExp(total.function.args[0], *total.limits)
+            return sympy.Mul(exp(exps[0].args[0] - lse), *rest)
+    raise DoesNotApply("not a softmax")
+
+
+def _vector_identity(kind):
+    """The identities of the softmax rewrites, in a vector z with elements zₖ, zₗ."""
+    def shown(z, a, M):
+        K = sympy.Symbol("K", integer=True, positive=True)
+        zv = sympy.IndexedBase(z, shape=(K,))
+        k, l = (sympy.Symbol(n, integer=True, nonnegative=True) for n in "kl")
+        total = sympy.Sum(exp(zv[l]), (l, 0, K - 1))
+        if kind == "log softmax":
+            return log(exp(zv[k]) / total), zv[k] - log(total)
+        if kind == "shift":
+            return log(total), M + log(sympy.Sum(exp(zv[l] - M), (l, 0, K - 1)))
+        return exp(zv[k]) / total, exp(zv[k] - M - log(sympy.Sum(exp(zv[l] - M), (l, 0, K - 1))))
+    return shown
+
+
+SOFTMAX_REWRITES = (
+    Rewrite("log-softmax", _log_softmax, _vector_identity("log softmax")),
+    Rewrite("log-sum-exp with its shift M = max(z)", _log_sum_exp_elements, _vector_identity("shift")),
+    Rewrite("softmax with its shift M = max(z)", _softmax_shifted, _vector_identity("softmax")),
+)
+
+
 REWRITES = (
     Rewrite("log σ(z) = −softplus(−z)", _log_sigmoid, lambda z, a, M: (log(sigmoid(z)), -softplus(-z))),
     Rewrite("log(1 − σ(z)) = −softplus(z)", _log_one_minus_sigmoid,
@@ -91,7 +152,14 @@ REWRITES = (
     Rewrite("log-sum-exp with its shift M = max(a)", _log_sum_exp,
             lambda z, a, M: (log(exp(a) + exp(z)), M + log(exp(a - M) + exp(z - M)))),
     Rewrite("softplus(−z) = softplus(z) − z", _softplus_pair, lambda z, a, M: (softplus(-z), softplus(z) - z)),
-)
+) + SOFTMAX_REWRITES
+LOG_SOFTMAX = REWRITES.index(SOFTMAX_REWRITES[0])
+
+
+def log_softmax(expr: sympy.Expr) -> sympy.Expr:
+    """log(softmax(z)ₖ) written zₖ − log Σₗ exp(zₗ) wherever it appears: the form whose
+    derivative is the textbook p − Y (the derivation differentiates it)."""
+    return _bottom_up(expr, LOG_SOFTMAX)
 
 
 @lru_cache(maxsize=1 << 14)

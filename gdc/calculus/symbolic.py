@@ -191,6 +191,8 @@ def _(expr: ir.Call, env: dict):
         return _element_reduction(args[0], fresh, expr.func == "mean")
     if expr.func == "where":
         return _where(expr, args, env)
+    if expr.func in SOFTMAX:
+        return SOFTMAX[expr.func](args[0], fresh)
     try:
         return _elementwise(_FUNCTIONS[expr.func], args, expr)
     except ValueError:  # sympy's Min/Max refuse arguments that are never real
@@ -229,6 +231,25 @@ def _matmul(a: Tensor, b: Tensor, fresh) -> Tensor:
     cols = tuple(fresh() for _ in b.indices[1:])
     body = a.at(rows + (k,)) * b.at((k,) + cols)
     return Tensor(sympy.Sum(body, (k, 0, a.sizes[1] - 1)), rows + cols, (a.sizes[0],) + b.sizes[1:])
+
+
+# issue 14 (softmax): the functions of one vector, written out in index form, so that every
+# rule, the verifier and sympy.diff see exp, log and Σ only. Their stable forms (the max shift)
+# are calculus.stable's rewrites; the kernels compute them with it.
+def _softmax(v: Tensor, fresh) -> Tensor:
+    """softmax(v)_k = exp(v_k) / Σ_l exp(v_l)."""
+    l = fresh()
+    total = sympy.Sum(sympy.exp(v.at((l,))), (l, 0, v.sizes[0] - 1))
+    return v.map(lambda e: sympy.exp(e) / total)
+
+
+def _logsumexp(v: Tensor, fresh) -> sympy.Expr:
+    """logsumexp(v) = log Σ_l exp(v_l)."""
+    l = fresh()
+    return sympy.log(sympy.Sum(sympy.exp(v.at((l,))), (l, 0, v.sizes[0] - 1)))
+
+
+SOFTMAX = {"softmax": _softmax, "logsumexp": _logsumexp}
 
 
 def _element_reduction(t: Tensor, fresh, average: bool) -> sympy.Expr:
@@ -296,9 +317,12 @@ def _symbolic(model: CheckedModel) -> SymbolicModel:
         shown.append((sym, body))
         env[stmt.name] = sym
     loss_compact = to_sympy(model.loss.expr, env)
-    if isinstance(loss_compact, Tensor) or isinstance(env[model.model.name], Tensor):
-        raise InternalError("the checker let a vector model or loss through")
-    sm = SymbolicModel(model, params, data, tuple(definitions), env[model.model.name],
+    if isinstance(loss_compact, Tensor):
+        raise InternalError("the checker let a vector loss through")
+    prediction = env[model.model.name]
+    if isinstance(prediction, Tensor):  # a vector model (softmax): its element p[k] stands for it
+        return _vector_model(model, params, data, definitions, loss_compact, prediction, elements, shown)
+    sm = SymbolicModel(model, params, data, tuple(definitions), prediction,
                        loss_compact, sympy.S.Zero, sympy.S.Zero, tuple(elements))
     loss = sm.expand(loss_compact)
     if _out_of_range(loss) is not None:
@@ -306,6 +330,19 @@ def _symbolic(model: CheckedModel) -> SymbolicModel:
     return SymbolicModel(model, params, data, tuple(definitions), sm.prediction_symbol,
                          loss_compact, loss, sm.expand(sm.prediction_symbol),
                          tuple(elements), tuple(shown))
+
+
+def _vector_model(model, params, data, definitions, loss_compact, prediction: Tensor, elements, shown):
+    """A model that gives a vector per sample: written out where the loss uses it (as a vector
+    `let`), its element at the free index as `prediction`, `p[k]` as its symbol."""
+    sm = SymbolicModel(model, params, data, tuple(definitions), sympy.S.Zero, loss_compact, sympy.S.Zero,
+                       sympy.S.Zero, tuple(elements))
+    loss = sm.expand(loss_compact)
+    if _out_of_range(loss) is not None:
+        _range_error(sm, model)
+    name, _ = shown[-1]
+    return SymbolicModel(model, params, data, tuple(definitions), name, loss_compact, loss,
+                         sm.expand(prediction.expr), tuple(elements), tuple(shown))
 
 
 # Exponents the kernels can print as integers (numba types them as int64).

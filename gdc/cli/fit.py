@@ -81,7 +81,8 @@ def add_parser(sub) -> None:
     sweep.add_argument("--plot", metavar="SWEEP.png", help="draw the loss curves side by side")
     sweep.set_defaults(run=run_sweep, command_name="lr-sweep")
 
-    predict = sub.add_parser("predict", help="write a fitted model's predictions for a data file")
+    predict = sub.add_parser("predict", help="write a fitted model's predictions for a data file "
+                                             "(a vector model's as columns p1 … pK)")
     predict.add_argument("model", help="the model file (.gd)")
     predict.add_argument("params", help="the parameters written by gdc fit --save")
     predict.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
@@ -300,18 +301,22 @@ def run_predict(args) -> int:
     layout = kernels.layout(inputs, args.data, known=doc.get("sizes") or {})
     params = layout.flatten(doc["params"], where=args.params)
     prediction = kernels.predict(params, *(inputs[name] for name in kernels.input_names))
-    if not np.isfinite(prediction).all():
-        bad = int(np.argmin(np.isfinite(prediction)))
+    finite = np.isfinite(prediction).reshape(len(prediction), -1).all(axis=1)
+    if not finite.all():
+        bad = int(np.argmin(finite))
         print(f"gdc predict: warning: the prediction is not finite for record {bad + 1} "
-              f"(and {int((~np.isfinite(prediction)).sum()) - 1} others)", file=sys.stderr)
+              f"(and {int((~finite).sum()) - 1} others)", file=sys.stderr)
     name = kernels.model_name or "prediction"
-    if name in table.names:
-        name += "_predicted"
+    # A vector model (softmax) gives one column per output: p1, p2, …, pK.
+    outputs = [f"{name}{k + 1}" for k in range(prediction.shape[1])] if prediction.ndim == 2 else [name]
+    outputs = [n + "_predicted" if n in table.names else n for n in outputs]
+    predicted = list(prediction.T) if prediction.ndim == 2 else [prediction]
     if len(prediction) != table.n_rows:   # a model without inputs: one value
-        names, columns = [name], [prediction]
+        names, columns = outputs, predicted
     else:
-        names = list(table.names) + [name]
-        columns = [table.columns[n] for n in table.names] + [prediction]
+        names = list(table.names) + outputs
+        columns = [table.columns[n] for n in table.names] + predicted
+    name = ", ".join(outputs) if len(outputs) <= 3 else f"{outputs[0]} … {outputs[-1]}"
     text_out = predictions_csv(names, columns)
     if out is None:
         sys.stdout.write(text_out)

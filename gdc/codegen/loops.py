@@ -17,9 +17,10 @@ import sympy
 from sympy import Indexed, IndexedBase, KroneckerDelta
 from sympy.codegen.cfunctions import log1p
 
+from .logsumexp import lse_loops
 from .printer import HELPERS, KernelPrinter
 from gdc.errors import InternalError
-from gdc.calculus.functions import sigmoid, softplus
+from gdc.calculus.functions import LogSumExp, sigmoid, softplus
 
 # e**r = 1 + r·q(r), |r| <= ln 2 / 2: _exp's Taylor series, to q (the same lines as in _exp).
 _EXP_SERIES = HELPERS[HELPERS.index("    p = 1.6059"):HELPERS.index("    p = p * r + 1.0\n") + 20]
@@ -47,7 +48,7 @@ LOOP_HELPER_NAMES = frozenset(re.findall(r"^def (\w+)", LOOP_HELPERS, re.M))
 
 # Placeholders for the indices of a temp's key: a temp is shared by every use that differs
 # only in the names of its indices (the loss's Σ_m W[l,m]x[m] and the partials' Σ_m W[j,m]x[m]).
-_PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
+PLACES = tuple(sympy.Symbol(f"_place{n}", integer=True) for n in range(16))
 
 
 def _agree(sizes: dict, index: sympy.Symbol, size: sympy.Expr) -> None:
@@ -68,7 +69,7 @@ def index_sizes(expr: sympy.Expr, sizes: dict | None = None) -> dict:
                     _agree(sizes, ix, node.base.shape[pos])
                 elif not ix.is_Integer:
                     raise InternalError(f"codegen: cannot index {node.base} by {ix}")
-        elif isinstance(node, sympy.Sum):
+        elif isinstance(node, (sympy.Sum, LogSumExp)):
             for m, lo, hi in node.limits:
                 if lo != 0:
                     raise InternalError(f"codegen: an element sum from {lo}, not 0")
@@ -104,8 +105,9 @@ def fresh_bounds(e: sympy.Expr) -> sympy.Expr:
     """Each element sum over its own index symbols: a bound k never meets a free k of another size."""
     def fresh(node):
         swap = {k: sympy.Dummy(k.name, integer=True, nonnegative=True) for k, _, _ in node.limits}
-        return sympy.Sum(node.function.xreplace(swap), *((swap[k], lo, hi) for k, lo, hi in node.limits))
-    return e.replace(lambda n: isinstance(n, sympy.Sum), fresh) if e.has(sympy.Sum) else e
+        return type(node)(node.function.xreplace(swap), *((swap[k], lo, hi) for k, lo, hi in node.limits))
+    kinds = (sympy.Sum, LogSumExp)
+    return e.replace(lambda n: isinstance(n, kinds), fresh) if e.has(*kinds) else e
 
 
 def _unfold(e: sympy.Expr) -> sympy.Expr:
@@ -293,9 +295,11 @@ class Function:
         return frozenset(s for s in e.free_symbols if s in sizes)
 
     def sums(self, e: sympy.Expr, sizes: dict) -> sympy.Expr:
-        """Every element sum replaced by a temp, the innermost first."""
-        if not e.has(sympy.Sum):
+        """Every element sum (and log-sum-exp) replaced by a temp, the innermost first."""
+        if not e.has(sympy.Sum, LogSumExp):
             return e
+        if isinstance(e, LogSumExp):
+            return self.lse_temp(self.sums(e.function, sizes), e.limits[0], sizes)
         if isinstance(e, sympy.Sum):  # sympy keeps Σ_l Σ_m as one Sum, its first limit innermost
             body = self.sums(e.function, sizes)
             for limit in e.limits:
@@ -308,7 +312,7 @@ class Function:
         innermost, then the smallest renamed form (so equal temps get equal keys)."""
         best = None
         for order in itertools.permutations(sorted(indices, key=sympy.default_sort_key)):
-            renamed = e.xreplace({ix: _PLACES[n] for n, ix in enumerate(order)})
+            renamed = e.xreplace({ix: PLACES[n] for n, ix in enumerate(order)})
             rank = (_inversions(e, order), order[-1] != last if order else False,
                     sympy.default_sort_key(renamed))
             if best is None or rank < best[0]:
@@ -342,6 +346,15 @@ class Function:
             self.values([(self.text(self.read(target, axes)), "+=", value)], inner)
         self.cache[key] = target
         return self.read(target, axes)
+
+    def lse_temp(self, body: sympy.Expr, limit, sizes: dict) -> sympy.Expr:
+        """logsumexpₘ(body) as a per-sample scalar (issue 14: logsumexp.py writes its loops)."""
+        m, _, hi = limit
+        sizes = index_sizes(body, {**sizes, m: hi + 1})
+        key = ("lse", body.xreplace({m: PLACES[0]}), sizes[m])
+        if key not in self.cache:
+            self.cache[key] = lse_loops(self, body, m, sizes)
+        return self.cache[key]
 
     def read(self, target, axes) -> sympy.Expr:
         return target[tuple(axes)] if isinstance(target, IndexedBase) else target

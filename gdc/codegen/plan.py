@@ -105,6 +105,10 @@ class Plan:
     # For labels: the model's name (`y`) and its formula as written (`y = m*x + b`).
     model_name: str = ""
     model_formula: str = ""
+    # A vector model (softmax): the free index of `prediction` and its size; predict gives (N, K).
+    prediction_index: tuple[sympy.Symbol, ...] = ()
+    prediction_size: sympy.Expr | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # `data Y[K] from label`: Y -> "label"
 
     @property
     def gradient(self) -> tuple[sympy.Expr, ...]:
@@ -124,8 +128,13 @@ def plan(sm: SymbolicModel) -> Plan:
     prediction = stable_form(sm.prediction)
     inputs = tuple(d for d in sm.data if _uses(prediction, d))
     initial = tuple(None if p.init is None else float(p.init) for p in sm.checked.params)
+    vector = {}
+    if isinstance(sm.prediction_symbol, sympy.Indexed):
+        vector = dict(prediction_index=tuple(sm.prediction_symbol.indices),
+                      prediction_size=sm.prediction_symbol.base.shape[0])
     base = Plan(sm.params, sm.data, inputs, initial, stable_form(sm.loss), partials, prediction,
-                sizes=_sizes(sm), model_name=sm.checked.model.name, model_formula=_formula(sm.checked))
+                sizes=_sizes(sm), model_name=sm.checked.model.name, model_formula=_formula(sm.checked),
+                labels={d.name: d.labels for d in sm.checked.data if d.labels}, **vector)
     return replace(base, **_second_order(sm, grads))
 
 

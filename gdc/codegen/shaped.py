@@ -33,7 +33,7 @@ order of DATA_NAMES (predict: INPUT_NAMES).
 
 # Names only these kernels use.
 FIXED = FIXED_NAMES | LOOP_HELPER_NAMES | {
-    "PARAM_SHAPES", "DATA_SHAPES", "SIZES", "r", "acc", "res", "row", "n_params", "blo", "bhi",
+    "PARAM_SHAPES", "DATA_SHAPES", "SIZES", "LABELS", "OUTPUT_SIZE", "r", "acc", "res", "row", "n_params", "blo", "bhi",
 }
 MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
 
@@ -154,12 +154,18 @@ class ShapedGenerator(Generator):
         f = self.function(f"predict(params{''.join(', ' + DATA_ARRAY + name_of(d) for d in p.inputs)})")
         m.prologue(f, p.inputs, check=True)
         m.read_params(f)
-        f.emit("out = np.empty(n)")
+        vector = bool(p.prediction_index)   # softmax: one row of K per sample
+        f.emit(f"out = np.empty({'(n, ' + f.size(p.prediction_size) + ')' if vector else 'n'})")
         f.mark_allocs()
         f.emit("lo = 0")
         f.emit("hi = n")
         m.sample_loop(f, False, [p.prediction])
-        f.targets([Target("out[i]", "=", (), {}, p.prediction)], 2)
+        if vector:
+            target = Target("out[i, {}]", "=", p.prediction_index, {p.prediction_index[0]: p.prediction_size},
+                            p.prediction)
+        else:
+            target = Target("out[i]", "=", (), {}, p.prediction)
+        f.targets([target], 2)
         f.emit("return out")
         return f.source()
 
@@ -262,6 +268,12 @@ def module_body(plan: Plan, source_comment: str, model_hash: str, kinks: tuple[s
     return gen.module(parts)
 
 
+def _output_size(p: Plan):
+    """A vector model's number of outputs per sample: a size name or a number; None for a scalar."""
+    size = p.prediction_size
+    return None if size is None else int(size) if size.is_Integer else str(size)
+
+
 def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...], bounds: dict | None) -> str:
     comment = "\n".join(line if line.startswith("#") else "# " + comment_line(line)
                         for line in source_comment.splitlines())
@@ -270,5 +282,5 @@ def _header(p: Plan, source_comment: str, model_hash: str, kinks: tuple[str, ...
         PARAM_SHAPES=tuple(shape_const(q) for q in p.params), DATA_NAMES=tuple(name_of(d) for d in p.data),
         DATA_SHAPES=tuple(shape_const(d) for d in p.data), INPUT_NAMES=tuple(name_of(d) for d in p.inputs),
         SIZES=dict(p.sizes), INITIAL=tuple(None if v is None else float(v) for v in p.initial),
-        MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula)
+        MODEL_NAME=p.model_name, MODEL_FORMULA=p.model_formula, LABELS=dict(p.labels), OUTPUT_SIZE=_output_size(p))
     return header(comment + "\n", DOC, constants, p.lsq_scale, p.lsq_mean, kinks, bounds)

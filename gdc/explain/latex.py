@@ -56,6 +56,9 @@ class MathPrinter(Layout, LatexPrinter):
     def _print_Integer(self, expr):
         return str(expr.p)
 
+    def log_sum_exp(self, index, body):
+        return rf"\operatorname{{logsumexp}}_{{{index}}}\left({body}\right)"
+
     def element_sum(self, index, body):
         return rf"\sum_{{{index}}} {body}"
 

@@ -211,6 +211,12 @@ class Layout:
     def element_sum(self, index: str, body: str) -> str:
         raise NotImplementedError
 
+    def _print_LogSumExp(self, expr, **kwargs):   # issue 14: logsumexpₗ(zₗ), the stable form
+        return self.log_sum_exp(self._print(expr.limits[0][0]), self._print(expr.function))
+
+    def log_sum_exp(self, index: str, body: str) -> str:
+        raise NotImplementedError
+
     def indices(self, expr) -> list[str]:
         """The subscripts of an element: i first for data (a sample's row), then its indices."""
         label = expr.base.label

@@ -68,6 +68,9 @@ class UnicodePrinter(Layout, StrPrinter):
     def element_sum(self, index, body):
         return f"Σ{subscript([index])} {body}"
 
+    def log_sum_exp(self, index, body):
+        return f"logsumexp{subscript([index])}({body})"
+
     def _print_Indexed(self, expr, **kwargs):
         return unicode_name(expr.base.label.name) + subscript(self.indices(expr))
 

@@ -220,6 +220,11 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
     dropped = data.dropped
     shapes = dict(zip(kernels.data_names, kernels.data_shapes))
     names = kernels.data_names + ((sigma,) if sigma is not None and sigma not in kernels.data_names else ())
+    labels = dict(kernels.labels)
+    if labels:   # `data Y[K] from label`: the label column, bound as a scalar, made one-hot below
+        mapping = {**{n: c for n, c in labels.items() if data.table is not None or c in data.columns},
+                   **mapping}
+        shapes = {n: s for n, s in shapes.items() if n not in labels}
     if data.table is not None:
         bound = bound_columns(data.table, names, mapping, shapes)
         chosen = gather(data.table, bound, shapes)
@@ -232,6 +237,11 @@ def bind(kernels: Kernels, data: DataIn, mapping: Mapping[str, str], *, model_so
         used = [mapping.get(name, name) for name in kernels.data_names]
         taken = set(used) | ({sigma} if sigma is not None else set())
     unused = tuple(n for n in data.names if n not in taken)
+    for name, column in labels.items():
+        from gdc.io.labels import one_hot
+        (size,) = kernels.data_shapes[kernels.data_names.index(name)]
+        chosen[name] = one_hot(chosen[name], size if isinstance(size, int) else None, name,
+                               mapping.get(name, column), data.source)
     columns = tuple(np.ascontiguousarray(chosen[name], dtype=np.float64) for name in kernels.data_names)
     layout = kernels.layout(columns, data.source if data.table is not None else "gdc.fit")
     errors = None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from gdc.io.files import guard_output, write_atomic
+from .accuracy import training_accuracy
 from gdc.io.params_file import PARAMS_FORMAT, load_params   # noqa: F401  (read where it is written)
 
 if TYPE_CHECKING:   # FitResult's __str__ renders through this module
@@ -144,6 +145,9 @@ def summary_rows(result: FitResult) -> list[tuple[str, str]]:
         rows.append(("sigma", f"residuals divided by column {problem.sigma_column}; the covariance "
                               + ("is (JᵀJ)⁻¹ (absolute_sigma)" if problem.absolute_sigma
                                  else "is scaled by χ²/(N − p) (relative sigma)")))
+    accuracy = training_accuracy(result)
+    if accuracy is not None:
+        rows.append(("accuracy", f"{accuracy:.4%} of the {result.n_rows} training rows (the most probable class)"))
     if stats is not None and not result.reason.failed:
         rows += [("RSS", f"{stats.rss:.10g} (residual sd {stats.sigma:.4g}, {stats.dof} degrees of freedom)"),
                  ("condition", f"{stats.condition:.3g} (of the scaled JᵀJ)")]
@@ -242,6 +246,7 @@ def result_json(result: FitResult) -> dict:
         "params": None if failed else _plain_params(result),
         **({"sizes": dict(result.layout.sizes)} if result.layout is not None and result.layout.sizes else {}),
         "loss": _number(result.loss),
+        **({"accuracy": accuracy} if (accuracy := training_accuracy(result)) is not None else {}),
         "iterations": result.iterations,
         "converged": result.converged,
         "reason": result.reason,

@@ -46,6 +46,7 @@ class Data:
     span: Span
     origin: Origin
     shape: Shape = ()
+    labels: str | None = None   # `data Y[k] from labels`: the column of class labels (issue 14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,8 @@ class _Checker:
         self.data_items = [self.sized(item) for item in self.data_items]
         for item in self.param_items + self.data_items:
             self.not_too_large(item)
+        for item in self.data_items:
+            self.labels_shape(item)
         self.sizes = check_sizes(self.param_items, self.data_items, self.error)
         self.sizes.update({name: stmt.name_span for name, stmt in self.named_sizes.items()})
         self.resolve_all()
@@ -179,6 +182,16 @@ class _Checker:
         if count > MAX_ELEMENTS:
             raise self.error(f"`{item.name}` would hold {count:,} values; a vector or matrix may hold at "
                              f"most {MAX_ELEMENTS:,}", item.shape[0].span.join(item.shape[-1].span))
+
+    def labels_shape(self, item: ir.DataItem) -> None:
+        """`data Y[k] from label` makes a one-hot vector: one axis, at least two classes."""
+        if item.labels is None:
+            return
+        if len(item.shape) != 1:
+            raise self.error(f"`{item.name}` reads class labels, so it is a vector with one element per "
+                             "class", item.span, f"declare it as `data {item.name}[k] from {item.labels}`")
+        if isinstance(item.shape[0].size, int) and item.shape[0].size < 2:
+            raise self.error("class labels need at least two classes", item.shape[0].span)
 
     def define(self, name: str, kind: str, span: Span) -> None:
         if name in RESERVED:
@@ -290,7 +303,7 @@ class _Checker:
             init = self.evaluate_init(it)
             params.append(Param(it.name, init, it.name_span, DECLARED, _sizes(it.shape),
                                 checked_bounds(it, init, self.error)))
-        data = [Data(it.name, it.name_span, DECLARED, _sizes(it.shape)) for it in self.data_items]
+        data = [Data(it.name, it.name_span, DECLARED, _sizes(it.shape), it.labels) for it in self.data_items]
         if self.param_items and self.data_items and self.free:
             raise self.undefined(*next(iter(self.free.items())))
         for name, span, is_data, origin in decide(self.free, bool(self.param_items), bool(self.data_items),
@@ -334,10 +347,10 @@ class _Checker:
         for stmt in self.lets + [self.model]:
             checker.names[stmt.name] = checker.shape(stmt.expr, in_loss=False)
         shape = checker.names[self.model.name]
-        if shape:
-            raise self.error(f"the model `{self.model.name}` has {shape_text(shape)}; a model gives one "
-                             "value per sample", self.model.expr.span,
-                             "reduce it to a scalar, e.g. with dot(w, x) or sum(...)")
+        if len(shape) > 1:   # a scalar or a vector per sample (softmax's probabilities)
+            raise self.error(f"the model `{self.model.name}` is {shape_text(shape)}; a model gives one "
+                             "value or one vector per sample", self.model.expr.span,
+                             "reduce it, e.g. with W @ x (a vector) or dot(w, x) (a scalar)")
         if checker.shape(self.loss.expr, in_loss=True):
             raise self.error("the loss is not a scalar", self.loss.expr.span,
                              "reduce it with sum(...) or mean(...)")

@@ -131,13 +131,15 @@ class ParamDecl:
 
 @dataclass(frozen=True, slots=True)
 class DataItem:
-    """`x` inside a `data` declaration (`bounds` only to say that data take none)."""
+    """`x` inside a `data` declaration; `labels` names the column of class labels 0..K−1 that
+    `data Y[K] from labels` reads as one-hot rows (`bounds` only to say that data take none)."""
 
     name: str
     shape: tuple[Dim, ...]
     span: Span = _span()
     name_span: Span = _span()
     bounds: Bounds | None = None
+    labels: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

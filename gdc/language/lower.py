@@ -97,8 +97,9 @@ class _Lower(Transformer_NonRecursive):
         return ir.ParamItem(name(tok), shape or (), init, _meta_span(meta), token_span(tok), bounds)
 
     def data_item(self, meta, children):
-        tok, shape, bounds = children
-        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok), bounds)
+        tok, shape, label, bounds = children
+        return ir.DataItem(name(tok), shape or (), _meta_span(meta), token_span(tok), bounds=bounds,
+                           labels=None if label is None else name(label))
 
     def bounds(self, meta, children):
         _, opening, lower, _, upper, closing = children

@@ -14,7 +14,7 @@ from typing import Callable
 
 from . import ir
 from gdc.errors import GdcError, Span
-from .vocabulary import REDUCTIONS
+from .vocabulary import REDUCTIONS, SOFTMAX_FUNCTIONS
 from .unparse import expr_text
 
 Shape = tuple  # of int | str
@@ -138,6 +138,12 @@ class ShapeChecker:
             if sa != sb:
                 raise self.error(f"dot({_short(a)}, {_short(b)}): {_is(a, sa)}, {_is(b, sb)}", call.span)
             return ()
+        if call.func in SOFTMAX_FUNCTIONS:   # a vector in: a vector (softmax) or a scalar (logsumexp) out
+            (arg,), (shape,) = call.args, shapes
+            if len(shape) != 1:
+                raise self.error(f"{call.func}({_short(arg)}): {_is(arg, shape)}; {call.func} takes a vector",
+                                 call.span, "e.g. softmax(W @ x + c) for a matrix W and vectors x, c")
+            return shape if SOFTMAX_FUNCTIONS[call.func] == "vector" else ()
         shape, holder = shapes[0], call.args[0]   # min, max, clip, where, …: elementwise
         for arg, other in zip(call.args[1:], shapes[1:]):
             if other and not shape:

@@ -127,7 +127,8 @@ def _(stmt: ir.ParamDecl) -> str:
 
 @stmt_text.register
 def _(stmt: ir.DataDecl) -> str:
-    return "data " + ", ".join(item.name + _shape(item.shape) + _bounds(item.bounds) for item in stmt.items)
+    return "data " + ", ".join(item.name + _shape(item.shape) + (f" from {item.labels}" if item.labels else "")
+                               + _bounds(item.bounds) for item in stmt.items)
 
 
 @stmt_text.register

@@ -69,6 +69,11 @@ REDUCTIONS = ("mean", "sum")
 # Functions of vectors and matrices (besides the elementwise FUNCTIONS and the operator @), by arity.
 VECTOR_FUNCTIONS = {"dot": 2}
 
+# softmax(v) is a vector of v's size (its elements exp(v_k)/Σ_l exp(v_l)), logsumexp(v) the
+# scalar log Σ_l exp(v_l): written out in index form by calculus/symbolic.py.
+SOFTMAX_FUNCTIONS = {"softmax": "vector", "logsumexp": "scalar"}   # name -> shape of the result
+VECTOR_FUNCTIONS = VECTOR_FUNCTIONS | dict.fromkeys(SOFTMAX_FUNCTIONS, 1)
+
 # Every callable name and its number of arguments.
 ARITY = {name: f.arity for name, f in FUNCTIONS.items()} | VECTOR_FUNCTIONS | dict.fromkeys(REDUCTIONS, 1)
 CALLABLE = tuple(ARITY)

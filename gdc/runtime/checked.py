@@ -15,6 +15,7 @@ import numpy as np
 
 from gdc.errors import GdcError
 from .kernels import Kernels
+from .layout import resolve_sizes, size_from_count
 
 # What follows the data in each kernel's call: an output array (its shape in p, the number of
 # parameter values, and N, the rows), the rate, the batch size or the row order.
@@ -112,7 +113,11 @@ class _Checked:
             lengths = ", ".join(f"{n}: {len(a)}" for n, a in zip(names, data))
             raise GdcError(f"the data arrays differ in length ({lengths})", where=where)
         k = self.kernels
-        layout = k.layout(dict(zip(names, data)), where)
+        known = None
+        if self.name == "predict" and k.output_size is not None:   # softmax: K from len(params)
+            given = resolve_sizes(k.data_names, k.data_shapes, k.sizes, dict(zip(names, data)), where)
+            known = size_from_count(k.param_shapes, given, int(np.size(args[0])))
+        layout = k.layout(dict(zip(names, data)), where, known)
         params = self._params(args[0], layout, where)
         n = rows.pop() if rows else 0
         rest = tuple(self._after(kind, value, layout.size, n, where)

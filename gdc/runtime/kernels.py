@@ -64,6 +64,10 @@ class Kernels:
     data_shapes: tuple[tuple, ...] = ()
     sizes: Mapping[str, tuple[str, int]] = field(default_factory=dict)
     initial_spec: tuple[float | None, ...] = ()   # per parameter: a number, or None (random)
+    # `data Y[K] from label` (issue 14): Y -> the column of class labels 0..K−1 it is read from.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # A vector model (softmax): predict returns one row of this many values per sample.
+    output_size: str | int | None = None
 
     @property
     def shaped(self) -> bool:
@@ -169,7 +173,8 @@ class Kernels:
         data_shapes = tuple(tuple(s) for s in getattr(module, "DATA_SHAPES", ((),) * len(data_names)))
         spec = tuple(None if v is None else float(v) for v in module.INITIAL)
         kernels = cls(names, data_names, tuple(module.INPUT_NAMES), np.empty(0), module.MODEL_HASH,
-                      module, path, param_shapes, data_shapes, dict(getattr(module, "SIZES", {})), spec)
+                      module, path, param_shapes, data_shapes, dict(getattr(module, "SIZES", {})), spec,
+                      dict(getattr(module, "LABELS", {})), getattr(module, "OUTPUT_SIZE", None))
         named = any(isinstance(dim, str) for shape in param_shapes for dim in shape)
         initial = np.empty(0) if named else kernels.layout().initial()
         return dataclasses.replace(kernels, initial=initial)

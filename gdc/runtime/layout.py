@@ -173,6 +173,23 @@ def _dims(shape: Shape) -> str:
     return " × ".join(str(dim) for dim in shape)
 
 
+def size_from_count(param_shapes: Sequence[Shape], sizes: Mapping[str, int], count: int) -> dict[str, int]:
+    """The one size no data give (a softmax model's K, predicting from x alone), from the number
+    of parameter values: the count is linear in it. {} when there is no such single size."""
+    unknown = {dim for shape in param_shapes for dim in shape if isinstance(dim, str) and dim not in sizes}
+    if len(unknown) != 1:
+        return {}
+    (name,) = unknown
+
+    def total(value: int) -> int:
+        known = {**sizes, name: value}
+        return sum(math.prod(known[d] if isinstance(d, str) else d for d in shape) for shape in param_shapes)
+    slope, rest = total(1) - total(0), total(0)
+    if slope <= 0 or total(2) - total(1) != slope or (count - rest) % slope or count <= rest:
+        return {}
+    return {name: (count - rest) // slope}
+
+
 def layout(param_names: Sequence[str], param_shapes: Sequence[Shape], initial: Sequence[float | None],
            sizes: Mapping[str, int]) -> Layout:
     """The layout of the parameters, their named sizes replaced by the values in `sizes`."""

@@ -51,12 +51,20 @@ def _logistic_np(P, x, Y):
         + 0.001 * np.sum(P["w"] ** 2)
 
 
+def _softmax_np(P, x, Y):
+    """Cross-entropy of softmax regression, written the naive way (complex steps pass through)."""
+    z = x @ P["W"].T + P["c"]
+    log_p = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return np.mean(-np.sum(Y * log_p, axis=1)) + 0.01 * np.sum(P["W"] ** 2)
+
+
 SHAPED_LOSSES = {
     "diabetes": lambda P, x, Y: np.mean((x @ P["w"] + P["b"] - Y) ** 2),
     "breast_cancer": _logistic_np,
     "network": lambda P, x, Y: np.mean((np.tanh(x @ P["W"].T + P["c"]) @ P["v"] + P["a"] - Y) ** 2),
+    "softmax": lambda P, x, Y: _softmax_np(P, x, Y),
 }
-SHAPED_SIZES = {"d": 3}
+SHAPED_SIZES = {"d": 3, "K": 3}
 ROWS = 4
 
 
@@ -64,7 +72,8 @@ def shaped_point(d: Derivation, seed: int = 0):
     """Parameter values (arrays of their shapes) and data for a shaped model, sizes d = 3."""
     rng = np.random.default_rng(seed)
     values = oracles.parameter_values(d.model.params, SHAPED_SIZES, rng, 0.5)
-    data = {"x": rng.uniform(-1, 1, (ROWS, 3)), "Y": rng.uniform(0.1, 0.9, ROWS)}
+    shaped_y = any(x.name == "Y" and isinstance(x, sympy.IndexedBase) for x in d.model.data)
+    data = {"x": rng.uniform(-1, 1, (ROWS, 3)), "Y": rng.uniform(0.1, 0.9, (ROWS, 3) if shaped_y else ROWS)}
     return values, data
 
 
