@@ -89,7 +89,7 @@ def rows(work: Path) -> dict[str, tuple[list[str], bool]]:
                                           str(EXAMPLES / "exp_decay.csv")], True),
         "cold gdc fit network": (gdc + ["fit", str(EXAMPLES / "network.gd"), str(EXAMPLES / "diabetes.csv"),
                                         "--epochs", "100"], True),
-        "cold shaped compile": ([py, "-c", SHAPED], True),
+        "cold gdc shaped compile": ([py, "-c", SHAPED], True),
         "gdc derive linear": (gdc + ["derive", str(EXAMPLES / "linear.gd")], False),
     }
 
