@@ -178,6 +178,7 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
     from gdc.api import prepare
     from gdc.fitting.run import initial_params, parse_init
     from gdc.io.files import distinct_outputs, guard_output
+    from gdc.runtime.numba_start import start_numba
     init = parse_init(args.init) if args.init else None
     distinct_outputs(outputs)
     for path, option in outputs:
@@ -185,6 +186,7 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
             guard_output(path, [args.model, args.data], option)
     mapping = parse_mapping(args.map) if args.map else None
     weights = dict(sigma=getattr(args, "sigma", None), absolute_sigma=getattr(args, "absolute_sigma", False))
+    start_numba()
     problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights)
     initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
@@ -279,9 +281,11 @@ def run_predict(args) -> int:
     from gdc.fitting.report import predictions_csv
     from gdc.io.params_file import load_params
     from gdc.io.files import guard_output
+    from gdc.runtime.numba_start import start_numba
     doc = load_params(args.params)
     out = guard_output(args.output, [args.model, args.params, args.data], "-o") if args.output else None
     known = doc.get("classified_by") or {}
+    start_numba()
     kernels = compile_model(args.model, known.get("names"),
                            data_origin=known.get("origin", "--data"))
     _, text = read_model(args.model)

@@ -26,7 +26,7 @@ from typing import Iterator
 
 from . import ir
 from gdc.errors import GdcError, Span
-from gdc.runtime.layout import MAX_ELEMENTS   # noqa: F401  (the language holds fixed sizes to it)
+from gdc.runtime.limits import MAX_ELEMENTS   # noqa: F401  (the language holds fixed sizes to it)
 from .unparse import expr_text
 from .vocabulary import CONSTANTS, FUNCTIONS
 

@@ -25,13 +25,10 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from gdc.errors import GdcError
+from .limits import MAX_ELEMENTS
 
 Shape = tuple  # of ints, or for a declared shape ints and size names
 
-# The most values one vector or matrix parameter may hold (80 MB of float64): past it, a
-# size from the data or a parameters file would allocate without bound. The language holds
-# sizes written in the model to the same limit.
-MAX_ELEMENTS = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
