@@ -84,7 +84,7 @@ def linear(initial=(None, 0.0), fixed: int | None = None) -> SimpleNamespace:
 
     module = _common(lambda p, x, Y: np.mean(residual(p, x, Y) ** 2), grad,
                      lambda params, x: x @ params[:-1] + params[-1],
-                     size=lambda d: d + 1, MODEL_HASH="fake-linear", PARAM_NAMES=("w", "b"),
+                     size=lambda d: d + 1, MODEL_HASH="fake-linear", MODEL_NAME="y", PARAM_NAMES=("w", "b"),
                      PARAM_SHAPES=((size,), ()), DATA_SHAPES=((size,), ()),
                      SIZES={} if fixed is not None else {"d": ("x", 0)}, INITIAL=tuple(initial))
     module.jtj_jtr, module.residuals_jacobian = jtj_jtr, residuals_jacobian
@@ -111,6 +111,6 @@ def two_layer(h: int = 3) -> SimpleNamespace:
         return np.concatenate([g_w.ravel(), g_v, [scale * r.sum()]])
 
     return _common(lambda p, x, Y: np.mean((predict(p, x) - Y) ** 2), grad, predict,
-                   size=lambda d: h * d + h + 1, MODEL_HASH="fake-two-layer",
+                   size=lambda d: h * d + h + 1, MODEL_HASH="fake-two-layer", MODEL_NAME="y",
                    PARAM_NAMES=("W", "v", "a"), PARAM_SHAPES=((h, "d"), (h,), ()),
                    DATA_SHAPES=(("d",), ()), SIZES={"d": ("x", 0)}, INITIAL=(None, None, 0.0))

@@ -16,20 +16,20 @@ from functools import lru_cache
 from typing import Sequence
 
 import sympy
-from sympy import Add, Derivative, Mul, S
+from sympy import Add, Derivative, S
 
 from gdc.errors import GdcError, InternalError
 from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
-from .functions import SampleReduction
-from .simplify import (clip_form, collect, evaluate_reductions, factor_constants, per_sample,
+from .simplify import (clip_form, collect, evaluate_reductions, factor_constants,
                        per_sample_rewrites, recognise, reductions, tidy)
 from .softmax import VectorModel
 from .stable import log_softmax, stable_steps
-from .derivation import (DEFINITION, ERROR, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
+from .derivation import (DEFINITION, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
                          Update, select_params)
-from .functions import PerSample
+from .functions import PerSample, SampleReduction
 from .symbolic import SymbolicModel
+from .updates import update_rules
 from .verify import Verdict, compare, derivative
 
 
@@ -362,37 +362,8 @@ class _Context:
         return step, compact
 
     def update(self, param, gradient, compact) -> tuple[Update, sympy.Expr]:
-        """The update rules, and the per-sample gradient over parameters and data."""
-        sample = per_sample(compact)
-        expected = derivative(per_sample(self.model.loss), param)
-        full = per_sample(gradient)
-        failure = lambda: f"the per-sample gradient for {param} does not match sympy.diff"  # noqa: E731
-        ok = _shown(full, expected, failure) & _shown(self.full(sample), expected, failure)
-        if sample == 0:   # the loss does not depend on it: there is nothing to fold or name
-            return Update(param, gradient, sample, verified=ok), full
-        coeff, rest = sample.as_coeff_Mul()
-        factor = abs(coeff) if coeff.is_Rational and abs(coeff) != 1 else S.One
-        sign = -1 if coeff.is_negative else 1
-        error, named = self.residual(rest)
-        if factor == 1 and error is None:
-            return Update(param, gradient, sample, verified=ok), full
-        folded = sign * (rest if named is None else rest.xreplace(named))
-        return Update(param, gradient, sample, factor, error, folded, ok), full
-
-    def residual(self, product):
-        """A factor prediction − target (or a `let` for it), which classic SGD calls Error."""
-        data = set(self.model.data)
-        for factor in Mul.make_args(product):
-            value = self.bodies.get(factor, factor)
-            if not (value.is_Add and len(value.args) == 2):
-                continue
-            for sign in (1, -1):
-                terms = Add.make_args(sign * value)
-                plus = [t for t in terms if not t.could_extract_minus_sign()]
-                minus = [-t for t in terms if t.could_extract_minus_sign()]
-                if len(plus) == 1 and len(minus) == 1 and minus[0] in data and plus[0] in self.bodies:
-                    return plus[0] - minus[0], {factor: sign * ERROR}
-        return None, None
+        """The update rules, and the per-sample gradient over parameters and data (updates.py)."""
+        return update_rules(param, gradient, compact, self.model, self.bodies, self.full, _shown)
 
 
 # ---------------------------------------------------------------- the stage
