@@ -148,3 +148,23 @@ def test_cli_fit_save_and_predict_columns(tmp_path, capsys):
     probabilities = np.column_stack([rows["p1"], rows["p2"], rows["p3"]])
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert np.mean(np.argmax(probabilities, axis=1) == rows["species"]) > 0.9
+
+
+def test_digits_ten_classes_match_scikit_learn():
+    """scikit-learn's digits (1797 images, 64 pixels, 10 classes), by L-BFGS on the fused kernel."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    linear_model = pytest.importorskip("sklearn.linear_model")
+    X, y = datasets.load_digits(return_X_y=True)
+    X = np.ascontiguousarray(X / 16.0)
+    text = MODEL   # the iris model's kernels: K and d are bound by the data (the labels are digits here)
+    result = gdc.fit(text, {"x": X, "species": y}, method="lbfgs")
+    assert result.converged, result.message
+    reference = linear_model.LogisticRegression(C=1 / (2 * LAMBDA * len(y)), tol=1e-12, max_iter=10000).fit(X, y)
+    W, c = result.params["W"], result.params["c"]
+    assert W.shape == (10, 64)
+    assert np.abs(W - reference.coef_).max() < 1e-5
+    assert np.abs((c - c.mean()) - (reference.intercept_ - reference.intercept_.mean())).max() < 1e-5
+    probabilities = gdc.compile(text).predict(np.concatenate([W.ravel(), c]), X)
+    assert np.abs(probabilities - reference.predict_proba(X)).max() < 1e-5
+    assert np.isfinite(gdc.compile(text).loss(np.concatenate([W.ravel(), c]), X * 1000,
+                                              np.eye(10)[y])).all()
