@@ -30,8 +30,8 @@ class OuterRule(Rule):
         return self.step(expr, var, self.outer_derivative(expr))
 
 
-class FunctionRule(OuterRule):
-    """d/du f(u) = f′(u) for a named function f: its catalog entry states the rule and gives f′."""
+class FromEntry:
+    """A rule made from a function's catalog entry: its name, its note at a kink, its statement."""
 
     def __init__(self, entry: Entry):
         self.entry = entry
@@ -39,6 +39,10 @@ class FunctionRule(OuterRule):
         self.name = f"{entry.name} rule"
         self.note = entry.note
         self.__doc__ = entry.statement
+
+
+class FunctionRule(FromEntry, OuterRule):
+    """d/du f(u) = f′(u) for a named function f: its catalog entry states the rule and gives f′."""
 
     def split(self, expr):
         if type(expr) is not self.function:
@@ -166,16 +170,9 @@ class MinRule(MaxRule):
         return Heaviside(rival - arg)
 
 
-class ArgumentsRule(Rule):
+class ArgumentsRule(FromEntry, Rule):
     """d/dθ f(a, b, …) = ∂f/∂a·a′ + ∂f/∂b·b′ + … for a function of several arguments (clip,
     hypot): its catalog entry states the rule and gives the partials; arguments without θ drop out."""
-
-    def __init__(self, entry: Entry):
-        self.entry = entry
-        self.function = entry.make
-        self.name = f"{entry.name} rule"
-        self.note = entry.note
-        self.__doc__ = entry.statement
 
     def derive(self, expr, var, engine):
         if type(expr) is not self.function:
