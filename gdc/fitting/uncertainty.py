@@ -22,18 +22,21 @@ def uncertainty_lines(result) -> list[str]:
     lines = []
     correlation = result.correlation if not result.reason.failed else None
     names = _names(result)
-    if correlation is not None and 2 <= len(names) <= MAX_CORRELATION_TABLE:
-        width = max(len(n) for n in (*names, "correlation"))
-        lines += ["", f"  {'correlation':<{width}}  " + "  ".join(f"{n:>6}" for n in names[:-1])]
-        for i, name in enumerate(names[1:], start=1):
-            cells = "  ".join(f"{correlation[i, j]:>6.3f}" for j in range(i))
-            lines.append(f"  {name:<{width}}  {cells}")
+    held = result.held or ("",) * len(names)   # fixed or at a bound: no standard error, no interval
+    free = [k for k, why in enumerate(held) if not why]
+    if correlation is not None and 2 <= len(free) <= MAX_CORRELATION_TABLE:
+        shown = [names[k] for k in free]
+        width = max(len(n) for n in (*shown, "correlation"))
+        lines += ["", f"  {'correlation':<{width}}  " + "  ".join(f"{n:>6}" for n in shown[:-1])]
+        for i, k in enumerate(free[1:], start=1):
+            cells = "  ".join(f"{correlation[k, free[j]]:>6.3f}" for j in range(i))
+            lines.append(f"  {names[k]:<{width}}  {cells}")
     found = result.intervals
     if found is not None and not result.reason.failed:
         width = max(len(n) for n in names)
         lines += ["", f"  {found.describe()}"]
-        for name, low, high in zip(names, found.low, found.high):
-            lines.append(f"  {name:<{width}}  [{low:.10g}, {high:.10g}]")
+        for name, low, high, why in zip(names, found.low, found.high, held):
+            lines.append(f"  {name:<{width}}  " + (f"none: {why}" if why else f"[{low:.10g}, {high:.10g}]"))
     return lines
 
 

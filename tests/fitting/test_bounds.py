@@ -248,3 +248,15 @@ def test_the_command_line_forms():
             parse_bounds([bad])
     with pytest.raises(GdcError, match="NAME=VALUE"):
         parse_fixed(["b"])
+
+
+def test_a_held_parameter_has_no_interval_and_no_correlation_row(line):
+    from gdc.api import fit
+    _, data = line
+    result = fit(LINE, data, bounds={"m": (0, 1.5)}, ci=0.95)
+    assert result.held == ("at upper bound 1.5", "")
+    report = str(result)
+    assert "  m  none: at upper bound 1.5" in report
+    low, high = result.intervals.low[1], result.intervals.high[1]
+    assert low < result.params["b"] < high
+    assert "correlation" not in report   # one free parameter: no table
