@@ -3,6 +3,8 @@ answer of scikit-learn's multinomial LogisticRegression on its iris data."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import sympy
@@ -150,8 +152,9 @@ def test_cli_fit_save_and_predict_columns(tmp_path, capsys):
     assert np.mean(np.argmax(probabilities, axis=1) == rows["species"]) > 0.9
 
 
-def test_digits_ten_classes_match_scikit_learn():
-    """scikit-learn's digits (1797 images, 64 pixels, 10 classes), by L-BFGS on the fused kernel."""
+def test_digits_ten_classes_match_scikit_learn(tmp_path, capsys):
+    """scikit-learn's digits (1797 images, 64 pixels, 10 classes), by L-BFGS on the fused kernel,
+    from Python and from the command line."""
     datasets = pytest.importorskip("sklearn.datasets")
     linear_model = pytest.importorskip("sklearn.linear_model")
     X, y = datasets.load_digits(return_X_y=True)
@@ -166,5 +169,13 @@ def test_digits_ten_classes_match_scikit_learn():
     assert np.abs((c - c.mean()) - (reference.intercept_ - reference.intercept_.mean())).max() < 1e-5
     probabilities = gdc.compile(text).predict(np.concatenate([W.ravel(), c]), X)
     assert np.abs(probabilities - reference.predict_proba(X)).max() < 1e-5
+    table = tmp_path / "digits.csv"
+    header = ",".join([f"x{k + 1}" for k in range(64)] + ["species"])
+    np.savetxt(table, np.column_stack([X, y]), delimiter=",", header=header, comments="", fmt="%.17g")
+    capsys.readouterr()
+    assert main(["fit", str(EXAMPLES / "softmax.gd"), str(table), "--json", "--quiet"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["method"] == "lbfgs" and printed["converged"]
+    assert np.abs(np.array(printed["params"]["W"]) - reference.coef_).max() < 1e-5
     assert np.isfinite(gdc.compile(text).loss(np.concatenate([W.ravel(), c]), X * 1000,
                                               np.eye(10)[y])).all()
