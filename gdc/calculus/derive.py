@@ -33,10 +33,11 @@ from .updates import update_rules
 from .verify import Verdict, compare, derivative
 
 
-def _shown(a, b, failure) -> bool:
-    """Whether a = b was shown (a step is then marked verified); False when the verifier could
-    not decide. A disagreement is a bug in gdc: InternalError, with the message failure()."""
-    verdict = compare(a, b)
+def _shown(a, b, failure, domain=None) -> bool:
+    """Whether a = b was shown (a step is then marked verified) where `domain` is defined; False
+    when the verifier could not decide. A disagreement is a bug in gdc: InternalError, with the
+    message failure()."""
+    verdict = compare(a, b, domain=domain)
     if verdict is Verdict.UNEQUAL:
         raise InternalError(failure())
     return verdict is Verdict.EQUAL
@@ -75,10 +76,10 @@ class _Engine:
     def apply(self, rule: Rule, expr, var) -> Step:
         step = rule.derive(expr, var, self)
         after = tidy(step.after, expr)
-        oracle, claim = (derivative(self.ctx.full(expr), var), self.ctx.full(after)) if self.total \
-            else (derivative(expr, var), after)
+        function = self.ctx.full(expr) if self.total else expr
+        oracle, claim = derivative(function, var), (self.ctx.full(after) if self.total else after)
         ok = _shown(oracle, claim, lambda: f"the {step.rule} gave d/d{var} of {expr} as {after}, "
-                                           f"which does not match sympy.diff")
+                                           f"which does not match sympy.diff", domain=function)
         return replace(step, after=after, verified=ok, note=_unless(ok, step.note))
 
     def fresh(self) -> Fresh:

@@ -41,17 +41,26 @@ def equal(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> bool:
     return compare(a, b, limit) is Verdict.EQUAL
 
 
-def compare(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> Verdict:
+def compare(a: sympy.Expr, b: sympy.Expr, limit: int = 400, domain: sympy.Expr | None = None) -> Verdict:
     """Whether a and b are the same function of their symbols (every symbol independent).
 
     Index form (vectors, sums over elements) is compared written out at fixed sizes, where
-    symbolic checking of indexed expressions is out of reach (indexed.instances).
+    symbolic checking of indexed expressions is out of reach (indexed.instances). With a
+    `domain`, only the points where it is a finite real number count: a derivative is compared
+    where the function it is the derivative of is defined (sympy.diff of log(m^b) is b/m, defined
+    for m < 0 where log(m^b) is not, and where the chain rule's b·m^(b−1)/m^b is not either).
     """
     if a == b:
         return Verdict.EQUAL
-    if not (is_indexed(a) or is_indexed(b)):
-        return _compare(evaluate_reductions(a), evaluate_reductions(b), limit)
-    verdicts = {_compare(evaluate_reductions(x), evaluate_reductions(y), limit) for x, y in instances(a, b)}
+    if not (is_indexed(a) or is_indexed(b) or (domain is not None and is_indexed(domain))):
+        return _compare(evaluate_reductions(a), evaluate_reductions(b), limit,
+                        None if domain is None else evaluate_reductions(domain))
+    if domain is None:
+        pairs = [(x, y, None) for x, y in instances(a, b)]
+    else:
+        pairs = instances(a, b, domain)
+    verdicts = {_compare(evaluate_reductions(x), evaluate_reductions(y), limit,
+                         None if d is None else evaluate_reductions(d)) for x, y, d in pairs}
     for verdict in (Verdict.UNEQUAL, Verdict.UNDECIDED):
         if verdict in verdicts:
             return verdict
@@ -59,10 +68,10 @@ def compare(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> Verdict:
 
 
 @lru_cache(maxsize=8192)
-def _compare(a: sympy.Expr, b: sympy.Expr, limit: int) -> Verdict:
+def _compare(a: sympy.Expr, b: sympy.Expr, limit: int, domain: sympy.Expr | None = None) -> Verdict:
     if a == b or a - b == 0:
         return Verdict.EQUAL
-    verdict = numeric_verdict(a, b)
+    verdict = numeric_verdict(a, b, domain)
     if verdict is Verdict.UNDECIDED:
         verdict = complex_verdict(a, b)
     if verdict is Verdict.UNDECIDED and _expands_to_zero(a - b, limit):
@@ -108,7 +117,7 @@ def _box(attempt: int) -> tuple[float, float]:
     return (0.1, 2.0) if attempt % 3 == 1 else (-2.0, 2.0)
 
 
-def numeric_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
+def numeric_verdict(a: sympy.Expr, b: sympy.Expr, domain: sympy.Expr | None = None) -> Verdict:
     """Compare at points of the real domain; UNDECIDED when fewer than three are defined for both.
 
     Every symbol takes a value of its own at each point, positive at every third point of the
@@ -116,7 +125,8 @@ def numeric_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
     on the positive points only). At least nine points are looked at, all of the usual box
     where either side has a kink (max(x, 0)·max(y, 0) and max(x, 0)·y differ on a quarter of
     them); analytic functions that agree on an open set agree on its component. One
-    disagreement decides; in the usual box so does a point where only one side is defined.
+    disagreement decides; in the usual box so does a point where only one side is defined
+    (within `domain`, when one is given: points where it is undefined are passed over).
     In the wider boxes such a point is passed over, since 40 digits may not be enough there
     (log(1 − σ(z)) at z = 200 is log 0 in 40 digits, −softplus(z) is not).
     """
@@ -125,6 +135,8 @@ def numeric_verdict(a: sympy.Expr, b: sympy.Expr) -> Verdict:
     for attempt in range(_USUAL + _WIDE_POINTS):
         if agreed >= _ENOUGH and attempt >= look_at:
             return Verdict.EQUAL
+        if domain is not None and value(domain, attempt) is None:
+            continue   # outside the domain of what was differentiated
         va, vb = value(a, attempt), value(b, attempt)
         if va is not None and vb is not None and _close(va, vb):
             agreed += 1

@@ -331,6 +331,19 @@ def test_wrt_unknown_name_is_a_user_error(name, words):
 # ---------------------------------------------------------------- wrong results are caught
 
 
+def test_a_rule_is_checked_where_its_function_is_defined():
+    """sympy.diff of log(m^b) is b/m, defined for m < 0 where log(m^b) (and the chain rule's
+    b·m^(b−1)/m^b) is not: the check passes over those points instead of calling it a bug."""
+    d = derive(symbolic(check_text("model y = log(m^b)*x\nloss mean((y - Y)^2)", "<test>", None)))
+    assert all(step.verified for top in d.partial_steps for step in top.walk())
+    from gdc.calculus.verify import Verdict, compare
+    m, b = sympy.symbols("m b", real=True)
+    chain = b * m ** (b - 1) / m ** b
+    assert compare(chain, b / m) is Verdict.UNEQUAL            # as functions of every real m
+    assert compare(chain, b / m, domain=sympy.log(m ** b)) is Verdict.EQUAL
+    assert compare(2 * chain, b / m, domain=sympy.log(m ** b)) is Verdict.UNEQUAL
+
+
 def test_a_wrong_rule_result_is_caught(monkeypatch):
     monkeypatch.setattr(rules.PowerRule, "outer_derivative", lambda self, e: e.exp * e.base ** e.exp)
     with pytest.raises(InternalError, match="power rule"):
