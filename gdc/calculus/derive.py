@@ -23,14 +23,14 @@ from .indexed import depends_on
 from .rules import DoesNotApply, Fresh, Rule, Step, rule_for
 from .simplify import (clip_form, collect, evaluate_reductions, factor_constants,
                        per_sample_rewrites, recognise, reductions, tidy)
-from .softmax import VectorModel
+from .softmax import VectorModel, one_hot_data, one_hot_rows
 from .stable import log_softmax, stable_steps
 from .derivation import (DEFINITION, LINEARITY, LOSS, PARTIAL, SHARED, THETA, UNDECIDED, J, Derivation,
                          Update, select_params)
 from .functions import PerSample, SampleReduction
 from .symbolic import SymbolicModel
 from .updates import update_rules
-from .verify import Verdict, compare, derivative
+from .verify import Verdict, compare, derivative, rows_sum_to_one
 
 
 def _shown(a, b, failure, domain=None) -> bool:
@@ -136,6 +136,8 @@ class _Context:
         self._gradients: dict[sympy.Symbol, sympy.Expr] = {}
         self._full: dict[sympy.Expr, sympy.Expr] = {}
         self.vector_model = VectorModel.of(model)   # softmax: p[j] recognised, written out in full()
+        # Data vectors read from class labels: one-hot rows, which every check may assume.
+        self.one_hot = one_hot_data(model)
         self.written_out: dict[sympy.Symbol, sympy.Expr] = {}  # each body over parameters and data
         for sym in self.order:
             self.written_out[sym] = self.bodies[sym].xreplace(self.written_out)
@@ -336,6 +338,14 @@ class _Context:
         for new, name, args in ([] if self.vector_model is None else self.vector_model.recognitions(expr)):
             subs.append(self.rewrite(expr, new, name, args))
             expr = new
+        if self.one_hot:   # labels: Σᵣ Yᵢᵣ = 1, so p·ΣY − Y is p − Y
+            try:
+                new, name, args = one_hot_rows(expr, self.one_hot)
+            except DoesNotApply:
+                pass
+            else:
+                subs.append(self.rewrite(expr, new, name, args))
+                expr = new
         for new, name, args in per_sample_rewrites(expr, self.bodies):
             subs.append(self.rewrite(expr, new, name, args))
             expr = new
@@ -359,8 +369,12 @@ class _Context:
         ok = _shown(expr, self.gradient(param),
                     lambda: f"∂J/∂{param} = {expr} does not match sympy.diff of the loss")
         step = Step(PARTIAL, Derivative(self.loss, param), expr, tuple(subs), ok, quantity=Derivative(J, param),
-                    note="checked: equal to sympy.diff of the loss" if ok else UNDECIDED)
+                    note=self.checked_note() if ok else UNDECIDED)
         return step, compact
+
+    def checked_note(self) -> str:
+        rows = ", ".join(base.label.name for base in self.one_hot)
+        return "checked: equal to sympy.diff of the loss" + (f" where each row of {rows} sums to 1" if rows else "")
 
     def update(self, param, gradient, compact) -> tuple[Update, sympy.Expr]:
         """The update rules, and the per-sample gradient over parameters and data (updates.py)."""
@@ -384,6 +398,11 @@ def derive(model: SymbolicModel, wrt: Sequence[str] | None = None) -> Derivation
 
 
 def _derive(model: SymbolicModel, params: tuple[sympy.Symbol, ...]) -> Derivation:
+    with rows_sum_to_one(one_hot_data(model)):   # class labels: every check knows Y's rows sum to 1
+        return _derive_steps(model, params)
+
+
+def _derive_steps(model: SymbolicModel, params: tuple[sympy.Symbol, ...]) -> Derivation:
     ctx = _Context(model, params)
     loss_step = ctx.loss_section()                 # J written out, definitions substituted
     linearity = ctx.linearity_section()            # ∂/∂θ moves inside the mean

@@ -130,11 +130,13 @@ def is_indexed(expr: sympy.Expr) -> bool:
     return expr.has(Indexed, sympy.Sum, KroneckerDelta, LogSumExp)
 
 
-def instances(*exprs: sympy.Expr) -> list[tuple[sympy.Expr, ...]]:
+def instances(*exprs: sympy.Expr, one_hot: tuple[IndexedBase, ...] = ()) -> list[tuple[sympy.Expr, ...]]:
     """The expressions written out at a few sizes and free-index values, the same for all.
 
     A fixed size larger than the check size (x[1000]) is checked at a smaller one too: the
     index form is the same for every size that holds the elements the model names (w[7]).
+    Each data vector in `one_hot` (a row of class labels read as one-hot) has its last element
+    written as 1 minus the others: the expressions are compared where its elements sum to 1.
     """
     sizes = sorted(set().union(*(_size_symbols(e) for e in exprs)), key=str)
     named = max((int(k) for e in exprs for node in e.atoms(Indexed) for k in node.indices
@@ -149,9 +151,21 @@ def instances(*exprs: sympy.Expr) -> list[tuple[sympy.Expr, ...]]:
             ranges.update(_free_index_ranges(e, limit))
         rng = random.Random(f"{_CHECK_SEED}:{n}")
         choice = {k: sympy.Integer(rng.randrange(min(int(r), limit))) for k, r in sorted(ranges.items(), key=str)}
+        rows = _rows_summing_to_one(one_hot, values, limit)
         for chosen in [choice] + (_named_choices(shrunk, choice, ranges, limit) if n == 0 else []):
-            out.append(tuple(written_out(e.xreplace(chosen)) for e in shrunk))
+            out.append(tuple(written_out(e.xreplace(chosen)).xreplace(rows) for e in shrunk))
     return out
+
+
+def _rows_summing_to_one(bases, values: dict, limit: int) -> dict:
+    """{Y[K−1]: 1 − Y[0] − … − Y[K−2]} for each one-hot data vector Y, at the instance's size K."""
+    rows = {}
+    for base in bases:
+        size = min(int(base.shape[0].xreplace(values)), limit)
+        name = base.label.name
+        element = [PerSample(f"{name}[{r}]", real=True) for r in range(size)]
+        rows[element[-1]] = 1 - sympy.Add(*element[:-1])
+    return rows
 
 
 def _named_choices(exprs, choice: dict, ranges: dict, limit: int) -> list[dict]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from .functions import SampleReduction
 from .rules import DoesNotApply
 from .simplify import tidy
 
@@ -37,6 +38,43 @@ class VectorModel:
             return [recognise_softmax(expr, self.base, self.index, self.body)]
         except DoesNotApply:
             return []
+
+
+def one_hot_data(model) -> tuple[sympy.IndexedBase, ...]:
+    """The data vectors a model reads from class labels (`data Y[K] from species`)."""
+    labelled = {d.name for d in model.checked.data if getattr(d, "labels", None)}
+    return tuple(d for d in model.data if isinstance(d, sympy.IndexedBase) and d.label.name in labelled)
+
+
+def one_hot_rows(expr: sympy.Expr, bases):
+    """Σᵣ Yᵢᵣ = 1 for a data vector Y read from class labels (one-hot): the rewrite that turns
+    Yⱼ − pⱼ·Σᵣ Yᵣ into Yⱼ − pⱼ, the textbook's p − Y."""
+    whole = {base: base.shape[0] - 1 for base in bases}
+
+    def is_row_sum(node):
+        if not (isinstance(node, sympy.Sum) and len(node.limits) == 1):
+            return False
+        (k, lo, hi), body = node.limits[0], node.function
+        return isinstance(body, sympy.Indexed) and body.base in whole and body.indices == (k,) \
+            and lo == 0 and hi == whole[body.base]
+
+    if not any(is_row_sum(n) for n in sympy.preorder_traversal(expr)):
+        raise DoesNotApply("no row sum of a one-hot vector")
+    names = tuple(base.label for base in bases)
+    slots = ", ".join("{%d}" % k for k in range(len(names)))
+    return _prediction_first(tidy(expr.replace(is_row_sum, lambda n: sympy.S.One))), \
+        f"each row of {slots} sums to 1 (one-hot, read from class labels)", names
+
+
+def _prediction_first(expr: sympy.Expr) -> sympy.Expr:
+    """−c·mean(Y·x − p·x) as c·mean((p − Y)·x): the minus sign taken inside, the prediction first,
+    as textbooks write the gradient of the cross-entropy."""
+    def flip(term):
+        coeff, rest = term.as_coeff_Mul()
+        if coeff.is_negative and isinstance(rest, SampleReduction):
+            return -coeff * type(rest)(sympy.factor_terms(-rest.args[0]))
+        return term
+    return sympy.Add(*(flip(t) for t in sympy.Add.make_args(expr)))
 
 
 def recognise_softmax(expr: sympy.Expr, base, index, body: sympy.Expr):

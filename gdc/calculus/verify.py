@@ -16,6 +16,8 @@ from __future__ import annotations
 import enum
 import math
 import random
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 
 import mpmath
@@ -55,16 +57,32 @@ def compare(a: sympy.Expr, b: sympy.Expr, limit: int = 400, domain: sympy.Expr |
     if not (is_indexed(a) or is_indexed(b) or (domain is not None and is_indexed(domain))):
         return _compare(evaluate_reductions(a), evaluate_reductions(b), limit,
                         None if domain is None else evaluate_reductions(domain))
+    one_hot = _ONE_HOT.get()
     if domain is None:
-        pairs = [(x, y, None) for x, y in instances(a, b)]
+        pairs = [(x, y, None) for x, y in instances(a, b, one_hot=one_hot)]
     else:
-        pairs = instances(a, b, domain)
+        pairs = instances(a, b, domain, one_hot=one_hot)
     verdicts = {_compare(evaluate_reductions(x), evaluate_reductions(y), limit,
                          None if d is None else evaluate_reductions(d)) for x, y, d in pairs}
     for verdict in (Verdict.UNEQUAL, Verdict.UNDECIDED):
         if verdict in verdicts:
             return verdict
     return Verdict.EQUAL
+
+
+# Data vectors whose rows are one-hot (class labels): comparisons hold where each row sums to 1.
+_ONE_HOT: ContextVar[tuple] = ContextVar("one_hot", default=())
+
+
+@contextmanager
+def rows_sum_to_one(bases):
+    """Within: every comparison of index-form expressions takes each data vector in `bases` to
+    have rows that sum to 1 (`data Y[K] from labels` guarantees it)."""
+    token = _ONE_HOT.set(tuple(bases))
+    try:
+        yield
+    finally:
+        _ONE_HOT.reset(token)
 
 
 @lru_cache(maxsize=8192)

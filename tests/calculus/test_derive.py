@@ -74,6 +74,8 @@ def shaped_point(d: Derivation, seed: int = 0):
     values = oracles.parameter_values(d.model.params, SHAPED_SIZES, rng, 0.5)
     shaped_y = any(x.name == "Y" and isinstance(x, sympy.IndexedBase) for x in d.model.data)
     data = {"x": rng.uniform(-1, 1, (ROWS, 3)), "Y": rng.uniform(0.1, 0.9, (ROWS, 3) if shaped_y else ROWS)}
+    if any(x.labels for x in d.model.checked.data):   # `data Y[K] from labels`: one-hot rows
+        data["Y"] = np.eye(3)[rng.integers(0, 3, ROWS)]
     return values, data
 
 

@@ -179,3 +179,11 @@ def test_digits_ten_classes_match_scikit_learn(tmp_path, capsys):
     assert np.abs(np.array(printed["params"]["W"]) - reference.coef_).max() < 1e-5
     assert np.isfinite(gdc.compile(text).loss(np.concatenate([W.ravel(), c]), X * 1000,
                                               np.eye(10)[y])).all()
+
+
+def test_with_labels_the_gradient_is_p_minus_y_and_the_kernels_refuse_other_y(kernels, iris):
+    text = str(gdc.derive(str(EXAMPLES / "softmax.gd")))
+    assert "1/N Σᵢ (pᵢⱼ − Yᵢⱼ)·xᵢₖ" in text and "each row of Y sums to 1" in text
+    X, y = iris
+    with pytest.raises(GdcError, match="one-hot"):
+        kernels.loss_grad(np.zeros(15), X, np.full((len(y), 3), 1 / 3), np.zeros(15))
