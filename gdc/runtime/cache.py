@@ -306,6 +306,7 @@ class Entry:
 def entries(directory: Path) -> list[Entry]:
     """The cached modules, newest first."""
     found = []
+    compiled = numba_files.files_by_module(directory / "__pycache__")
     for path in directory.glob("gdc_*.py"):
         try:
             stat_ = path.lstat()
@@ -315,7 +316,7 @@ def entries(directory: Path) -> list[Entry]:
         except (OSError, UnicodeDecodeError):
             continue
         model_hash, problem = unseal(text)
-        numba = numba_files.files_of(path.stem, directory / "__pycache__")
+        numba = compiled.get(path.stem, [])
         size = stat_.st_size + sum(f.lstat().st_size for f in numba if f.is_file())
         found.append(Entry(path, model_hash, _first_model_line(text), size, stat_.st_mtime, problem))
     return sorted(found, key=lambda e: -e.modified)

@@ -53,6 +53,17 @@ def files_of(stem: str, folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob(f"{stem}.*") if p.name.endswith((".nbi", ".nbc")))
 
 
+def files_by_module(folder: Path) -> dict[str, list[Path]]:
+    """numba's index and code files in a folder, by the stem of their module: one listing of the
+    folder for a whole cache (`gdc cache` of a thousand entries, not a thousand listings)."""
+    found: dict[str, list[Path]] = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if path.name.endswith((".nbi", ".nbc")):
+                found.setdefault(path.name.split(".", 1)[0], []).append(path)
+    return found
+
+
 def check(stem: str, folders: Iterable[Path]) -> tuple[list[str], str | None]:
     """Remove the module's numba files that cannot be trusted or are damaged: (notes saying
     which, for the log; what could not be removed, when something could not)."""
