@@ -138,10 +138,12 @@ def test_bad_labels_are_user_errors():
     assert one_hot(np.array([2.0, 0.0]), None, "Y", "label", "f.csv").tolist() == [[0, 0, 1], [1, 0, 0]]
 
 
-def test_cli_fit_save_and_predict_columns(tmp_path, capsys):
+def test_cli_fit_save_and_predict_columns(tmp_path, capsys, reference):
     params = tmp_path / "params.json"
     assert main(["fit", str(EXAMPLES / "softmax.gd"), str(EXAMPLES / "iris.csv"), "--save", str(params)]) == 0
     assert "accuracy" in capsys.readouterr().out
+    saved = json.loads(params.read_text())["params"]   # the command line's answer is scikit-learn's too
+    assert np.abs(np.array(saved["W"]) - reference.coef_).max() < 1e-5
     out = tmp_path / "p.csv"
     assert main(["predict", str(EXAMPLES / "softmax.gd"), str(params), str(EXAMPLES / "iris.csv"),
                  "-o", str(out)]) == 0
