@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gdc.runtime.kernels import Kernels
-from .options import MAX_BUNDLE, MAX_NEWTON, MAX_STATISTICS, Options
+from .options import MAX_BUNDLE, MAX_NEWTON, MAX_STATISTICS, METHODS, Options
 
 
 def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
@@ -12,10 +12,17 @@ def choose_method(kernels: Kernels, options: Options) -> tuple[str, str | None]:
     `kernels` counts one parameter per element: pass `problem.flat_kernels`."""
     if options.method != "auto":
         return options.method, None
+    if options.lr is not None or options.schedule.kind != "constant":
+        return "gd", "a learning rate or schedule was given, so gradient descent"
+    method, why = _by_structure(kernels)
+    if options.tolerances_given and method != "gd" and not METHODS[method].takes_tolerances:
+        return "gd", f"--tol/--gtol were given, which {method} does not take, so gradient descent"
+    return method, why
+
+
+def _by_structure(kernels: Kernels) -> tuple[str, str]:
     size = len(kernels.param_names)   # kernels.flat(...): one name per element
     some = f"{size} parameter{'s' if size != 1 else ''}"
-    if options.lr is not None or options.schedule.kind != "constant" or options.tolerances_given:
-        return "gd", "a learning rate, schedule or tolerance was given, so gradient descent"
     if size > MAX_STATISTICS and kernels.kinks:
         return "gd", (f"{some}: too many for second-order steps (at most {MAX_STATISTICS}), so gradient "
                       "descent with automatic steps")

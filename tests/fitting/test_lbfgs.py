@@ -146,6 +146,14 @@ def test_auto_chooses_lbfgs_for_a_smooth_shaped_loss_that_is_not_least_squares(c
                                newton_logistic(x, y, LAMBDA), atol=1e-7)
 
 
+def test_auto_keeps_lbfgs_when_given_tolerances_it_takes(cancer):
+    x, y = cancer
+    result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, gtol=1e-10)
+    assert result.method == "lbfgs" and result.converged
+    lsq = gdc.fit("model y = m*x\nloss mean((y - Y)^2)", {"x": [1.0, 2.0], "Y": [1.0, 2.1]}, gtol=1e-12)
+    assert lsq.method == "gd" and "lm does not take" in lsq.method_note   # lm stops at full precision
+
+
 def test_lbfgs_takes_tolerances_but_no_learning_rate():
     with pytest.raises(GdcError, match="lbfgs chooses its own steps by a line search") as error:
         gdc.fit("model y = m*x\nloss mean((y - Y)^2)", {"x": [1.0, 2.0], "Y": [1.0, 2.0]},
