@@ -191,6 +191,19 @@ def gradient(loss: sympy.Expr, param: sympy.Symbol) -> sympy.Expr:
     return total
 
 
+def complex_step(loss, values: dict, name: str, where: tuple) -> float:
+    """∂J/∂θ at one element by the complex step, Im J(θ + ih·e)/h, exact to rounding: `loss`
+    maps the parameter arrays by name (complex) to J; `where` is the element's index (() for a
+    scalar)."""
+    h = 1e-30
+    P = {k: np.array(v, dtype=complex) for k, v in values.items()}
+    if where:
+        P[name][where] += 1j * h
+    else:
+        P[name] = P[name] + 1j * h
+    return float(np.imag(loss(P)) / h)
+
+
 def central_differences(f, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
     """(f(θ + hₖ) − f(θ − hₖ)) / 2hₖ for each component, h scaled by the component."""
     out = np.empty(len(theta))

@@ -79,17 +79,6 @@ def shaped_point(d: Derivation, seed: int = 0):
     return values, data
 
 
-def complex_step(loss, values: dict, name: str, where: tuple, data) -> float:
-    """∂J/∂θ at one element by the complex step: Im J(θ + ih·e) / h, exact to rounding."""
-    h = 1e-30
-    P = {k: np.array(v, dtype=complex) for k, v in values.items()}
-    if where:
-        P[name][where] += 1j * h
-    else:
-        P[name] = P[name] + 1j * h
-    return float(np.imag(loss(P, data["x"], data["Y"])) / h)
-
-
 def elements(var, values) -> list[tuple[dict, tuple]]:
     """Each element of a parameter (every one of a vector; corners and a middle of a matrix),
     as the free-index values of ∂J/∂w[j] and the numpy index."""
@@ -113,7 +102,7 @@ def assert_shaped_partials(d: Derivation, name: str, partials: dict, per_sample:
             for row, one in enumerate(rows):
                 at = oracles.Evaluator({**values, **SHAPED_SIZES, **free}, data, row=row if per_sample else None)
                 got = at(partial)
-                want = complex_step(loss, values, oracles_name(var), where, one)
+                want = oracles.complex_step(lambda P: loss(P, one["x"], one["Y"]), values, oracles_name(var), where)
                 assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (name, var, where)
 
 

@@ -91,16 +91,6 @@ def point(d, sizes: dict, seed: int = 0):
     return values, data
 
 
-def complex_step(loss, values, name, where, data) -> float:
-    h = 1e-30
-    P = {k: np.array(v, dtype=complex) for k, v in values.items()}
-    if where:
-        P[name][where] += 1j * h
-    else:
-        P[name] = P[name] + 1j * h
-    return float(np.imag(loss(P, data)) / h)
-
-
 def every_element(var, values):
     if not isinstance(var, sympy.Indexed):
         return [({}, ())]
@@ -115,7 +105,7 @@ def assert_partials_match_numpy(d, loss, sizes: dict, what=""):
         name = var.base.label.name if isinstance(var, sympy.Indexed) else var.name
         for free, where in every_element(var, values):
             got = oracles.Evaluator({**values, **sizes, **free}, data)(partial)
-            want = complex_step(loss, values, name, where, data)
+            want = oracles.complex_step(lambda P: loss(P, data), values, name, where)
             assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (what, var, where, sizes)
 
 
