@@ -11,7 +11,8 @@ def one_hot(labels: np.ndarray, classes: int | None, name: str, column: str, whe
     """An (N, K) float64 array with a 1 in each row at its label. `classes` is K when the model
     fixes it (`Y[3]`), else None: then K is the largest label + 1."""
     values = np.asarray(labels, dtype=np.float64)
-    if values.ndim == 2:   # already one row per sample (one-hot or probabilities): as given
+    if values.ndim == 2:   # already one row per sample: it must be one-hot (the gradient is p − Y)
+        check_one_hot(values, name, column, where)
         return np.ascontiguousarray(values)
     whole = np.isfinite(values) & (values == np.round(values)) & (values >= 0)
     if not whole.all():
@@ -30,3 +31,15 @@ def one_hot(labels: np.ndarray, classes: int | None, name: str, column: str, whe
     out = np.zeros((len(values), count))
     out[np.arange(len(values)), values.astype(np.int64)] = 1.0
     return out
+
+
+def check_one_hot(rows: np.ndarray, name: str, labels: str, where: str) -> None:
+    """`data Y[K] from labels`: the derivation's gradient is (p − Y)·x, which holds where each row
+    of Y is one-hot (a single 1, the rest 0); any other Y is refused, naming its first bad row."""
+    ok = ((rows == 0.0) | (rows == 1.0)).all(axis=1) & (rows.sum(axis=1) == 1.0)
+    if not ok.all():
+        row = int(np.argmin(ok))
+        raise GdcError(f"the data {name!r} is read from the class labels {labels!r}, so each row must be "
+                       f"one-hot (a single 1, the rest 0); row {row + 1} is {rows[row].tolist()}",
+                       where=where, hint=f"pass the labels {labels!r} (0 … K−1), or one-hot rows such as "
+                                         f"np.eye(K)[labels]; for probabilities declare `data {name}[K]` without `from`")

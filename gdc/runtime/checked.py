@@ -13,6 +13,7 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from gdc.io.labels import check_one_hot
 from gdc.errors import GdcError
 from .kernels import Kernels
 from .layout import resolve_sizes, size_from_count
@@ -134,7 +135,7 @@ class _Checked:
             raise GdcError(f"the data {name!r} must be {what}, not an array of shape {array.shape}",
                            where=where)
         if name in self.kernels.labels:
-            _one_hot(array, name, self.kernels.labels[name], where)
+            check_one_hot(array, name, self.kernels.labels[name], where)
         return np.ascontiguousarray(array, dtype=np.float64)   # no copy when it is one already
 
     def _params(self, value, layout, where: str) -> np.ndarray:
@@ -174,16 +175,6 @@ class _Checked:
         if order.size and (order.min() < 0 or order.max() >= n):
             raise GdcError(f"order holds a row number outside 0 … {n - 1}", where=where)
         return order
-
-
-def _one_hot(array: np.ndarray, name: str, labels: str, where: str) -> None:
-    """`data Y[K] from labels`: the kernels' gradient is (p − Y)·x, which holds where each row of
-    Y is one-hot (a single 1, the rest 0); any other Y is refused, naming its first bad row."""
-    bad = np.flatnonzero(~(((array == 0.0) | (array == 1.0)).all(axis=1) & (array.sum(axis=1) == 1.0)))
-    if len(bad):
-        raise GdcError(f"the data {name!r} is read from the class labels {labels!r}, so each row must be "
-                       f"one-hot (a single 1, the rest 0); row {int(bad[0]) + 1} is {array[bad[0]].tolist()}",
-                       where=where, hint=f"pass one-hot rows, e.g. np.eye(K)[{labels}]")
 
 
 def _numbers(value, what: str, where: str) -> np.ndarray:

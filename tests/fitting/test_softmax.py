@@ -138,6 +138,17 @@ def test_bad_labels_are_user_errors():
     assert one_hot(np.array([2.0, 0.0]), None, "Y", "label", "f.csv").tolist() == [[0, 0, 1], [1, 0, 0]]
 
 
+def test_a_labels_model_refuses_probabilities_given_for_its_one_hot_rows(iris):
+    """The gradient of a labels model is (p − Y)·x, right for one-hot Y only: a fit given soft rows
+    for Y must stop with the row named, never fit a loss its gradient does not belong to."""
+    X, y = iris
+    soft = np.full((len(y), 3), 1 / 3)
+    with pytest.raises(GdcError) as error:
+        gdc.fit(str(EXAMPLES / "softmax.gd"), {"x": X, "Y": soft})
+    assert "row 1 is [0.3333333333333333, 0.3333333333333333, 0.3333333333333333]" in str(error.value)
+    assert "must be one-hot" in str(error.value) and "without `from`" in str(error.value)
+
+
 def test_cli_fit_save_and_predict_columns(tmp_path, capsys, reference):
     params = tmp_path / "params.json"
     assert main(["fit", str(EXAMPLES / "softmax.gd"), str(EXAMPLES / "iris.csv"), "--save", str(params)]) == 0
@@ -187,5 +198,5 @@ def test_with_labels_the_gradient_is_p_minus_y_and_the_kernels_refuse_other_y(ke
     text = str(gdc.derive(str(EXAMPLES / "softmax.gd")))
     assert "1/N Σᵢ (pᵢⱼ − Yᵢⱼ)·xᵢₖ" in text and "each row of Y sums to 1" in text
     X, y = iris
-    with pytest.raises(GdcError, match="one-hot"):
+    with pytest.raises(GdcError, match="each row must be one-hot .*; row 1 is"):
         kernels.loss_grad(np.zeros(15), X, np.full((len(y), 3), 1 / 3), np.zeros(15))
