@@ -154,6 +154,13 @@ def test_auto_keeps_lbfgs_when_given_tolerances_it_takes(cancer):
     assert lsq.method == "gd" and "lm does not take" in lsq.method_note   # lm stops at full precision
 
 
+def test_auto_gives_lbfgs_up_for_projected_gd_when_there_are_bounds(cancer):
+    x, y = cancer
+    result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, fixed={"b": 0.5})
+    assert result.method == "gd" and "L-BFGS takes no bounds yet, so gd, projected" in result.method_note
+    assert result.params["b"] == 0.5
+
+
 def test_lbfgs_takes_tolerances_but_no_learning_rate():
     with pytest.raises(GdcError, match="lbfgs chooses its own steps by a line search") as error:
         gdc.fit("model y = m*x\nloss mean((y - Y)^2)", {"x": [1.0, 2.0], "Y": [1.0, 2.0]},
