@@ -142,7 +142,12 @@ class Options:
     eps: float = EPS
     seed: int = 0
     shuffle: bool = True
-    tolerances_given: bool = False      # --tol/--gtol set by the user, not the defaults
+    given_tolerances: frozenset = frozenset()   # which of "tol", "gtol" the user set (the rest: defaults)
+
+    @property
+    def tolerances_given(self) -> bool:
+        """--tol or --gtol set by the user, not the defaults."""
+        return bool(self.given_tolerances)
 
     @property
     def spec(self) -> Method:
@@ -171,8 +176,9 @@ class Options:
         """These options with the tolerances the user gave (None: the defaults)."""
         if tol is None and gtol is None:
             return self
+        given = frozenset(name for name, value in (("tol", tol), ("gtol", gtol)) if value is not None)
         return dataclasses.replace(self, tol=self.tol if tol is None else tol,
-                                   gtol=self.gtol if gtol is None else gtol, tolerances_given=True)
+                                   gtol=self.gtol if gtol is None else gtol, given_tolerances=given)
 
     def validate(self) -> "Options":
         """Raise a GdcError naming the option for a value that cannot work."""

@@ -21,7 +21,10 @@ def run_lbfgs(problem: Problem, options: Options, params: np.ndarray, why: str |
     objective = Objective(kernels, problem.data)
     objective.warm_up(params)
     started = time.perf_counter()
-    gtol, tol = (options.gtol, options.tol) if options.tolerances_given else (LBFGS_GTOL, LBFGS_TOL)
+    # each tolerance the user gave, L-BFGS's own default for the other (not gradient descent's)
+    given = options.given_tolerances
+    gtol = options.gtol if "gtol" in given else LBFGS_GTOL
+    tol = options.tol if "tol" in given else LBFGS_TOL
     out, message = lbfgs(objective, params, options.max_epochs, gtol, tol, progress, record=len(params) <= 2)
     seconds = time.perf_counter() - started
     return FitResult(
