@@ -39,6 +39,9 @@ class Problem:
     sigma: np.ndarray | None = field(default=None, repr=False)
     sigma_column: str | None = None
     absolute_sigma: bool = False      # the covariance is (JᵀJ)⁻¹, not s²(JᵀJ)⁻¹ (curve_fit's meaning)
+    # Where the data live and the kernels run: "cpu" (numpy arrays in this process); the
+    # scale-out and GPU backends (issues 18, 19) name theirs, and `run` refuses what they cannot do.
+    backend: str = "cpu"
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
