@@ -51,6 +51,35 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
     return kernels
 
 
+def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[str] | None,
+                 data_origin: str = "--data", cache_dir: str | os.PathLike | None = None):
+    """The CUDA kernels (gdc.runtime.cuda.CudaKernels) beside `kernels`, the CPU kernels of the
+    model text compiled with these data names: their module is cached beside the CPU one
+    (generated on a miss), checked as it is, and finished by its `_finish` functions."""
+    import hashlib
+
+    from gdc.runtime import cache, cuda
+    from gdc.runtime.keys import model_key
+
+    cuda.require()
+    names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
+    cpu_key = model_key(text, names)
+    if cpu_key != kernels.model_hash:
+        from gdc.errors import InternalError
+        raise InternalError("the CPU kernels do not belong to this model text and these data names")
+    key = hashlib.sha256(f"cuda:{cpu_key}".encode("utf-8")).hexdigest()
+    directory = None if cache_dir is None else Path(cache_dir)
+    module_text, path, reason = cache.cached_text(key, directory)
+    if module_text is None:
+        from gdc.calculus.symbolic import symbolic
+        from gdc.codegen.cuda import generate_cuda
+        from gdc.language.frontend import check_text
+
+        module_text = generate_cuda(symbolic(check_text(text, where, names, data_origin)), key, cpu_key)
+        path = cache.store_text(key, module_text, reason, directory)
+    return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
+
+
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
     """Whether the data's names make every name of the text data exactly where the naming rule
     would: then the kernels are those of the text alone, and `gdc.compile(model)` and a fit of

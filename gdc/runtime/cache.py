@@ -39,7 +39,7 @@ from .keys import model_key, normalize
 from .sealed import is_generated, unseal
 
 # The keys live in .keys; callers (gdc.api, fitting's model identity) have found them here.
-__all__ = ["cache_dir", "module_path", "cached", "store", "verify", "log_rebuild", "rebuild_reasons",
+__all__ = ["cache_dir", "module_path", "cached", "store", "cached_text", "store_text", "verify", "log_rebuild", "rebuild_reasons",
            "Entry", "entries", "clear", "foreign", "model_key", "normalize", "LOG_NAME"]
 
 LOG_NAME = "rebuilds.log"
@@ -113,6 +113,33 @@ def store(key: str, module_text: str, reason: str, directory: Path | None = None
         return store(key, module_text, reason, trust.private_folder())
     except Exception as exc:
         raise InternalError(f"the module gdc just generated does not import: {exc}") from exc
+
+
+def cached_text(key: str, directory: Path | None = None) -> tuple[str | None, Path, str]:
+    """The text of a sealed module under `key` that another runtime loads (the CUDA kernels,
+    gdc.runtime.cuda), checked as `cached` checks (owner, permissions, seal, key) but not
+    imported: (text or None, its path, why not)."""
+    directory = _usable(cache_dir() if directory is None else Path(directory))
+    path = module_path(directory, key)
+    text, reason = _read_module(path, key)
+    return text, path, reason
+
+
+def store_text(key: str, module_text: str, reason: str, directory: Path | None = None) -> Path:
+    """Write such a module under `key` (atomically, as `store` does), log why; its path."""
+    directory = _usable(cache_dir() if directory is None else Path(directory))
+    path = module_path(directory, key)
+    try:
+        _write(path, module_text)
+    except (GdcError, OSError) as exc:
+        if trust.is_private(directory):
+            raise
+        why = exc.message if isinstance(exc, GdcError) else (exc.strerror or str(exc))
+        notice(f"cannot write the kernel cache {directory} ({why}): compiling into a private temporary "
+               "folder for this run (set GDC_CACHE_DIR to a folder you can write)")
+        return store_text(key, module_text, reason, trust.private_folder())
+    log_rebuild(directory, key, reason)
+    return path
 
 
 def _usable(directory: Path) -> Path:

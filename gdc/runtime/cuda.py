@@ -1,0 +1,205 @@
+"""The CUDA kernels of a model on device arrays: numba-cuda found, the module loaded, passes launched.
+
+numba-cuda is optional (`pip install 'gdc[gpu]'`) and imported only here, only when a GPU is
+asked for. The generated module (gdc.codegen.cuda) computes the sums of a fused pass on the
+device; `CudaKernels` launches its two passes, copies back only the sums (a few numbers) and
+finishes them with the CPU module's own `_finish` functions, the same code that assembles
+the CPU kernels' loss, gradient, JᵀJ and Hessian. So each call moves the parameters to the
+device and the sums back, never the data.
+
+The grid depends only on the rows and the device (its number of multiprocessors), so the
+sums are added in the same order, and give the same bits, on every run on the same GPU.
+With NUMBA_ENABLE_CUDASIM=1 (numba's CUDA simulator, one Python thread per GPU thread) the
+blocks are made tiny, so that tests of a few hundred rows run in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import types
+from typing import Callable
+
+import numpy as np
+
+from gdc.errors import GdcError, InternalError
+from .kernels import Kernels
+
+BLOCKS_PER_SM = 8          # blocks of the first pass per multiprocessor: enough to hide latency
+SIMULATOR_THREADS = 4      # the simulator runs a Python thread per GPU thread: few of them
+SIMULATOR_BLOCKS = 2       # still more than one, so that the second pass is tested
+INSTALL_HINT = "install numba-cuda (pip install 'gdc[gpu]'), or fit on the CPU: --device cpu"
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+
+def simulated() -> bool:
+    """Whether numba's CUDA simulator stands in for a GPU (NUMBA_ENABLE_CUDASIM=1)."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def missing() -> str | None:
+    """Why there is no GPU to run on (numba-cuda not installed, or it finds no CUDA device); None
+    when there is one, or the simulator."""
+    try:
+        from numba import cuda
+    except ImportError as exc:   # numba itself is a dependency; numba.cuda may be absent or broken
+        return f"numba-cuda is not installed ({exc})"
+    try:
+        found = cuda.is_available()
+    except Exception as exc:  # a driver that fails to load says so in its own words
+        return f"numba-cuda cannot reach a GPU ({type(exc).__name__}: {exc})"
+    return None if found else "numba-cuda finds no CUDA GPU on this machine"
+
+
+def require(where: str = "--device gpu") -> None:
+    """A GdcError saying why, where there is no GPU to run on."""
+    why = missing()
+    if why is not None:
+        raise GdcError(f"{where}: {why}", where=where, hint=INSTALL_HINT)
+
+
+def load(path: str, text: str) -> types.ModuleType:
+    """Run the checked CUDA module text (gdc.runtime.cache.cached_text checked its seal), as the
+    module named by its file. numba-cuda compiles each kernel on its first launch."""
+    require()
+    module = types.ModuleType(os.path.splitext(os.path.basename(path))[0])
+    module.__file__ = path
+    exec(compile(text, path, "exec", dont_inherit=True), module.__dict__)
+    if simulated():   # before any launch: the simulator reads THREADS when a kernel runs
+        module.THREADS = SIMULATOR_THREADS
+    return module
+
+
+def to_device(array, dtype: str = "float64"):
+    """A device array of `array`: one with `__cuda_array_interface__` (numba, CuPy, torch) is
+    used where it lies, without a copy; a host array is copied to the device, as `dtype`."""
+    from numba import cuda
+    if hasattr(array, "__cuda_array_interface__"):
+        found = cuda.as_cuda_array(array)
+        if found.dtype not in (np.float64, np.float32):
+            raise GdcError(f"a device array must hold float64 or float32, not {found.dtype}",
+                           where="the GPU kernels")
+        return found
+    return cuda.to_device(np.ascontiguousarray(array, dtype=DTYPES[dtype]))
+
+
+def grid(rows: int) -> int:
+    """Blocks of the first pass: enough for the rows, at most BLOCKS_PER_SM per multiprocessor;
+    a function of the rows and the device alone (the sums' order, hence their bits, follow)."""
+    from numba import cuda
+    if simulated():
+        most = SIMULATOR_BLOCKS
+    else:
+        most = BLOCKS_PER_SM * cuda.get_current_device().MULTIPROCESSOR_COUNT
+    return max(1, min(most, -(-rows // threads())))
+
+
+def threads() -> int:
+    return SIMULATOR_THREADS if simulated() else _THREADS
+
+
+_THREADS = 256   # gdc.codegen.cuda.THREADS; checked against each module's own when loaded
+
+
+class CudaKernels:
+    """A model's kernels on device data: the calling convention of gdc.runtime.kernels (params a
+    host float64 vector; each data name one device array, float64 or float32, of N rows; outputs
+    host or device arrays), for loss, loss_grad, jtj_jtr, loss_grad_hess and predict."""
+
+    def __init__(self, kernels: Kernels, module: types.ModuleType):
+        if module.CPU_MODEL_HASH != kernels.model_hash:
+            raise InternalError("the CUDA module belongs to another model than its CPU kernels")
+        if not simulated() and module.THREADS != _THREADS:
+            raise InternalError(f"the CUDA module's blocks have {module.THREADS} threads, not {_THREADS}")
+        self.kernels, self.module, self.cpu = kernels, module, kernels.module
+        self.param_names, self.data_names = kernels.param_names, kernels.data_names
+        self.input_names = kernels.input_names
+        self._scratch: dict[tuple[str, int], tuple] = {}
+
+    # ---------------------------------------------------------------- the passes
+
+    def sums(self, name: str, params, data) -> tuple[float, ...]:
+        """The sums of pass `name` (`_grad_blocks`, …) over all rows, added on the device."""
+        from numba import cuda
+        rows = self._rows(data)
+        size = self.module.SUMS[name]
+        blocks = grid(rows)
+        partial, total = self._buffers(name, blocks, size)
+        flat = np.ascontiguousarray(params, dtype=np.float64)
+        if flat.shape != (len(self.param_names),):
+            raise ValueError("params must hold one value per name in PARAM_NAMES")
+        getattr(self.module, name)[blocks, threads()](cuda.to_device(flat), *data, partial)
+        self.module._add_blocks[-(-size // threads()), threads()](partial, blocks, total)
+        return tuple(total.copy_to_host().tolist())
+
+    def _rows(self, data) -> int:
+        if len(data) != len(self.data_names):
+            raise ValueError(f"the kernels take {len(self.data_names)} data arrays "
+                             f"({', '.join(self.data_names)}), not {len(data)}")
+        rows = data[0].shape[0] if data else 0
+        if any(column.shape != (rows,) for column in data):
+            raise ValueError("the data arrays must all be 1-D and of the same length")
+        if rows == 0:
+            raise ValueError("the data hold no rows")
+        return rows
+
+    def _buffers(self, name: str, blocks: int, size: int) -> tuple:
+        """The device arrays of a pass's block sums and total, allocated once per grid."""
+        from numba import cuda
+        key = (name, blocks)
+        if key not in self._scratch:
+            self._scratch[key] = (cuda.device_array((blocks, size)), cuda.device_array(size))
+        return self._scratch[key]
+
+    def _finish(self, finish: Callable, params, sums, rows: int, *outs) -> float:
+        """The CPU module's finish on the sums, into host copies of device outputs."""
+        host = [np.empty(out.shape) if hasattr(out, "__cuda_array_interface__") else out for out in outs]
+        value = finish(np.ascontiguousarray(params, dtype=np.float64), sums, 1.0 / rows, *host)
+        for out, filled in zip(outs, host):
+            if out is not filled:
+                _copy_into(out, filled)
+        return float(value)
+
+    # ---------------------------------------------------------------- the kernels
+
+    def loss(self, params, *data) -> float:
+        return self._finish(self.cpu._loss_finish, params, self.sums("_loss_blocks", params, data),
+                            self._rows(data))
+
+    def loss_grad(self, params, *args) -> float:
+        *data, grad_out = args
+        return self._finish(self.cpu._finish, params, self.sums("_grad_blocks", params, data),
+                            self._rows(data), grad_out)
+
+    @property
+    def jtj_jtr(self) -> Callable | None:
+        return self._jtj_jtr if hasattr(self.module, "_jtj_blocks") else None
+
+    def _jtj_jtr(self, params, *args) -> float:
+        *data, jtj_out, jtr_out = args
+        return self._finish(self.cpu._jtj_finish, params, self.sums("_jtj_blocks", params, data),
+                            self._rows(data), jtj_out, jtr_out)
+
+    @property
+    def loss_grad_hess(self) -> Callable | None:
+        return self._loss_grad_hess if hasattr(self.module, "_hess_blocks") else None
+
+    def _loss_grad_hess(self, params, *args) -> float:
+        *data, grad_out, hess_out = args
+        return self._finish(self.cpu._hess_finish, params, self.sums("_hess_blocks", params, data),
+                            self._rows(data), grad_out, hess_out)
+
+    def predict(self, params, *inputs, rows: int | None = None):
+        """The model's value per row, as a device array (one value for a model without inputs)."""
+        from numba import cuda
+        count = inputs[0].shape[0] if inputs else (rows or 1)
+        out = cuda.device_array(count)
+        flat = cuda.to_device(np.ascontiguousarray(params, dtype=np.float64))
+        self.module._predict[grid(count), threads()](flat, *inputs, out)
+        return out
+
+
+def _copy_into(out, values: np.ndarray) -> None:
+    """Copy into a device array (numba's, or CuPy's or torch's through numba's view of it)."""
+    from numba import cuda
+    target = out if hasattr(out, "copy_to_device") else cuda.as_cuda_array(out)
+    target.copy_to_device(np.ascontiguousarray(values, dtype=target.dtype))
