@@ -194,7 +194,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
         history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
         fixed: Mapping[str, float] | None = None, sigma: str | None = None,
-        absolute_sigma: bool = False, ci: float | str | None = None) -> FitResult:
+        absolute_sigma: bool = False, ci: float | str | None = None, device: str = "cpu",
+        dtype: str = "float64") -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
@@ -221,7 +222,13 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     A least-squares fit has `covariance`, `correlation`, `std_errors` (by name) and
     `conf_int(level)`; `ci` (`--ci`) computes intervals for the report: a level such as 0.95
     (asymptotic: value ± t·standard error, Student's t with N − p degrees of freedom), or
-    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval)."""
+    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval).
+
+    `device` (`--device`): "cpu"; "gpu" copies the data to an NVIDIA GPU once and runs every
+    pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; gd, lm, newton, lbfgs and
+    the bundle method); "auto" takes the GPU when there is one and the data have at least
+    gdc.fitting.device.AUTO_MIN_ROWS rows, and says which. `dtype="float32"` stores the data
+    on the GPU in single precision (half the memory traffic; the sums stay float64)."""
     import dataclasses
 
     from gdc.fitting.intervals import parse_ci, with_intervals
@@ -236,7 +243,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     wanted = None if ci is None else parse_ci(ci)
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
                       absolute_sigma=absolute_sigma)
-    result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+    fitted = on_device(problem, device, dtype)   # the result keeps the host problem: predict, save, plot
+    result = dataclasses.replace(run(fitted, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
     if wanted is not None and not result.reason.failed:
         result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)
@@ -245,6 +253,27 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     if save is not None:
         result.save(save)
     return result
+
+
+def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64") -> Problem:
+    """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
+    GPU its data copied there and its CUDA kernels (gdc.fitting.device)."""
+    from gdc.errors import GdcError
+    from gdc.fitting.device import checked_device, on_gpu, wants_gpu
+
+    checked_device(device, dtype)
+    if not wants_gpu(problem, device):
+        return problem
+    if problem.kernels.shaped:
+        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
+                       "model has vectors or matrices", where="--device", hint="use --device cpu")
+    if problem.model_text is None:
+        raise GdcError("the GPU kernels are compiled from the model's text, and this fit was given "
+                       "compiled kernels", where="--device", hint="pass the model's file or text to gdc.fit")
+    known, origin = problem.classified_by
+    kernels = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>",
+                           known, origin)
+    return on_gpu(problem, kernels, dtype)
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

@@ -19,6 +19,7 @@ from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
 from .bounds import Box, enter, make_box
+from .device import refuse_per_sample
 from .method import choose_method
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
@@ -95,6 +96,7 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if method != options.method:
         options = dataclasses.replace(options, method=method)
     _box_allowed(box, options.method, why)
+    refuse_per_sample(problem, options.method, options.stochastic)
     if box is not None and options.method == "lbfgs" and why:   # auto's choice; gd projects onto the box
         options, why = dataclasses.replace(options, method="gd"), why + "; L-BFGS takes no bounds yet, so gd, projected"
     if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):

@@ -28,6 +28,7 @@ BLOCKS_PER_SM = 8          # blocks of the first pass per multiprocessor: enough
 SIMULATOR_THREADS = 4      # the simulator runs a Python thread per GPU thread: few of them
 SIMULATOR_BLOCKS = 2       # still more than one, so that the second pass is tested
 INSTALL_HINT = "install numba-cuda (pip install 'gdc[gpu]'), or fit on the CPU: --device cpu"
+NO_GPU_HINT = "fit on the CPU (--device cpu), or let gdc choose: --device auto"
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -54,7 +55,7 @@ def require(where: str = "--device gpu") -> None:
     """A GdcError saying why, where there is no GPU to run on."""
     why = missing()
     if why is not None:
-        raise GdcError(f"{where}: {why}", where=where, hint=INSTALL_HINT)
+        raise GdcError(why, where=where, hint=INSTALL_HINT if "not installed" in why else NO_GPU_HINT)
 
 
 def load(path: str, text: str) -> types.ModuleType:
