@@ -8,6 +8,10 @@ import pytest
 
 from locations import GOLDEN
 
+# numba's CUDA simulator stands in for a GPU in the tests of the CUDA kernels (it must be on
+# before numba.cuda is first imported); NUMBA_ENABLE_CUDASIM=0 runs them on a real GPU.
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
 
 @pytest.fixture(scope="session")
 def kernel_dir(request, tmp_path_factory):

@@ -25,7 +25,7 @@ from gdc.runtime.sealed import seal
 from gdc.version import __version__
 from .module import check_module, join, model_comment
 from .plan import Accumulation, Plan, accumulate, plan
-from .printer import DATA_ARRAY, HELPER_NAMES
+from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES
 from .second_order import jtj_accumulation
 from .straight import FIXED, MANGLED, StraightFunction
 
@@ -144,7 +144,7 @@ if _MISSING:   # the printer may call any other CPU helper
     raise ImportError("codegen.cuda lacks a device form of " + ", ".join(sorted(_MISSING)))
 
 CUDA_FIXED = FIXED | HELPER_DEVICE_NAMES | {
-    "cuda", "THREADS", "SUMS", "CPU_MODEL_HASH", "shared", "partial", "blocks", "sums", "value",
+    "cuda", "float", "THREADS", "SUMS", "CPU_MODEL_HASH", "shared", "partial", "blocks", "sums", "value",
     "half", "t", "_loss_blocks", "_grad_blocks", "_jtj_blocks", "_hess_blocks", "_predict",
 }
 CUDA_ATTRIBUTES = frozenset({"shape", "jit", "grid", "gridsize", "threadIdx", "blockIdx", "x",
@@ -205,7 +205,7 @@ def blocks_kernel(p: Plan, name: str, acc: Accumulation) -> str:
         f.emit(f"{s.name} = 0.0")
     f.emit(f"n = {DATA_ARRAY}{p.data[0].name}.shape[0]")
     f.emit("for i in range(cuda.grid(1), n, cuda.gridsize(1)):")
-    f.read_data(acc.bodies, 2)
+    read_data(f, acc.bodies)
     for s, body in zip(acc.sums, f.shared(acc.bodies, 2)):
         f.emit(f"{s.name} += {f.text(body)}", 2)
     for j, s in enumerate(acc.sums):
@@ -215,6 +215,15 @@ def blocks_kernel(p: Plan, name: str, acc: Accumulation) -> str:
     return f.source()
 
 
+def read_data(f: StraightFunction, exprs) -> None:
+    """Each value the loop uses, read as a float64 (float32 data: only their storage is rounded;
+    a product of two data values is not)."""
+    used = set().union(*(e.free_symbols for e in exprs))
+    for d in f.plan.data:
+        if d in used:
+            f.emit(f"{DATA_VALUE}{d.name} = float({DATA_ARRAY}{d.name}[i])", 2)
+
+
 def predict_kernel(p: Plan) -> str:
     """_predict(params, *inputs, out): the model's value per row (one value when it has no inputs)."""
     inputs = _arrays(p, inputs_only=True)
@@ -222,7 +231,7 @@ def predict_kernel(p: Plan) -> str:
     f.read_params([p.prediction])
     f.emit("n = out.shape[0]")
     f.emit("for i in range(cuda.grid(1), n, cuda.gridsize(1)):")
-    f.read_data([p.prediction], 2)
+    read_data(f, [p.prediction])
     (value,) = f.shared([p.prediction], 2)
     f.emit(f"out[i] = {f.text(value)}", 2)
     return f.source()

@@ -153,7 +153,7 @@ class CudaKernels:
 
     def _finish(self, finish: Callable, params, sums, rows: int, *outs) -> float:
         """The CPU module's finish on the sums, into host copies of device outputs."""
-        host = [np.empty(out.shape) if hasattr(out, "__cuda_array_interface__") else out for out in outs]
+        host = [out if isinstance(out, np.ndarray) else np.empty(out.shape) for out in outs]
         value = finish(np.ascontiguousarray(params, dtype=np.float64), sums, 1.0 / rows, *host)
         for out, filled in zip(outs, host):
             if out is not filled:
