@@ -225,8 +225,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval).
 
     `device` (`--device`): "cpu"; "gpu" copies the data to an NVIDIA GPU once and runs every
-    pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; gd, lm, newton, lbfgs and
-    the bundle method); "auto" takes the GPU when there is one and the data have at least
+    pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; the full-batch methods:
+    not sgd, minibatch or a batch_size); "auto" takes the GPU when there is one and the data have at least
     gdc.fitting.device.AUTO_MIN_ROWS rows, and says which. `dtype="float32"` stores the data
     on the GPU in single precision (half the memory traffic; the sums stay float64)."""
     import dataclasses

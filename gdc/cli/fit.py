@@ -36,8 +36,8 @@ fixed is marked in the report and has no standard error.
 
 On an NVIDIA GPU (--device gpu; numba-cuda, pip install 'gdc[gpu]'): the data are copied to
 the device once, and each step moves only the parameters there and the sums back. Scalar
-models; gd, lm, newton, lbfgs and bundle (sgd, minibatch and the other per-sample methods stay
-on the CPU). --device auto takes the GPU when there is one and the data have a million rows or
+models; every full-batch method (sgd, minibatch and --batch-size update from samples on the
+CPU only). --device auto takes the GPU when there is one and the data have a million rows or
 more, and says which. --dtype float32 stores the data on the GPU in single precision (half the
 traffic; sums in float64; each value then carries a relative rounding of about 6e-8)."""
 

@@ -3,10 +3,11 @@
 The fit loops call `kernels.<fn>(params, *problem.data, outs...)`; here `problem.data` are
 device arrays and the kernels' module is a proxy with the same calling convention whose loss,
 loss_grad, jtj_jtr and loss_grad_hess launch the CUDA passes (gdc.runtime.cuda) and bring back
-only the sums. So gd (automatic steps), lm, newton, lbfgs and the bundle method run unchanged,
+only the sums. So gd (automatic steps), lm, newton, lbfgs, the bundle method and full-batch
+momentum and adam run unchanged,
 and so do the checks of every answer that run on sums (gdc.fitting.verdict: the certificate
 from JᵀJ, the Hessian or the gradient, the rays, the saturated columns). What needs the rows on
-the host is not offered: the per-sample methods (sgd, minibatch, momentum, adam…; `run`
+the host is not offered: the per-sample methods (sgd, minibatch, any --batch-size; `run`
 refuses them, naming --device), `--sigma`, and the Gauss–Newton decrement from an SVD of J
 (its JᵀJ form is used instead). The negative-weight check of a least-squares form
 (weights.least_squares_holds) runs on the host before the copy.

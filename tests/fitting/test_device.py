@@ -1,0 +1,106 @@
+"""Fits on the GPU (`device="gpu"`, `--device gpu`) in numba's CUDA simulator, against the same fits
+on the CPU; and the clear errors where there is no GPU, no numba-cuda, or a method it cannot run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gdc
+from gdc.errors import GdcError
+from locations import EXAMPLES, ROOT
+
+LINE = "model y = m*x + b\nloss mean((y - Y)^2)\n"
+LOGISTIC = EXAMPLES / "logistic.gd"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quick_simulator():
+    """Sooner thread switches: the simulator's threads meet at every syncthreads (see test_cuda.py)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.fixture(scope="module")
+def line():
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 3.0, 60)
+    return {"x": x, "Y": 2.0 * x + 0.5 + 0.1 * rng.standard_normal(60)}
+
+
+@pytest.fixture(scope="module")
+def classes():
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.standard_normal(60), rng.standard_normal(60)
+    return {"x1": x1, "x2": x2, "Y": (x1 - 0.5 * x2 + 0.8 * rng.standard_normal(60) > 0).astype(float)}
+
+
+@pytest.mark.parametrize("method", ["lm", "gd", "lbfgs"])
+def test_a_line_fitted_on_the_gpu_as_on_the_cpu(line, method):
+    gpu = gdc.fit(LINE, line, method=method, device="gpu")
+    cpu = gdc.fit(LINE, line, method=method)
+    slope, intercept = np.polyfit(line["x"], line["Y"], 1)   # the closed form
+    assert gpu.converged, gpu.message
+    assert "of a minimum" in gpu.message   # the certificate ran, on sums from the device
+    assert gpu.params["m"] == pytest.approx(slope, rel=1e-7)
+    assert gpu.params["b"] == pytest.approx(intercept, rel=1e-6)
+    assert gpu.params["m"] == pytest.approx(cpu.params["m"], rel=1e-7)
+    assert gpu.iterations == pytest.approx(cpu.iterations, abs=1)
+    assert gpu.std_errors["m"] == pytest.approx(cpu.std_errors["m"], rel=1e-6)
+    np.testing.assert_allclose(gpu.predict(line), cpu.predict(line), rtol=1e-7)   # on the host problem
+
+
+def test_newton_on_a_logistic_loss(classes):
+    gpu = gdc.fit(LOGISTIC, classes, method="newton", device="gpu")
+    cpu = gdc.fit(LOGISTIC, classes, method="newton")
+    assert gpu.converged, gpu.message
+    assert "Hessian" in gpu.message
+    for name in ("w1", "w2", "b"):
+        assert gpu.params[name] == pytest.approx(cpu.params[name], rel=1e-8, abs=1e-10)
+
+
+def test_per_sample_methods_and_sigma_are_refused_naming_the_device(line):
+    for method, batch in (("sgd", None), ("minibatch", None), ("adam", 10)):
+        with pytest.raises(GdcError, match="GPU kernels") as info:
+            gdc.fit(LINE, line, method=method, batch_size=batch, device="gpu")
+        assert info.value.where == "--device" and "--device cpu" in info.value.hint
+    with pytest.raises(GdcError, match="--sigma"):
+        gdc.fit(LINE, {**line, "dY": np.full(60, 0.1)}, device="gpu", sigma="dY")
+    with pytest.raises(GdcError, match="float32"):
+        gdc.fit(LINE, line, dtype="float32")
+    with pytest.raises(GdcError, match="--device must be"):
+        gdc.fit(LINE, line, device="tpu")
+
+
+def test_auto_stays_on_the_cpu_for_small_data_and_says_so(line, capsys):
+    result = gdc.fit(LINE, line, device="auto")
+    assert result.converged
+    assert "--device auto: on the CPU" in capsys.readouterr().err
+
+
+def _cli(*args, env=None, prelude=""):
+    code = f"import sys\n{prelude}\nfrom gdc.cli import main\nsys.argv = ['gdc', *sys.argv[1:]]\nsys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}, timeout=120)
+
+
+def test_device_gpu_without_a_gpu_is_a_clear_error(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("x,Y\n1,2\n2,4.1\n3,5.9\n")
+    model = str(EXAMPLES / "linear.gd")
+    # no simulator, no visible device: what a machine without a GPU sees, even one with a GPU
+    done = _cli("fit", model, str(data), "--device", "gpu",
+                env={"NUMBA_ENABLE_CUDASIM": "0", "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "--device gpu: error: numba-cuda finds no CUDA GPU" in done.stderr, done.stderr
+    assert "--device cpu" in done.stderr
+    # numba-cuda not installed at all
+    done = _cli("fit", model, str(data), "--device", "gpu", prelude="sys.modules['numba.cuda'] = None")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "numba-cuda is not installed" in done.stderr and "gdc[gpu]" in done.stderr, done.stderr
