@@ -236,7 +236,8 @@ def run_fit(args) -> int:
     problem, init = _prepare(args, outputs)
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     fitted = on_device(problem, args.device, args.dtype)   # the host problem stays for plot, save, --ci
-    _say(args, preamble(problem, options) + "\n")
+    where = "" if fitted.backend == "cpu" else f"\n  device      {fitted.backend} (the data copied there once, {args.dtype})"
+    _say(args, preamble(problem, options) + where + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
     try:
         result = run(fitted, options, init=init, progress=progress, bounds=bounds, fixed=fixed)

@@ -104,3 +104,19 @@ def test_device_gpu_without_a_gpu_is_a_clear_error(tmp_path):
     done = _cli("fit", model, str(data), "--device", "gpu", prelude="sys.modules['numba.cuda'] = None")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "numba-cuda is not installed" in done.stderr and "gdc[gpu]" in done.stderr, done.stderr
+
+
+def test_gdc_fit_device_gpu_from_the_command_line(tmp_path, line, capsys):
+    from gdc.cli import main
+    data = tmp_path / "line.csv"
+    data.write_text("x,Y\n" + "".join(f"{x:.17g},{y:.17g}\n" for x, y in zip(line["x"], line["Y"])))
+    model = tmp_path / "line.gd"
+    model.write_text(LINE)
+    assert main(["fit", str(model), str(data), "--device", "gpu", "--dtype", "float32", "--json"]) == 0
+    out = capsys.readouterr()
+    assert "device      gpu (the data copied there once, float32)" in out.err
+    import json
+    found = json.loads(out.out)
+    slope, _ = np.polyfit(line["x"].astype(np.float32), line["Y"].astype(np.float32), 1)
+    assert found["converged"] is True
+    assert found["params"]["m"] == pytest.approx(slope, rel=1e-9)   # the fit of the rounded data
