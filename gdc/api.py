@@ -48,6 +48,8 @@ def _compile_text(where: str, text: str, data_names: Iterable[str] | None, data_
     if kernels is None:
         module_text = generate_source(text, where, names, data_origin, key)
         kernels = cache.store(key, module_text, reason, directory)
+    from gdc.runtime.cuda import register
+    register(key, lambda: cuda_kernels(kernels, text, where, names, data_origin, cache_dir))   # kernels.cuda
     return kernels
 
 
@@ -61,7 +63,11 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
     from gdc.runtime import cache, cuda
     from gdc.runtime.keys import model_key
 
-    cuda.require()
+    cuda.require("the GPU kernels")
+    if kernels.shaped:
+        from gdc.errors import GdcError
+        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
+                       "model has vectors or matrices", where=where, hint="run it on the CPU")
     names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
     cpu_key = model_key(text, names)
     if cpu_key != kernels.model_hash:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import os
 import types
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from gdc.errors import GdcError, InternalError
-from .kernels import Kernels
+
+if TYPE_CHECKING:
+    from .kernels import Kernels
 
 BLOCKS_PER_SM = 8          # blocks of the first pass per multiprocessor: enough to hide latency
 SIMULATOR_THREADS = 4      # the simulator runs a Python thread per GPU thread: few of them
@@ -106,7 +108,7 @@ class CudaKernels:
     host float64 vector; each data name one device array, float64 or float32, of N rows; outputs
     host or device arrays), for loss, loss_grad, jtj_jtr, loss_grad_hess and predict."""
 
-    def __init__(self, kernels: Kernels, module: types.ModuleType):
+    def __init__(self, kernels: "Kernels", module: types.ModuleType):
         if module.CPU_MODEL_HASH != kernels.model_hash:
             raise InternalError("the CUDA module belongs to another model than its CPU kernels")
         if not simulated() and module.THREADS != _THREADS:
@@ -197,6 +199,29 @@ class CudaKernels:
         flat = cuda.to_device(np.ascontiguousarray(params, dtype=np.float64))
         self.module._predict[grid(count), threads()](flat, *inputs, out)
         return out
+
+
+# `Kernels.cuda`: the compiler (gdc.api) registers how to make each model's CUDA kernels when it
+# compiles the model; the runtime, which cannot generate code, makes them on first use.
+_MAKERS: dict[str, Callable[[], CudaKernels]] = {}
+_MADE: dict[str, CudaKernels] = {}
+
+
+def register(model_hash: str, make: Callable[[], CudaKernels]) -> None:
+    _MAKERS.setdefault(model_hash, make)
+
+
+def counterpart(kernels: "Kernels") -> CudaKernels:
+    """The CUDA kernels of the model of `kernels`, made (and cached) on first use."""
+    found = _MADE.get(kernels.model_hash)
+    if found is None:
+        make = _MAKERS.get(kernels.model_hash)
+        if make is None:
+            raise GdcError("the CUDA kernels are compiled from the model's text, and these kernels were "
+                           "not compiled from a text in this process", where="kernels.cuda",
+                           hint="gdc.compile(model).cuda")
+        found = _MADE[kernels.model_hash] = make()
+    return found
 
 
 def _copy_into(out, values: np.ndarray) -> None:

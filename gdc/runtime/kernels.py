@@ -118,6 +118,16 @@ class Kernels:
         return self.module.predict
 
     @property
+    def cuda(self):
+        """The same kernels on an NVIDIA GPU (gdc.runtime.cuda.CudaKernels: numba-cuda, `pip
+        install 'gdc[gpu]'`): loss, loss_grad, jtj_jtr, loss_grad_hess and predict with this
+        calling convention on device arrays (numba's, or CuPy and torch tensors through
+        `__cuda_array_interface__`, without a copy); params a host array; outputs host or device
+        arrays. Scalar models. A GdcError where there is no GPU."""
+        from .cuda import counterpart
+        return counterpart(self)
+
+    @property
     def jtj_jtr(self) -> Callable | None:
         return getattr(self.module, "jtj_jtr", None)
 

@@ -16,6 +16,7 @@ import pytest
 
 import gdc
 from gdc.api import cuda_kernels
+from gdc.errors import GdcError
 from gdc.runtime import cache, cuda
 from numba import cuda as numba_cuda
 from locations import EXAMPLES
@@ -167,3 +168,15 @@ def test_the_module_is_cached_sealed_and_rebuilt_when_damaged(decay, kernel_cach
     assert cache.cached_text(gpu.module.MODEL_HASH)[2] == ""
     data, params = decay[2], decay[3]
     assert again.loss(params, *_on_device(data)) == pytest.approx(cpu.loss(params, *data), rel=1e-13)
+
+
+def test_compiled_kernels_have_a_cuda_counterpart(decay):
+    cpu, _, data, params = decay
+    kernels = gdc.compile(EXP_DECAY)
+    gpu = kernels.cuda
+    assert gpu is kernels.cuda and gpu.param_names == kernels.param_names
+    device = _on_device(data)
+    assert gpu.loss(params, *device) == pytest.approx(kernels.loss(params, *data), rel=1e-13)
+    shaped = gdc.compile("param w[2]\ndata x[2]\ndata Y\nmodel y = dot(w, x)\nloss mean((y - Y)^2)\n")
+    with pytest.raises(GdcError, match="scalar parameters"):
+        shaped.cuda
