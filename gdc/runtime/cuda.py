@@ -15,6 +15,7 @@ blocks are made tiny, so that tests of a few hundred rows run in a fraction of a
 
 from __future__ import annotations
 
+import functools
 import os
 import types
 from typing import TYPE_CHECKING, Callable
@@ -76,24 +77,30 @@ def to_device(array, dtype: str = "float64"):
     """A device array of `array`: one with `__cuda_array_interface__` (numba, CuPy, torch) is
     used where it lies, without a copy; a host array is copied to the device, as `dtype`."""
     from numba import cuda
-    if hasattr(array, "__cuda_array_interface__"):
+    if hasattr(array, "copy_to_host") and hasattr(array, "dtype"):   # numba's own (or the simulator's)
+        found = array
+    elif hasattr(array, "__cuda_array_interface__"):
         found = cuda.as_cuda_array(array)
-        if found.dtype not in (np.float64, np.float32):
-            raise GdcError(f"a device array must hold float64 or float32, not {found.dtype}",
-                           where="the GPU kernels")
-        return found
-    return cuda.to_device(np.ascontiguousarray(array, dtype=DTYPES[dtype]))
+    else:
+        return cuda.to_device(np.ascontiguousarray(array, dtype=DTYPES[dtype]))
+    if found.dtype not in (np.float64, np.float32):
+        raise GdcError(f"a device array must hold float64 or float32, not {found.dtype}",
+                       where="the GPU kernels")
+    return found
 
 
 def grid(rows: int) -> int:
     """Blocks of the first pass: enough for the rows, at most BLOCKS_PER_SM per multiprocessor;
     a function of the rows and the device alone (the sums' order, hence their bits, follow)."""
+    return max(1, min(_most_blocks(), -(-rows // threads())))
+
+
+@functools.lru_cache(maxsize=None)
+def _most_blocks() -> int:
     from numba import cuda
     if simulated():
-        most = SIMULATOR_BLOCKS
-    else:
-        most = BLOCKS_PER_SM * cuda.get_current_device().MULTIPROCESSOR_COUNT
-    return max(1, min(most, -(-rows // threads())))
+        return SIMULATOR_BLOCKS
+    return BLOCKS_PER_SM * cuda.get_current_device().MULTIPROCESSOR_COUNT
 
 
 def threads() -> int:
@@ -117,6 +124,7 @@ class CudaKernels:
         self.param_names, self.data_names = kernels.param_names, kernels.data_names
         self.input_names = kernels.input_names
         self._scratch: dict[tuple[str, int], tuple] = {}
+        self._device_params = None
 
     # ---------------------------------------------------------------- the passes
 
@@ -127,12 +135,20 @@ class CudaKernels:
         size = self.module.SUMS[name]
         blocks = grid(rows)
         partial, total = self._buffers(name, blocks, size)
+        getattr(self.module, name)[blocks, threads()](self._params(params), *data, partial)
+        self.module._add_blocks[-(-size // threads()), threads()](partial, blocks, total)
+        return tuple(total.copy_to_host().tolist())
+
+    def _params(self, params):
+        """The parameters copied into the device buffer that every launch reads (allocated once)."""
+        from numba import cuda
         flat = np.ascontiguousarray(params, dtype=np.float64)
         if flat.shape != (len(self.param_names),):
             raise ValueError("params must hold one value per name in PARAM_NAMES")
-        getattr(self.module, name)[blocks, threads()](cuda.to_device(flat), *data, partial)
-        self.module._add_blocks[-(-size // threads()), threads()](partial, blocks, total)
-        return tuple(total.copy_to_host().tolist())
+        if self._device_params is None:
+            self._device_params = cuda.device_array(len(flat))
+        self._device_params.copy_to_device(flat)
+        return self._device_params
 
     def _rows(self, data) -> int:
         if len(data) != len(self.data_names):
@@ -196,8 +212,7 @@ class CudaKernels:
         from numba import cuda
         count = inputs[0].shape[0] if inputs else (rows or 1)
         out = cuda.device_array(count)
-        flat = cuda.to_device(np.ascontiguousarray(params, dtype=np.float64))
-        self.module._predict[grid(count), threads()](flat, *inputs, out)
+        self.module._predict[grid(count), threads()](self._params(params), *inputs, out)
         return out
 
 
