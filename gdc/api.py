@@ -58,8 +58,6 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
     """The CUDA kernels (gdc.runtime.cuda.CudaKernels) beside `kernels`, the CPU kernels of the
     model text compiled with these data names: their module is cached beside the CPU one
     (generated on a miss), checked as it is, and finished by its `_finish` functions."""
-    import hashlib
-
     from gdc.runtime import cache, cuda
     from gdc.runtime.keys import model_key
 
@@ -73,17 +71,38 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
     if cpu_key != kernels.model_hash:
         from gdc.errors import InternalError
         raise InternalError("the CPU kernels do not belong to this model text and these data names")
-    key = hashlib.sha256(f"cuda:{cpu_key}".encode("utf-8")).hexdigest()
+    key = _cuda_key(cpu_key)
     directory = None if cache_dir is None else Path(cache_dir)
     module_text, path, reason = cache.cached_text(key, directory)
     if module_text is None:
-        from gdc.calculus.symbolic import symbolic
-        from gdc.codegen.cuda import generate_cuda
-        from gdc.language.frontend import check_text
-
-        module_text = generate_cuda(symbolic(check_text(text, where, names, data_origin)), key, cpu_key)
+        module_text = _generate_cuda(text, where, names, data_origin, cpu_key)
         path = cache.store_text(key, module_text, reason, directory)
     return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
+
+
+def cuda_source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
+                data_origin: str = "--data") -> str:
+    """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run."""
+    from gdc.io.source import read_model
+    from gdc.runtime.keys import model_key
+
+    where, text = read_model(source)
+    names = None if data_names is None else tuple(data_names)
+    return _generate_cuda(text, where, names, data_origin, model_key(text, names))
+
+
+def _cuda_key(cpu_key: str) -> str:
+    """The CUDA module's cache key: the CPU module's, whose finish functions it needs."""
+    import hashlib
+    return hashlib.sha256(f"cuda:{cpu_key}".encode("utf-8")).hexdigest()
+
+
+def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str) -> str:
+    from gdc.calculus.symbolic import symbolic
+    from gdc.codegen.cuda import generate_cuda
+    from gdc.language.frontend import check_text
+
+    return generate_cuda(symbolic(check_text(text, where, names, data_origin)), _cuda_key(cpu_key), cpu_key)
 
 
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:

@@ -180,3 +180,22 @@ def test_compiled_kernels_have_a_cuda_counterpart(decay):
     shaped = gdc.compile("param w[2]\ndata x[2]\ndata Y\nmodel y = dot(w, x)\nloss mean((y - Y)^2)\n")
     with pytest.raises(GdcError, match="scalar parameters"):
         shaped.cuda
+
+
+def test_the_cuda_module_of_a_line_is_golden(golden):
+    """The generated text is reviewed like code: a grid-stride loop, the block tree, no atomics."""
+    from gdc.calculus.symbolic import symbolic
+    from gdc.codegen.cuda import generate_cuda
+    from gdc.language.frontend import check_text
+
+    text = "# the linear example\nmodel y = m*x + b\nloss mean((y - Y)^2)\n"
+    golden("codegen/linear_cuda.py", generate_cuda(symbolic(check_text(text, "model.gd")), "0" * 64, "1" * 64))
+
+
+def test_gdc_compile_cuda_prints_the_module_and_refuses_shaped_models(capsys):
+    from gdc.cli import main
+    assert main(["compile", "--cuda", str(EXAMPLES / "linear.gd")]) == 0
+    out = capsys.readouterr().out
+    assert "def _grad_blocks(params, d_x, d_Y, partial):" in out and "_block_sum(shared, s_2)" in out
+    assert main(["compile", "--cuda", str(EXAMPLES / "softmax.gd")]) == 1
+    assert "scalar parameters" in capsys.readouterr().err
