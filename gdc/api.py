@@ -268,7 +268,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     wanted = None if ci is None else parse_ci(ci)
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
                       absolute_sigma=absolute_sigma)
-    fitted = on_device(problem, device, dtype)   # the result keeps the host problem: predict, save, plot
+    fitted = on_device(problem, device, dtype, options.stochastic)   # the result keeps the host problem: predict, save, plot
     result = dataclasses.replace(run(fitted, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
     if wanted is not None and not result.reason.failed:
         result = with_intervals(result, *wanted)
@@ -280,21 +280,21 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     return result
 
 
-def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64") -> Problem:
+def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per_sample: bool = False) -> Problem:
     """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
-    GPU its data copied there and its CUDA kernels (gdc.fitting.device)."""
+    GPU its data copied there and its CUDA kernels (gdc.fitting.device). `per_sample`: the fit
+    updates from samples (sgd, minibatch), which `auto` leaves on the CPU."""
     from gdc.errors import GdcError
     from gdc.fitting.device import checked_device, on_gpu, wants_gpu
 
     checked_device(device, dtype)
-    if not wants_gpu(problem, device):
+    if not wants_gpu(problem, device, per_sample):
         return problem
     if problem.kernels.shaped:
         raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
                        "model has vectors or matrices", where="--device", hint="use --device cpu")
-    if problem.model_text is None:
-        raise GdcError("the GPU kernels are compiled from the model's text, and this fit was given "
-                       "compiled kernels", where="--device", hint="pass the model's file or text to gdc.fit")
+    if problem.model_text is None:   # gdc.fit(gdc.compile(...), ...): their text is known to .cuda
+        return on_gpu(problem, problem.kernels.cuda, dtype)
     known, origin = problem.classified_by
     kernels = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>",
                            known, origin)

@@ -235,7 +235,7 @@ def run_fit(args) -> int:
                        hint="give the column of errors: --sigma COLUMN")
     problem, init = _prepare(args, outputs)
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
-    fitted = on_device(problem, args.device, args.dtype)   # the host problem stays for plot, save, --ci
+    fitted = on_device(problem, args.device, args.dtype, options.stochastic)   # the host problem stays for plot, save, --ci
     where = "" if fitted.backend == "cpu" else f"\n  device      {fitted.backend} (the data copied there once, {args.dtype})"
     _say(args, preamble(problem, options) + where + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)

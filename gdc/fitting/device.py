@@ -50,15 +50,16 @@ def checked_device(device: str, dtype: str = "float64") -> None:
         cuda.require("--device gpu")
 
 
-def wants_gpu(problem: Problem, device: str) -> bool:
+def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
     """Whether a fit of `problem` runs on the GPU: `gpu` (an error when there is none), or
-    `auto` with a GPU and rows enough to pay for the copy (said in a note either way)."""
+    `auto` with a GPU, a fit the GPU kernels can do (a scalar model, full batches, no --sigma)
+    and rows enough to pay for the copy (said in a note either way)."""
     if device == "cpu":
         return False
     if device == "gpu":
         cuda.require("--device gpu")
         return True
-    why = cuda.missing()
+    why = cuda.missing() or _beyond_the_gpu(problem, per_sample)
     if why is not None:
         notice(f"--device auto: on the CPU ({why})")
         return False
@@ -68,6 +69,17 @@ def wants_gpu(problem: Problem, device: str) -> bool:
         return False
     notice(f"--device auto: on the GPU ({problem.n_rows} rows)")
     return True
+
+
+def _beyond_the_gpu(problem: Problem, per_sample: bool) -> str | None:
+    """Why the GPU kernels cannot do this fit (None when they can)."""
+    if problem.kernels.shaped:
+        return "the GPU kernels take scalar models only for now"
+    if per_sample:
+        return "the method updates from samples, which the GPU kernels do not do"
+    if problem.sigma is not None:
+        return "--sigma weighs the residuals on the host"
+    return None
 
 
 def on_gpu(problem: Problem, kernels, dtype: str = "float64") -> Problem:

@@ -56,6 +56,12 @@ def test_a_line_fitted_on_the_gpu_as_on_the_cpu(line, method):
     np.testing.assert_allclose(gpu.predict(line), cpu.predict(line), rtol=1e-7)   # on the host problem
 
 
+def test_compiled_kernels_fit_on_the_gpu(line):
+    kernels = gdc.compile(LINE)
+    gpu, cpu = gdc.fit(kernels, line, method="lm", device="gpu"), gdc.fit(kernels, line, method="lm")
+    assert gpu.converged and gpu.params["m"] == pytest.approx(cpu.params["m"], rel=1e-9)
+
+
 def test_newton_on_a_logistic_loss(classes):
     gpu = gdc.fit(LOGISTIC, classes, method="newton", device="gpu")
     cpu = gdc.fit(LOGISTIC, classes, method="newton")
@@ -78,10 +84,15 @@ def test_per_sample_methods_and_sigma_are_refused_naming_the_device(line):
         gdc.fit(LINE, line, device="tpu")
 
 
-def test_auto_stays_on_the_cpu_for_small_data_and_says_so(line, capsys):
+def test_auto_chooses_and_says_so(line, capsys, monkeypatch):
     result = gdc.fit(LINE, line, device="auto")
     assert result.converged
-    assert "--device auto: on the CPU" in capsys.readouterr().err
+    assert "--device auto: on the CPU (60 rows; the GPU pays for its copy from 1,000,000 rows)" in capsys.readouterr().err
+    monkeypatch.setattr("gdc.fitting.device.AUTO_MIN_ROWS", 50)
+    gdc.fit(LINE, line, method="sgd", lr=0.01, epochs=2, device="auto")   # per sample: the CPU's
+    assert "on the CPU (the method updates from samples" in capsys.readouterr().err
+    result = gdc.fit(LINE, line, method="lm", device="auto")
+    assert result.converged and "--device auto: on the GPU (60 rows)" in capsys.readouterr().err
 
 
 def _cli(*args, env=None, prelude=""):
