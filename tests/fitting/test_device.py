@@ -56,6 +56,17 @@ def test_a_line_fitted_on_the_gpu_as_on_the_cpu(line, method):
     np.testing.assert_allclose(gpu.predict(line), cpu.predict(line), rtol=1e-7)   # on the host problem
 
 
+def test_bounds_and_kinks_on_the_gpu(line):
+    kw = dict(bounds={"b": (1.0, 2.0)}, init={"b": 1.5})
+    gpu, cpu = gdc.fit(LINE, line, device="gpu", **kw), gdc.fit(LINE, line, **kw)
+    assert gpu.converged and gpu.held == ("", "at lower bound 1")
+    assert gpu.params["m"] == pytest.approx(cpu.params["m"], rel=1e-9)
+    huber = EXAMPLES / "huber.gd"   # kinks: the bundle method, its certificate from device sums
+    gpu, cpu = gdc.fit(huber, line, device="gpu"), gdc.fit(huber, line)
+    assert gpu.method == "bundle" and gpu.converged, gpu.message
+    assert gpu.params["b"] == pytest.approx(cpu.params["b"], rel=1e-8)
+
+
 def test_compiled_kernels_fit_on_the_gpu(line):
     kernels = gdc.compile(LINE)
     gpu, cpu = gdc.fit(kernels, line, method="lm", device="gpu"), gdc.fit(kernels, line, method="lm")
