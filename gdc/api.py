@@ -114,14 +114,20 @@ def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,
 
 
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
-            drop_nonfinite: bool = False, sigma: str | None = None, absolute_sigma: bool = False) -> Problem:
+            drop_nonfinite: bool = False, sigma: str | None = None, absolute_sigma: bool = False,
+            stream: bool = False, client=None) -> Problem:
     """Read the data, settle which model names are data (those among its columns), compile;
-    `sigma` names a column of measurement errors (see `fit`)."""
+    `sigma` names a column of measurement errors (see `fit`). Partitioned data (a glob, a
+    folder, a Dask DataFrame; `stream`, `client`: see `fit`) go to gdc.scale."""
     from gdc.fitting.problem import bind, read_data
     from gdc.io.source import looks_like_path, read_model
     from gdc.runtime.checked import unchecked
     from gdc.runtime.kernels import Kernels
+    from gdc.scale.files import is_partitioned
 
+    if stream or client is not None or is_partitioned(data) or _dask_frame(data):
+        return _prepare_parts(model, data, dict(mapping or {}), drop_nonfinite, sigma, absolute_sigma,
+                              stream, client)
     mapping = dict(mapping or {})
     data_in = read_data(data, drop_nonfinite)
     known = data_in.names + tuple(name for name in mapping if name not in data_in.names)
@@ -137,6 +143,72 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
         isinstance(model, str) and looks_like_path(model)) else None
     return bind(kernels, data_in, mapping, model_source=model_source, text=text,
                 classified_by=(known, origin), sigma=sigma, absolute_sigma=absolute_sigma)
+
+
+def _dask_frame(data) -> bool:
+    return type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
+
+
+def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str, ...], source: str,
+                   mapping: Mapping[str, str]):
+    """(kernels, model text or None, the model file or None), compiled for data named `known`."""
+    from gdc.io.source import looks_like_path, read_model
+    from gdc.runtime.checked import unchecked
+    from gdc.runtime.kernels import Kernels
+
+    if isinstance(model, Kernels):
+        kernels, text = unchecked(model), None
+    else:
+        where, text = read_model(model)
+        if not mapping:
+            _some_column_is_named(where, text, names, source)
+        kernels = _compile_text(where, text, known, origin)
+    model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
+        isinstance(model, str) and looks_like_path(model)) else None
+    return kernels, text, model_source
+
+
+def _prepare_parts(model, data, mapping: dict, drop: bool, sigma: str | None, absolute_sigma: bool,
+                   stream: bool, client) -> Problem:
+    """The Problem of partitioned data: in memory when a glob's columns fit (and neither
+    streaming nor Dask is asked for), else over the parts (gdc.scale)."""
+    from gdc.errors import GdcError
+    from gdc.fitting.problem import DataIn, bind
+    from gdc.io.data import Table
+    from gdc.scale import problem as scale
+
+    frame = data if _dask_frame(data) else None
+    parts = scale.Parts(data, frame) if frame is None else scale.Parts(None, frame)
+    known = parts.names + tuple(name for name in mapping if name not in parts.names)
+    origin = parts.origin + (" or --map" if mapping else "")
+    kernels, text, model_source = _model_kernels(model, known, origin, parts.names, parts.source, mapping)
+    bound = parts.bound(kernels, mapping)
+    used = tuple(dict.fromkeys(c for columns in bound.values() for c in columns))
+    classified = (known, origin)
+    if frame is None and client is None and not stream and parts.fits_in_memory(len(used) + 1):
+        wanted = used + ((sigma,) if sigma is not None and sigma not in used else ())
+        columns, dropped = parts.gathered(wanted, drop)
+        table = Table(parts.source, wanted, columns, len(next(iter(columns.values()))), dropped)
+        return bind(kernels, DataIn(parts.source, wanted, parts.origin, table=table, dropped=dropped),
+                    mapping, model_source=model_source, text=text, classified_by=classified,
+                    sigma=sigma, absolute_sigma=absolute_sigma)
+    if sigma is not None:
+        raise GdcError("--sigma is not offered for streamed or Dask fits yet", where="--sigma",
+                       hint="weigh the residuals in the model text, e.g. mean(((y - Y)/S)^2)")
+    scale.check_kernels(kernels)
+    used = tuple(bound[name][0] for name in kernels.data_names)
+    if client is None and frame is None:
+        source = scale.Streamed(parts.files, used, drop, kernels.module)
+    else:
+        from gdc.scale.dask_source import DaskPartitions, default_client, file_parts, frame_parts
+        client = client if client is not None else default_client()
+        futures = frame_parts(client, frame, used) if frame is not None else file_parts(client, parts.files, used, drop)
+        if kernels.path is None:
+            raise GdcError("the kernels have no module file to send to the Dask workers", where="gdc.fit",
+                           hint="give the model as text or a .gd file")
+        source = DaskPartitions(client, futures, kernels.path, kernels.model_hash)
+    return scale.partitioned_problem(kernels, parts, used, source, text=text, model_source=model_source,
+                                     classified_by=classified)
 
 
 def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source: str) -> None:
@@ -165,7 +237,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         plot: str | os.PathLike | None = None, save: str | os.PathLike | None = None,
         history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
         fixed: Mapping[str, float] | None = None, sigma: str | None = None,
-        absolute_sigma: bool = False, ci: float | str | None = None) -> FitResult:
+        absolute_sigma: bool = False, ci: float | str | None = None, stream: bool = False,
+        client=None) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
@@ -192,7 +265,14 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     A least-squares fit has `covariance`, `correlation`, `std_errors` (by name) and
     `conf_int(level)`; `ci` (`--ci`) computes intervals for the report: a level such as 0.95
     (asymptotic: value ± t·standard error, Student's t with N − p degrees of freedom), or
-    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval)."""
+    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval).
+
+    Larger data: `data` may name several files, a glob ('data/*.parquet') or a folder of
+    Parquet or CSV files, loaded into memory when they fit; `stream=True` reads them from disk
+    on every pass instead, in bounded batches. A Dask DataFrame, or `client` (a
+    distributed.Client, or "local:N" / "tcp://host:8786", started and closed here) fits on
+    Dask workers that hold the partitions. Either way the full-batch methods give the in-memory
+    answer; the stochastic ones are refused, and the report says how many passes were made."""
     import dataclasses
 
     from gdc.fitting.intervals import parse_ci, with_intervals
@@ -205,9 +285,25 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     wanted = None if ci is None else parse_ci(ci)
-    problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
-                      absolute_sigma=absolute_sigma)
-    result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+    owned = None
+    if isinstance(client, str):
+        from gdc.scale.dask_source import connect
+        client, cluster = connect(client)
+        owned = (client, cluster)
+    try:
+        problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
+                          absolute_sigma=absolute_sigma, stream=stream, client=client)
+        if problem.backend != "cpu" and plot is not None:
+            _refuse_plot()
+        result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+        if problem.backend != "cpu":
+            from gdc.scale.problem import with_passes
+            result = with_passes(result, problem)
+    finally:
+        if owned is not None:
+            for part in owned:
+                if part is not None:
+                    part.close()
     if wanted is not None and not result.reason.failed:
         result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)
@@ -216,6 +312,12 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     if save is not None:
         result.save(save)
     return result
+
+
+def _refuse_plot():
+    from gdc.errors import GdcError
+    raise GdcError("--plot draws the data's rows, which a streamed or Dask fit does not hold",
+                   where="--plot", hint="plot a sample: fit it in memory, or use result.predict on a file")
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

@@ -1,0 +1,126 @@
+"""Partitions held by Dask workers: a client (given, a LocalCluster of N workers, or a running
+scheduler), the data loaded once into the workers' memory as contiguous float64 columns, the
+kernels' module sent once, and each pass one task per partition whose sums the client adds in
+partition order. A worker lost mid-fit is survived: the scheduler reruns its tasks, loading its
+partitions again from their source (the files, or the DataFrame's graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from gdc.errors import GdcError
+from . import work
+
+CONNECT_SECONDS = 5   # an unreachable scheduler is an error after this long, not a hang
+
+
+def connect(spec: str):
+    """(client, cluster or None) for `--dask local:N` or `--dask tcp://host:port`; the caller closes them."""
+    distributed = _distributed()
+    if spec.startswith("local:"):
+        count = spec.removeprefix("local:")
+        if not count.isdigit() or int(count) < 1:
+            raise GdcError(f"--dask {spec}: local:N takes a number of workers N ≥ 1", where="--dask")
+        cluster = distributed.LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        return distributed.Client(cluster), cluster
+    if "://" not in spec:
+        raise GdcError(f"--dask {spec}: give local:N or a scheduler's address such as tcp://host:8786",
+                       where="--dask")
+    try:
+        return distributed.Client(spec, timeout=CONNECT_SECONDS), None
+    except (OSError, TimeoutError) as exc:
+        raise GdcError(f"cannot reach the Dask scheduler at {spec} within {CONNECT_SECONDS} s ({exc})",
+                       where="--dask", hint="start it (`dask scheduler`, then `dask worker ADDRESS`), "
+                                            "or use --dask local:N for workers on this machine") from None
+
+
+def default_client():
+    """The Dask client this process made last, or an error that says how to give one."""
+    try:
+        return _distributed().get_client()
+    except ValueError:
+        raise GdcError("a Dask DataFrame is fitted on a Dask cluster, and no client is running",
+                       where="gdc.fit", hint="pass client=distributed.Client(...), or create one first") from None
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise GdcError("Dask is not installed", where="--dask",
+                       hint="pip install 'gdc[dask]' (dask and distributed)") from None
+    return distributed
+
+
+class DaskPartitions:
+    """The partitions as futures on the workers, and the passes over them."""
+
+    kind = "dask"
+
+    def __init__(self, client, parts: list, module_path: str, key: str):
+        self.client, self.passes = client, 0
+        text = Path(module_path).read_text(encoding="utf-8")   # the sealed module, as gdc wrote it
+        self.module = client.submit(_pair, key, text, pure=True)   # sent once, fetched by workers
+        rows = client.gather([client.submit(work.rows_of, part) for part in parts])
+        self.parts = [part for part, n in zip(parts, rows) if n]   # empty partitions add nothing
+        self.rows, self.dropped = int(sum(rows)), 0
+        if not self.parts:
+            raise GdcError("the partitions hold no data rows", where="gdc.fit")
+        self.head = client.submit(work.first_row, self.parts[0]).result()
+
+    def map(self, task: str, params: np.ndarray) -> list[np.ndarray]:
+        self.passes += 1
+        futures = [self.client.submit(work.on_worker, self.module, task, params, part, pure=False)
+                   for part in self.parts]
+        return self.client.gather(futures)
+
+    def describe(self) -> str:
+        workers = len(self.client.scheduler_info().get("workers", {}))
+        return f"{len(self.parts)} partitions on {workers} Dask workers"
+
+
+def _pair(key: str, text: str) -> tuple[str, str]:
+    return key, text
+
+
+def file_parts(client, files: Sequence[str], names: Sequence[str], drop: bool) -> list:
+    """One future per file: its columns, read on a worker (a bad cell names file, row, column)."""
+    return [client.submit(_load_file, path, tuple(names), drop, pure=True) for path in files]
+
+
+def _load_file(path: str, names: tuple[str, ...], drop: bool) -> tuple[np.ndarray, ...]:
+    from .files import batches
+    read = list(batches(path, names, drop))
+    if not read:
+        return tuple(np.empty(0) for _ in names)
+    return tuple(np.ascontiguousarray(np.concatenate([b[j] for b in read])) for j in range(len(names)))
+
+
+def frame_parts(client, frame, columns: Sequence[str]) -> list:
+    """One future per partition of a Dask DataFrame: the chosen columns as float64 arrays."""
+    import dask
+    pieces = frame[list(columns)].to_delayed()
+    return client.compute([dask.delayed(_frame_columns)(piece, tuple(columns), k)
+                           for k, piece in enumerate(pieces)])
+
+
+def _frame_columns(piece, columns: tuple[str, ...], number: int) -> tuple[np.ndarray, ...]:
+    out = []
+    for name in columns:
+        try:
+            values = np.require(piece[name].to_numpy(dtype=np.float64), np.float64, ["C", "W"])
+        except (TypeError, ValueError) as exc:
+            raise GdcError(f"column {name!r} holds a value that is not a number ({exc})",
+                           where=f"partition {number + 1} of the DataFrame") from None
+        bad = np.flatnonzero(~np.isfinite(values))
+        if len(bad):
+            row = int(bad[0])
+            raise GdcError(f"the value is {values[row]!r} (NaN, inf or missing; index {piece.index[row]!r})",
+                           where=f"partition {number + 1} of the DataFrame", row=row + 1, column=name,
+                           hint="drop or fill such rows first (DataFrame.dropna)")
+        out.append(values)
+    return tuple(out)

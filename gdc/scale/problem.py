@@ -1,0 +1,108 @@
+"""Partitioned data to a Problem: the files (or DataFrame) and their columns, the model's data
+names bound to them as for one file, and the kernels whose passes run over the parts."""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from gdc.errors import GdcError
+from gdc.fitting.problem import FitResult, Problem, model_identity
+from gdc.io.data import Table, bound_columns
+from gdc.runtime import passes
+from gdc.runtime.kernels import Kernels
+from .files import batches, column_names, partition_files, same_columns
+from .partitioned import Column, Streamed, partitioned_kernels
+
+__all__ = ["Parts", "Streamed", "check_kernels", "partitioned_problem", "with_passes", "free_memory"]
+
+MEMORY_SHARE = 0.25   # a glob is loaded into memory when its columns take at most this share of the free memory
+
+
+class Parts:
+    """Partitioned data as given, before the model is known: its files or Dask DataFrame, and names."""
+
+    def __init__(self, spec, frame=None):
+        self.frame = frame
+        if frame is not None:
+            self.files, self.source = (), "<Dask DataFrame>"
+            self.names = tuple(str(name) for name in frame.columns)
+        else:
+            self.source = os.fspath(spec)
+            self.files = partition_files(spec)
+            self.names = column_names(self.files[0])
+            same_columns(self.files, self.names)
+        self.origin = "the partitions' columns"
+
+    def bound(self, kernels: Kernels, mapping: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+        """The columns that feed each of the kernels' data names (gdc.io.data.bound_columns)."""
+        empty = Table(self.source, self.names, {name: np.empty(0) for name in self.names}, 0, 0)
+        shapes = dict(zip(kernels.data_names, kernels.data_shapes))
+        labels = dict(kernels.labels)
+        mapping = {**{n: c for n, c in labels.items()}, **mapping}
+        return bound_columns(empty, kernels.data_names, mapping, {n: s for n, s in shapes.items() if n not in labels})
+
+    def fits_in_memory(self, columns: int) -> bool:
+        """Whether the chosen columns of every file, as float64, take at most MEMORY_SHARE of the
+        memory free now (Parquet: the row counts its footers give; CSV: its text's size)."""
+        need = 0
+        for path in self.files:
+            if path.lower().endswith(".csv"):
+                need += os.path.getsize(path)
+            else:
+                import pyarrow.parquet as pq
+                need += pq.read_metadata(path).num_rows * 8 * columns
+        return need <= MEMORY_SHARE * free_memory()
+
+    def gathered(self, used: Sequence[str], drop: bool) -> tuple[dict[str, np.ndarray], int]:
+        """Every file's chosen columns, one after another, in memory (and the rows dropped)."""
+        dropped: list[int] = []
+        read = [b for path in self.files for b in batches(path, used, drop, dropped=dropped)]
+        if not read:
+            raise GdcError("the partitions hold no data rows", where=self.source)
+        return {name: np.concatenate([b[j] for b in read]) for j, name in enumerate(used)}, sum(dropped)
+
+
+def free_memory() -> int:
+    """Bytes of memory free for new data (MemAvailable), or 4 GiB where the system does not say."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 << 30
+
+
+def check_kernels(kernels: Kernels) -> None:
+    why = passes.splittable(kernels.module)
+    if why is not None:
+        raise GdcError(f"partitioned data (streamed or on Dask) take a model of scalar parameters and "
+                       f"data; this is {why}", where="--stream/--dask",
+                       hint="write the vector as scalars (w1*x1 + w2*x2 + …), or load the data "
+                            "into memory (one file, or a glob without --stream)")
+
+
+def partitioned_problem(kernels: Kernels, parts: Parts, used: tuple[str, ...], source, *, text: str | None,
+                        model_source: str | None, classified_by) -> Problem:
+    """The Problem whose data are Columns of `source` (Streamed or DaskPartitions)."""
+    columns = tuple(Column(source, j) for j in range(len(kernels.data_names)))
+    unused = tuple(name for name in parts.names if name not in used)
+    return Problem(partitioned_kernels(kernels, source), columns, used, parts.source, source.rows,
+                   source.dropped, unused, model_source, model_identity(text, kernels), classified_by,
+                   kernels.layout(), text, backend=source.kind)
+
+
+def with_passes(result: FitResult, problem: Problem) -> FitResult:
+    """The result with a note of how many passes over the data the fit made (each is a read of
+    every partition when streamed)."""
+    import dataclasses
+    source = problem.data[0].source if problem.data and isinstance(problem.data[0], Column) else None
+    if source is None:
+        return result
+    note = (f"{source.passes} passes over the data ({source.describe()}; "
+            + ("the first reads and checks every value)" if source.kind == "stream" else "loaded into the workers once)"))
+    return dataclasses.replace(result, notes=result.notes + (note,))

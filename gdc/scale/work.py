@@ -1,0 +1,55 @@
+"""What one partition's task computes, in this process (streaming) or on a Dask worker: the
+partial sums of one kernel at given parameters, as one float64 vector that parts add."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from gdc.runtime import passes
+
+# The tasks beside the kernels' own (gdc.runtime.passes.PAIRS and jtj_jtr):
+# "squares": Σ y² of the predictions (the scale a least-squares gap is measured against);
+# "real": 1.0 when the least-squares residuals and their Jacobian are finite on every row.
+TASKS = (*passes.PAIRS, "jtj_jtr", "squares", "real")
+
+_modules: dict[str, ModuleType] = {}   # a worker's kernels, loaded once per process, by key
+
+
+def partial(module: ModuleType, task: str, params: np.ndarray, columns) -> np.ndarray:
+    """The sums of `task` over the rows of `columns` (one array per data name)."""
+    if task == "squares":
+        inputs = [columns[module.DATA_NAMES.index(name)] for name in module.INPUT_NAMES]
+        y = module.predict(params, *inputs)
+        return np.array([float(np.dot(y, y))])
+    if task == "real":
+        from gdc.fitting.weights import least_squares_holds
+        from gdc.runtime.kernels import Kernels
+        return np.array([1.0 if least_squares_holds(Kernels.from_module(module), tuple(columns), params) else 0.0])
+    return passes.sums(module, task, params, columns)
+
+
+def on_worker(module: tuple[str, str], task: str, params: np.ndarray, columns) -> np.ndarray:
+    """`partial` on a Dask worker; `module` is (key, source text), sent once and loaded once."""
+    return partial(load(*module), task, params, columns)
+
+
+def load(key: str, text: str) -> ModuleType:
+    """The kernels' module in this process: the cache's (numba's compiled code with it), else
+    stored from the text the client sent, sealed as gdc wrote it."""
+    if key not in _modules:
+        from gdc.runtime import cache
+        kernels, reason = cache.cached(key)
+        if kernels is None:
+            kernels = cache.store(key, text, f"sent by a gdc client ({reason})")
+        _modules[key] = kernels.module
+    return _modules[key]
+
+
+def rows_of(columns) -> int:
+    return len(columns[0])
+
+
+def first_row(columns) -> tuple[np.ndarray, ...]:
+    return tuple(np.array(column[:1]) for column in columns)
