@@ -32,7 +32,16 @@ is a parameter (all of a vector or matrix) or one element, 'W[1, 2]'. Both repea
 comma list. --bound narrows the model's own bounds (`param k = 1 in (0, inf)`), never widens
 them. Every method keeps to the box (lm and newton by projected steps, the first-order methods
 by projecting after each update; bundle takes none); a parameter that ends on a bound or is
-fixed is marked in the report and has no standard error."""
+fixed is marked in the report and has no standard error.
+
+Larger data: DATA may be a glob ('data/*.parquet', quoted) or a folder of Parquet or CSV
+files with the same columns. They are loaded into memory when they fit in a quarter of the
+free memory; otherwise, or with --stream, every pass over the data reads them from disk in
+bounded batches (memory stays small whatever their size). --dask local:N fits on N worker
+processes of this machine, --dask tcp://HOST:8786 on a running Dask scheduler's workers,
+which hold the data in memory. Both run the full-batch methods (auto, lm, newton, lbfgs,
+gd, momentum, adam, bundle) with the in-memory answer; sgd, minibatch and --batch-size are
+refused. The report says how many passes over the data the fit made."""
 
 SWEEP_HELP = """\
 Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
@@ -70,6 +79,13 @@ def add_parser(sub) -> None:
     fit.add_argument("--plot", metavar="FIT.png",
                      help="draw the loss curve, the data and fitted curve (one input), "
                           "and the loss surface with the optimizer's path (two parameters)")
+    scale = fit.add_argument_group("larger data (a glob or folder of Parquet or CSV files)")
+    scale.add_argument("--stream", action="store_true",
+                       help="read the files from disk on every pass, in bounded batches, instead of "
+                            "loading them (the default when they do not fit in memory)")
+    scale.add_argument("--dask", metavar="local:N|tcp://HOST:PORT",
+                       help="fit on Dask workers: N new worker processes on this machine, or those "
+                            "of a running scheduler (pip install 'gdc[dask]')")
     fit.set_defaults(run=run_fit, command_name="fit")
 
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
@@ -172,7 +188,7 @@ def _options(args, lr: float | None):
     return options.with_tolerances(args.tol, args.gtol).validate()
 
 
-def _prepare(args, outputs: list[tuple[str | None, str]]):
+def _prepare(args, outputs: list[tuple[str | None, str]], client=None):
     """Check the options and outputs, then read the data and compile (the slow part, last)."""
     from gdc.io.data import parse_mapping
     from gdc.api import prepare
@@ -187,7 +203,8 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
     mapping = parse_mapping(args.map) if args.map else None
     weights = dict(sigma=getattr(args, "sigma", None), absolute_sigma=getattr(args, "absolute_sigma", False))
     start_numba()
-    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights)
+    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights,
+                      stream=getattr(args, "stream", False), client=client)
     initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
 
@@ -200,14 +217,8 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from gdc.fitting.problem import FitFailed
-    from gdc.fitting.run import run
-    from gdc.fitting.progress import progress_bar
-    from gdc.io.files import write_atomic
-    from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
-    from gdc.io.files import guard_output
-    from gdc.fitting.bounds import parse_bounds, parse_fixed, make_box
-    from gdc.fitting.intervals import parse_ci, with_intervals
+    from gdc.fitting.bounds import parse_bounds, parse_fixed
+    from gdc.fitting.intervals import parse_ci
     options = _options(args, args.lr)
     bounds = parse_bounds(args.bound) if args.bound else None
     fixed = parse_fixed(args.fix) if args.fix else None
@@ -216,7 +227,31 @@ def run_fit(args) -> int:
     if args.absolute_sigma and args.sigma is None:
         raise GdcError("--absolute-sigma says how to read the errors of --sigma", where="--absolute-sigma",
                        hint="give the column of errors: --sigma COLUMN")
-    problem, init = _prepare(args, outputs)
+    if args.dask is not None:   # the cluster lives as long as the command
+        from gdc.scale.dask_source import connect
+        client, cluster = connect(args.dask)
+        try:
+            return _fit_with(args, options, bounds, fixed, outputs, wanted, client)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return _fit_with(args, options, bounds, fixed, outputs, wanted)
+
+
+def _fit_with(args, options, bounds, fixed, outputs, wanted, client=None) -> int:
+    from gdc.fitting.problem import FitFailed
+    from gdc.fitting.run import run
+    from gdc.fitting.progress import progress_bar
+    from gdc.io.files import write_atomic
+    from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
+    from gdc.io.files import guard_output
+    from gdc.fitting.bounds import make_box
+    from gdc.fitting.intervals import with_intervals
+    problem, init = _prepare(args, outputs, client)
+    if args.plot and problem.backend != "cpu":
+        raise GdcError("--plot draws the data's rows, which a streamed or Dask fit does not hold",
+                       where="--plot", hint="plot a sample of the data fitted in memory")
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     _say(args, preamble(problem, options) + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
@@ -225,6 +260,9 @@ def run_fit(args) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if problem.backend != "cpu":
+        from gdc.scale.problem import with_passes
+        result = with_passes(result, problem)
     if args.history:
         path = guard_output(args.history, [args.model, args.data], "--history")
         write_atomic(path, history_lines(result, problem.kernels.param_names))
