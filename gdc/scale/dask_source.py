@@ -71,12 +71,28 @@ class DaskPartitions:
         if not self.parts:
             raise GdcError("the partitions hold no data rows", where="gdc.fit")
         self.head = client.submit(work.first_row, self.parts[0]).result()
+        self._holders = client.who_has(self.parts)
 
     def map(self, task: str, params: np.ndarray) -> list[np.ndarray]:
+        """Each partition's sums, in partition order: one task per worker over the partitions it
+        holds (a task per partition costs the scheduler ~3 ms each); a task whose worker is gone
+        runs elsewhere, its partitions loaded again from their source."""
         self.passes += 1
-        futures = [self.client.submit(work.on_worker, self.module, task, params, part, pure=False)
-                   for part in self.parts]
-        return self.client.gather(futures)
+        groups: dict[str, list[int]] = {}
+        for k, part in enumerate(self.parts):
+            holders = self._holders.get(part.key) or ("",)
+            groups.setdefault(sorted(holders)[0], []).append(k)
+        futures = {worker: self.client.submit(work.on_worker_parts, self.module, task, params,
+                                              [self.parts[k] for k in ks], pure=False,
+                                              workers=[worker] if worker else None, allow_other_workers=True)
+                   for worker, ks in groups.items()}
+        done = self.client.gather(list(futures.values()))
+        sums: list = [None] * len(self.parts)
+        for ks, found in zip(groups.values(), done):
+            for k, value in zip(ks, found):
+                sums[k] = value
+        self._holders = self.client.who_has(self.parts)   # for the next pass, after any move
+        return sums
 
     def describe(self) -> str:
         workers = len(self.client.scheduler_info().get("workers", {}))

@@ -35,6 +35,12 @@ def on_worker(module: tuple[str, str], task: str, params: np.ndarray, columns) -
     return partial(load(*module), task, params, columns)
 
 
+def on_worker_parts(module: tuple[str, str], task: str, params: np.ndarray, parts: list) -> list[np.ndarray]:
+    """`partial` over several partitions held by one worker, each one's sums kept apart."""
+    loaded = load(*module)
+    return [partial(loaded, task, params, columns) for columns in parts]
+
+
 def load(key: str, text: str) -> ModuleType:
     """The kernels' module in this process: the cache's (numba's compiled code with it), else
     stored from the text the client sent, sealed as gdc wrote it."""
