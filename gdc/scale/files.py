@@ -83,11 +83,19 @@ def same_columns(files: Sequence[str], names: Sequence[str]) -> None:
 
 
 def batches(path: str, names: Sequence[str], drop: bool = False, batch_rows: int = BATCH_ROWS,
-            dropped: list | None = None) -> Iterator[tuple[np.ndarray, ...]]:
+            dropped: list | None = None, buffers: list | None = None,
+            checked: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
     """The file's rows in batches: one contiguous float64 array per name (NaN and inf refused,
-    as for one file, or dropped with `drop`, counted in `dropped`)."""
+    as for one file, or dropped with `drop`, counted in `dropped`). With `buffers` (a list,
+    empty at first) every batch is copied into the same arrays, valid until the next batch:
+    no new memory per batch. `checked`: the values were checked by an earlier pass."""
     try:
         for columns in (_parquet if _kind(path) == "parquet" else _csv)(path, names, batch_rows):
+            columns = _reused(buffers, columns, batch_rows) if buffers is not None else \
+                tuple(float64(column) for column in columns)
+            if checked and not drop:
+                yield columns
+                continue
             finite = np.ones(len(columns[0]), dtype=bool)
             for column in columns:
                 finite &= np.isfinite(column)
@@ -103,6 +111,23 @@ def batches(path: str, names: Sequence[str], drop: bool = False, batch_rows: int
         raise
     except Exception:   # pyarrow's conversion errors, a NaN cell: find and name the cell
         raise bad_cell(path, drop) from None
+
+
+def _reused(buffers: list, columns, batch_rows: int) -> tuple[np.ndarray, ...]:
+    """The columns copied into `buffers` (made on the first call)."""
+    if not buffers:
+        buffers.extend(np.empty(batch_rows) for _ in columns)
+    rows = len(columns[0])
+    out = tuple(buffer[:rows] for buffer in buffers)
+    for target, column in zip(out, columns):
+        np.copyto(target, column, casting="unsafe")
+    return out
+
+
+def stamp(path: str) -> tuple[int, int]:
+    """What says a file has not changed since it was checked: its size and modification time."""
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
 
 
 class _Bad(Exception):
@@ -123,7 +148,14 @@ def _parquet(path: str, names: Sequence[str], batch_rows: int):
     import pyarrow.parquet as pq
     with pq.ParquetFile(path) as file:
         for batch in file.iter_batches(batch_size=batch_rows, columns=list(names)):
-            yield tuple(float64(batch.column(name).to_numpy(zero_copy_only=False)) for name in names)
+            yield tuple(_numbers(batch.column(name)) for name in names)
+
+
+def _numbers(column) -> np.ndarray:
+    """A pyarrow column as float64 NumPy, without a copy where it is float64 already (read-only
+    then: the caller copies it into its own buffers, or float64() does)."""
+    values = column.to_numpy(zero_copy_only=False)
+    return values if values.dtype == np.float64 else float64(values)
 
 
 def _csv(path: str, names: Sequence[str], batch_rows: int):
@@ -136,4 +168,4 @@ def _csv(path: str, names: Sequence[str], batch_rows: int):
         for batch in reader:
             for start in range(0, batch.num_rows, batch_rows):
                 part = batch.slice(start, batch_rows)
-                yield tuple(float64(part.column(name).to_numpy(zero_copy_only=False)) for name in names)
+                yield tuple(_numbers(part.column(name)) for name in names)

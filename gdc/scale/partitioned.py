@@ -17,7 +17,8 @@ import numpy as np
 
 from gdc.runtime import passes
 from gdc.runtime.kernels import Kernels
-from .files import batches
+from gdc.errors import GdcError
+from .files import batches, stamp
 from .work import partial
 
 # What the module proxy copies from the generated one: its constants and its per-row kernels.
@@ -62,21 +63,24 @@ class Streamed:
         counts the rows."""
         self.passes += 1
         rows, head, dropped = 0, None, []
+        self.stamps = [stamp(path) for path in self.files]
         for path in self.files:
             for columns in batches(path, self.names, self.drop, dropped=dropped):
                 head = head or tuple(np.array(c[:1]) for c in columns)
                 rows += len(columns[0])
         if head is None:
-            from gdc.errors import GdcError
             raise GdcError("the partitions hold no data rows", where=self.files[0])
         return rows, sum(dropped), head
 
     def map(self, task: str, params: np.ndarray) -> list[np.ndarray]:
         self.passes += 1
-        parts = []
-        for path in self.files:
+        parts, buffers = [], []
+        for path, checked in zip(self.files, self.stamps):
+            if stamp(path) != checked:
+                raise GdcError("the file changed while the fit was reading it", where=path,
+                               hint="fit a copy that nothing writes to")
             total = None
-            for columns in batches(path, self.names, self.drop):
+            for columns in batches(path, self.names, self.drop, buffers=buffers, checked=True):
                 found = partial(self.module, task, params, columns)
                 total = found if total is None else total + found
             if total is not None:
