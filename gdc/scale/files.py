@@ -83,16 +83,16 @@ def same_columns(files: Sequence[str], names: Sequence[str]) -> None:
 
 
 def batches(path: str, names: Sequence[str], drop: bool = False, batch_rows: int = BATCH_ROWS,
-            dropped: list | None = None, buffers: list | None = None,
-            checked: bool = False) -> Iterator[tuple[np.ndarray, ...]]:
+            dropped: list | None = None, checked: bool = False,
+            writable: bool = True) -> Iterator[tuple[np.ndarray, ...]]:
     """The file's rows in batches: one contiguous float64 array per name (NaN and inf refused,
-    as for one file, or dropped with `drop`, counted in `dropped`). With `buffers` (a list,
-    empty at first) every batch is copied into the same arrays, valid until the next batch:
-    no new memory per batch. `checked`: the values were checked by an earlier pass."""
+    as for one file, or dropped with `drop`, counted in `dropped`). `checked`: the values were
+    checked by an earlier pass. Not `writable`: as pyarrow gives them, read-only, no copy made
+    (the caller copies them into buffers of its own: `reused`)."""
     try:
         for columns in (_parquet if _kind(path) == "parquet" else _csv)(path, names, batch_rows):
-            columns = _reused(buffers, columns, batch_rows) if buffers is not None else \
-                tuple(float64(column) for column in columns)
+            if writable:
+                columns = tuple(float64(column) for column in columns)
             if checked and not drop:
                 yield columns
                 continue
@@ -113,8 +113,10 @@ def batches(path: str, names: Sequence[str], drop: bool = False, batch_rows: int
         raise bad_cell(path, drop) from None
 
 
-def _reused(buffers: list, columns, batch_rows: int) -> tuple[np.ndarray, ...]:
-    """The columns copied into `buffers` (made on the first call)."""
+def reused(buffers: list, columns, batch_rows: int = BATCH_ROWS) -> tuple[np.ndarray, ...]:
+    """The columns copied into `buffers` (a list, empty at first: made on the first call), valid
+    until the next call: contiguous, writable float64 (what numba's kernels take) with no new
+    memory per batch."""
     if not buffers:
         buffers.extend(np.empty(batch_rows) for _ in columns)
     rows = len(columns[0])
@@ -128,6 +130,48 @@ def stamp(path: str) -> tuple[int, int]:
     """What says a file has not changed since it was checked: its size and modification time."""
     info = os.stat(path)
     return info.st_size, info.st_mtime_ns
+
+
+def prefetched(items: Iterator, depth: int = 2) -> Iterator:
+    """`items`, produced by a thread up to `depth` ahead: pyarrow reads and decodes the next
+    batch while the kernel (which releases the GIL) runs on this one. Order is kept; an
+    exception in the thread is raised here."""
+    import queue
+    import threading
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def produce():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                handoff.put(item)
+            handoff.put(done)
+        except BaseException as exc:   # handed over, raised by the consumer
+            handoff.put(_Failed(exc))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():   # let the producer see the stop, then finish
+            try:
+                handoff.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
 
 
 class _Bad(Exception):

@@ -18,7 +18,7 @@ import numpy as np
 from gdc.runtime import passes
 from gdc.runtime.kernels import Kernels
 from gdc.errors import GdcError
-from .files import batches, stamp
+from .files import batches, prefetched, reused, stamp
 from .work import partial
 
 # What the module proxy copies from the generated one: its constants and its per-row kernels.
@@ -74,18 +74,21 @@ class Streamed:
 
     def map(self, task: str, params: np.ndarray) -> list[np.ndarray]:
         self.passes += 1
-        parts, buffers = [], []
-        for path, checked in zip(self.files, self.stamps):
+        totals: list = [None] * len(self.files)
+        buffers: list = []
+        for k, columns in prefetched(self._read()):
+            found = partial(self.module, task, params, reused(buffers, columns))
+            totals[k] = found if totals[k] is None else totals[k] + found
+        return [total for total in totals if total is not None]
+
+    def _read(self):
+        """(file number, batch as read) for every batch of every file, in order."""
+        for k, (path, checked) in enumerate(zip(self.files, self.stamps)):
             if stamp(path) != checked:
                 raise GdcError("the file changed while the fit was reading it", where=path,
                                hint="fit a copy that nothing writes to")
-            total = None
-            for columns in batches(path, self.names, self.drop, buffers=buffers, checked=True):
-                found = partial(self.module, task, params, columns)
-                total = found if total is None else total + found
-            if total is not None:
-                parts.append(total)
-        return parts
+            for columns in batches(path, self.names, self.drop, checked=True, writable=False):
+                yield k, columns
 
     def describe(self) -> str:
         return f"{len(self.files)} files, streamed in batches"
