@@ -136,10 +136,21 @@ def bench_dask(client) -> dict:
             kernels_at.append(max(client.gather([client.submit(_timed, module, parts, workers=[w], pure=False)
                                                  for w, parts in groups.items()])))
         wall, kernel = statistics.median(walls), statistics.median(kernels_at)
-        measured[rows] = dict(wall=wall, kernel=kernel, per_partition=kernel / 8)
+        # the same pass with one task per partition (16 tasks instead of 2): the scheduler's cost per task
+        loose = []
+        from gdc.scale import work
+        for _ in range(15):
+            started = time.perf_counter()
+            client.gather([client.submit(work.on_worker, source.module, "loss_grad", params, part, pure=False)
+                           for part in source.parts])
+            loose.append(time.perf_counter() - started)
+        per_task = (statistics.median(loose) - wall) / 14
+        measured[rows] = dict(wall=wall, kernel=kernel, per_task=per_task, per_row=kernel / (8 * per))
         print(f"| dask pass, 16 partitions × {per:.3g} rows, 2 workers | {wall * 1e3:.1f} ms (median of 15; "
-              f"min {min(walls) * 1e3:.1f}) | kernels on the busier worker {kernel * 1e3:.1f} ms | "
-              f"overhead {(wall - kernel) * 1e3:.1f} ms |")
+              f"min {min(walls) * 1e3:.1f}) | kernels on the busier worker {kernel * 1e3:.1f} ms "
+              f"({kernel / (8 * per) * 1e9:.2f} ns/row) | overhead {(wall - kernel) * 1e3:.1f} ms | "
+              f"one task per partition: {statistics.median(loose) * 1e3:.1f} ms, "
+              f"{per_task * 1e3:.2f} ms per extra task |")
         del futures, source
     return measured
 
