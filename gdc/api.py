@@ -7,6 +7,7 @@ imports (sympy, lark, numba) happen inside the functions, so `import gdc` stays 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -120,33 +121,21 @@ def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, s
     `sigma` names a column of measurement errors (see `fit`). Partitioned data (a glob, a
     folder, a Dask DataFrame; `stream`, `client`: see `fit`) go to gdc.scale."""
     from gdc.fitting.problem import bind, read_data
-    from gdc.io.source import looks_like_path, read_model
-    from gdc.runtime.checked import unchecked
-    from gdc.runtime.kernels import Kernels
+    from gdc.scale.dask_source import is_dask_frame
     from gdc.scale.files import is_partitioned
 
-    if stream or client is not None or is_partitioned(data) or _dask_frame(data):
-        return _prepare_parts(model, data, dict(mapping or {}), drop_nonfinite, sigma, absolute_sigma,
-                              stream, client)
+    if stream or client is not None or is_partitioned(data) or is_dask_frame(data):
+        from gdc.scale.problem import prepare_parts
+        compiled = functools.partial(_model_kernels, model)
+        return prepare_parts(compiled, data, dict(mapping or {}), drop=drop_nonfinite, sigma=sigma,
+                             absolute_sigma=absolute_sigma, stream=stream, client=client)
     mapping = dict(mapping or {})
     data_in = read_data(data, drop_nonfinite)
     known = data_in.names + tuple(name for name in mapping if name not in data_in.names)
     origin = data_in.origin + (" or --map" if mapping else "")
-    if isinstance(model, Kernels):
-        kernels, text = unchecked(model), None   # the fit loops call the kernels unchecked
-    else:
-        where, text = read_model(model)
-        if not mapping:
-            _some_column_is_named(where, text, data_in.names, data_in.source)
-        kernels = _compile_text(where, text, known, origin)
-    model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
-        isinstance(model, str) and looks_like_path(model)) else None
+    kernels, text, model_source = _model_kernels(model, known, origin, data_in.names, data_in.source, mapping)
     return bind(kernels, data_in, mapping, model_source=model_source, text=text,
                 classified_by=(known, origin), sigma=sigma, absolute_sigma=absolute_sigma)
-
-
-def _dask_frame(data) -> bool:
-    return type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
 
 
 def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str, ...], source: str,
@@ -157,7 +146,7 @@ def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str,
     from gdc.runtime.kernels import Kernels
 
     if isinstance(model, Kernels):
-        kernels, text = unchecked(model), None
+        kernels, text = unchecked(model), None   # the fit loops call the kernels unchecked
     else:
         where, text = read_model(model)
         if not mapping:
@@ -166,49 +155,6 @@ def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str,
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
         isinstance(model, str) and looks_like_path(model)) else None
     return kernels, text, model_source
-
-
-def _prepare_parts(model, data, mapping: dict, drop: bool, sigma: str | None, absolute_sigma: bool,
-                   stream: bool, client) -> Problem:
-    """The Problem of partitioned data: in memory when a glob's columns fit (and neither
-    streaming nor Dask is asked for), else over the parts (gdc.scale)."""
-    from gdc.errors import GdcError
-    from gdc.fitting.problem import DataIn, bind
-    from gdc.io.data import Table
-    from gdc.scale import problem as scale
-
-    frame = data if _dask_frame(data) else None
-    parts = scale.Parts(data, frame) if frame is None else scale.Parts(None, frame)
-    known = parts.names + tuple(name for name in mapping if name not in parts.names)
-    origin = parts.origin + (" or --map" if mapping else "")
-    kernels, text, model_source = _model_kernels(model, known, origin, parts.names, parts.source, mapping)
-    bound = parts.bound(kernels, mapping)
-    used = tuple(dict.fromkeys(c for columns in bound.values() for c in columns))
-    classified = (known, origin)
-    if frame is None and client is None and not stream and parts.fits_in_memory(len(used) + 1):
-        wanted = used + ((sigma,) if sigma is not None and sigma not in used else ())
-        columns, dropped = parts.gathered(wanted, drop)
-        table = Table(parts.source, wanted, columns, len(next(iter(columns.values()))), dropped)
-        return bind(kernels, DataIn(parts.source, wanted, parts.origin, table=table, dropped=dropped),
-                    mapping, model_source=model_source, text=text, classified_by=classified,
-                    sigma=sigma, absolute_sigma=absolute_sigma)
-    if sigma is not None:
-        raise GdcError("--sigma is not offered for streamed or Dask fits yet", where="--sigma",
-                       hint="weigh the residuals in the model text, e.g. mean(((y - Y)/S)^2)")
-    scale.check_kernels(kernels)
-    used = tuple(bound[name][0] for name in kernels.data_names)
-    if client is None and frame is None:
-        source = scale.Streamed(parts.files, used, drop, kernels.module)
-    else:
-        from gdc.scale.dask_source import DaskPartitions, default_client, file_parts, frame_parts
-        client = client if client is not None else default_client()
-        futures = frame_parts(client, frame, used) if frame is not None else file_parts(client, parts.files, used, drop)
-        if kernels.path is None:
-            raise GdcError("the kernels have no module file to send to the Dask workers", where="gdc.fit",
-                           hint="give the model as text or a .gd file")
-        source = DaskPartitions(client, futures, kernels.path, kernels.model_hash)
-    return scale.partitioned_problem(kernels, parts, used, source, text=text, model_source=model_source,
-                                     classified_by=classified)
 
 
 def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source: str) -> None:

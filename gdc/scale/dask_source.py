@@ -17,6 +17,11 @@ from . import work
 CONNECT_SECONDS = 5   # an unreachable scheduler is an error after this long, not a hang
 
 
+def is_dask_frame(data) -> bool:
+    """A Dask DataFrame (told without importing Dask)."""
+    return type(data).__module__.startswith("dask") and hasattr(data, "to_delayed")
+
+
 def connect(spec: str):
     """(client, cluster or None) for `--dask local:N` or `--dask tcp://host:port`; the caller closes them."""
     distributed = _distributed()

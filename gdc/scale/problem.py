@@ -4,19 +4,20 @@ names bound to them as for one file, and the kernels whose passes run over the p
 from __future__ import annotations
 
 import os
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
 from gdc.errors import GdcError
-from gdc.fitting.problem import FitResult, Problem, model_identity
+from gdc.fitting.problem import DataIn, FitResult, Problem, bind, model_identity
 from gdc.io.data import Table, bound_columns
 from gdc.runtime import passes
 from gdc.runtime.kernels import Kernels
 from .files import batches, column_names, partition_files, same_columns
 from .partitioned import Column, Streamed, partitioned_kernels
 
-__all__ = ["Parts", "Streamed", "check_kernels", "partitioned_problem", "with_passes", "free_memory"]
+__all__ = ["Parts", "Streamed", "prepare_parts", "check_kernels", "partitioned_problem", "with_passes",
+           "free_memory"]
 
 MEMORY_SHARE = 0.25   # a glob is loaded into memory when its columns take at most this share of the free memory
 
@@ -30,6 +31,10 @@ class Parts:
             self.files, self.source = (), "<Dask DataFrame>"
             self.names = tuple(str(name) for name in frame.columns)
         else:
+            if not isinstance(spec, (str, os.PathLike)):
+                raise GdcError(f"streamed and Dask fits take files or a Dask DataFrame, not {type(spec).__name__}",
+                               where="gdc.fit", hint="give a glob such as 'data/*.parquet', a folder, or "
+                                                     "a Dask DataFrame; or leave out stream= and client=")
             self.source = os.fspath(spec)
             self.files = partition_files(spec)
             self.names = column_names(self.files[0])
@@ -63,6 +68,48 @@ class Parts:
         if not read:
             raise GdcError("the partitions hold no data rows", where=self.source)
         return {name: np.concatenate([b[j] for b in read]) for j, name in enumerate(used)}, sum(dropped)
+
+
+def prepare_parts(compiled: Callable, data, mapping: dict, *, drop: bool, sigma: str | None,
+                  absolute_sigma: bool, stream: bool, client) -> Problem:
+    """The Problem of partitioned data: in memory when a glob's columns fit (and neither
+    streaming nor Dask is asked for), else over the parts. `compiled(known names, their
+    origin, the data's names, its source, mapping)` gives (kernels, model text, model file)."""
+    from .dask_source import is_dask_frame
+    frame = data if is_dask_frame(data) else None
+    parts = Parts(None if frame is not None else data, frame)
+    known = parts.names + tuple(name for name in mapping if name not in parts.names)
+    origin = parts.origin + (" or --map" if mapping else "")
+    kernels, text, model_source = compiled(known, origin, parts.names, parts.source, mapping)
+    bound = parts.bound(kernels, mapping)
+    used = tuple(dict.fromkeys(c for columns in bound.values() for c in columns))
+    given = dict(text=text, model_source=model_source, classified_by=(known, origin))
+    if frame is None and client is None and not stream and parts.fits_in_memory(len(used) + 1):
+        wanted = used + ((sigma,) if sigma is not None and sigma not in used else ())
+        columns, dropped = parts.gathered(wanted, drop)
+        table = Table(parts.source, wanted, columns, len(columns[wanted[0]]), dropped)
+        return bind(kernels, DataIn(parts.source, wanted, parts.origin, table=table, dropped=dropped),
+                    mapping, sigma=sigma, absolute_sigma=absolute_sigma, **given)
+    if sigma is not None:
+        raise GdcError("--sigma is not offered for streamed or Dask fits yet", where="--sigma",
+                       hint="weigh the residuals in the model text, e.g. mean(((y - Y)/S)^2)")
+    check_kernels(kernels)
+    used = tuple(bound[name][0] for name in kernels.data_names)
+    source = _source(kernels, parts, frame, used, drop, stream, client)
+    return partitioned_problem(kernels, parts, used, source, **given)
+
+
+def _source(kernels: Kernels, parts: Parts, frame, used: tuple[str, ...], drop: bool, stream: bool, client):
+    """Streamed files, or the partitions on Dask workers (a client given, or a DataFrame's)."""
+    if client is None and frame is None:
+        return Streamed(parts.files, used, drop, kernels.module)
+    from .dask_source import DaskPartitions, default_client, file_parts, frame_parts
+    if kernels.path is None:
+        raise GdcError("the kernels have no module file to send to the Dask workers", where="gdc.fit",
+                       hint="give the model as text or a .gd file")
+    client = client if client is not None else default_client()
+    futures = frame_parts(client, frame, used) if frame is not None else file_parts(client, parts.files, used, drop)
+    return DaskPartitions(client, futures, kernels.path, kernels.model_hash)
 
 
 def free_memory() -> int:
