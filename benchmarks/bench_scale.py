@@ -164,9 +164,10 @@ def _timed(module, parts) -> float:
 
 
 def _make_part(rows: int, k: int):
+    """A partition as the workers hold one: (its columns, no rows dropped)."""
     rng = np.random.default_rng(k)
     x, z = rng.standard_normal(rows), rng.standard_normal(rows)
-    return x, z, 2.0 * x - 0.5 * z + 1.0 + 0.1 * rng.standard_normal(rows)
+    return (x, z, 2.0 * x - 0.5 * z + 1.0 + 0.1 * rng.standard_normal(rows)), 0
 
 
 def bench_glm(client, rows: int) -> None:

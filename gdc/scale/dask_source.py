@@ -70,9 +70,9 @@ class DaskPartitions:
         self.client, self.passes = client, 0
         text = Path(module_path).read_text(encoding="utf-8")   # the sealed module, as gdc wrote it
         self.module = client.submit(_pair, key, text, pure=True)   # sent once, fetched by workers
-        rows = client.gather([client.submit(work.rows_of, part) for part in parts])
-        self.parts = [part for part, n in zip(parts, rows) if n]   # empty partitions add nothing
-        self.rows, self.dropped = int(sum(rows)), 0
+        counts = client.gather([client.submit(work.rows_of, part) for part in parts])
+        self.parts = [part for part, (n, _) in zip(parts, counts) if n]   # empty partitions add nothing
+        self.rows, self.dropped = sum(n for n, _ in counts), sum(d for _, d in counts)
         if not self.parts:
             raise GdcError("the partitions hold no data rows", where="gdc.fit")
         self.head = client.submit(work.first_row, self.parts[0]).result()
@@ -113,35 +113,43 @@ def file_parts(client, files: Sequence[str], names: Sequence[str], drop: bool) -
     return [client.submit(_load_file, path, tuple(names), drop, pure=True) for path in files]
 
 
-def _load_file(path: str, names: tuple[str, ...], drop: bool) -> tuple[np.ndarray, ...]:
+def _load_file(path: str, names: tuple[str, ...], drop: bool):
+    """(the file's columns, the rows dropped), read on a worker."""
     from .files import batches
-    read = list(batches(path, names, drop))
+    dropped: list[int] = []
+    read = list(batches(path, names, drop, dropped=dropped))
     if not read:
-        return tuple(np.empty(0) for _ in names)
-    return tuple(np.ascontiguousarray(np.concatenate([b[j] for b in read])) for j in range(len(names)))
+        return tuple(np.empty(0) for _ in names), sum(dropped)
+    return tuple(np.ascontiguousarray(np.concatenate([b[j] for b in read])) for j in range(len(names))), sum(dropped)
 
 
-def frame_parts(client, frame, columns: Sequence[str]) -> list:
+def frame_parts(client, frame, columns: Sequence[str], drop: bool) -> list:
     """One future per partition of a Dask DataFrame: the chosen columns as float64 arrays."""
     import dask
     pieces = frame[list(columns)].to_delayed()
-    return client.compute([dask.delayed(_frame_columns)(piece, tuple(columns), k)
+    return client.compute([dask.delayed(_frame_columns)(piece, tuple(columns), k, drop)
                            for k, piece in enumerate(pieces)])
 
 
-def _frame_columns(piece, columns: tuple[str, ...], number: int) -> tuple[np.ndarray, ...]:
+def _frame_columns(piece, columns: tuple[str, ...], number: int, drop: bool):
+    """(the partition's columns as float64, the rows dropped): NaN, inf or a missing value is
+    an error naming the partition, its row and column, or dropped with `drop`."""
     out = []
+    where = f"partition {number + 1} of the DataFrame"
     for name in columns:
         try:
-            values = np.require(piece[name].to_numpy(dtype=np.float64), np.float64, ["C", "W"])
+            out.append(np.require(piece[name].to_numpy(dtype=np.float64, na_value=np.nan), np.float64, ["C", "W"]))
         except (TypeError, ValueError) as exc:
-            raise GdcError(f"column {name!r} holds a value that is not a number ({exc})",
-                           where=f"partition {number + 1} of the DataFrame") from None
-        bad = np.flatnonzero(~np.isfinite(values))
-        if len(bad):
-            row = int(bad[0])
-            raise GdcError(f"the value is {values[row]!r} (NaN, inf or missing; index {piece.index[row]!r})",
-                           where=f"partition {number + 1} of the DataFrame", row=row + 1, column=name,
-                           hint="drop or fill such rows first (DataFrame.dropna)")
-        out.append(values)
-    return tuple(out)
+            raise GdcError(f"column {name!r} holds a value that is not a number ({exc})", where=where) from None
+    finite = np.ones(len(piece), dtype=bool)
+    for values in out:
+        finite &= np.isfinite(values)
+    if finite.all():
+        return tuple(out), 0
+    if drop:
+        return tuple(np.ascontiguousarray(values[finite]) for values in out), int(np.count_nonzero(~finite))
+    row = int(np.argmin(finite))
+    j = next(j for j, values in enumerate(out) if not np.isfinite(values[row]))
+    raise GdcError(f"the value is {out[j][row]!r} (NaN, inf or missing; index {piece.index[row]!r})",
+                   where=where, row=row + 1, column=columns[j],
+                   hint="pass drop_nonfinite=True to skip such rows, or fill them first")

@@ -108,7 +108,7 @@ def _source(kernels: Kernels, parts: Parts, frame, used: tuple[str, ...], drop: 
         raise GdcError("the kernels have no module file to send to the Dask workers", where="gdc.fit",
                        hint="give the model as text or a .gd file")
     client = client if client is not None else default_client()
-    futures = frame_parts(client, frame, used) if frame is not None else file_parts(client, parts.files, used, drop)
+    futures = frame_parts(client, frame, used, drop) if frame is not None else file_parts(client, parts.files, used, drop)
     return DaskPartitions(client, futures, kernels.path, kernels.model_hash)
 
 

@@ -30,15 +30,17 @@ def partial(module: ModuleType, task: str, params: np.ndarray, columns) -> np.nd
     return passes.sums(module, task, params, columns)
 
 
-def on_worker(module: tuple[str, str], task: str, params: np.ndarray, columns) -> np.ndarray:
+# On a Dask worker a partition is (its columns, the rows dropped from it for NaN or inf).
+
+def on_worker(module: tuple[str, str], task: str, params: np.ndarray, part) -> np.ndarray:
     """`partial` on a Dask worker; `module` is (key, source text), sent once and loaded once."""
-    return partial(load(*module), task, params, columns)
+    return partial(load(*module), task, params, part[0])
 
 
 def on_worker_parts(module: tuple[str, str], task: str, params: np.ndarray, parts: list) -> list[np.ndarray]:
     """`partial` over several partitions held by one worker, each one's sums kept apart."""
     loaded = load(*module)
-    return [partial(loaded, task, params, columns) for columns in parts]
+    return [partial(loaded, task, params, part[0]) for part in parts]
 
 
 def load(key: str, text: str) -> ModuleType:
@@ -53,9 +55,10 @@ def load(key: str, text: str) -> ModuleType:
     return _modules[key]
 
 
-def rows_of(columns) -> int:
-    return len(columns[0])
+def rows_of(part) -> tuple[int, int]:
+    """A partition's rows, and the rows dropped from it."""
+    return len(part[0][0]), part[1]
 
 
-def first_row(columns) -> tuple[np.ndarray, ...]:
-    return tuple(np.array(column[:1]) for column in columns)
+def first_row(part) -> tuple[np.ndarray, ...]:
+    return tuple(np.array(column[:1]) for column in part[0])

@@ -81,6 +81,9 @@ def test_a_bad_value_in_a_dataframe_partition_is_named(client):
         gdc.fit(LINE, dd.from_pandas(frame, npartitions=4), client=client)
     text = caught.value.render()
     assert "partition 3" in text and "row 4" in text and "'Y'" in text, text
+    dropped = gdc.fit(LINE, dd.from_pandas(frame, npartitions=4), client=client, drop_nonfinite=True, method="lm")
+    assert dropped.n_rows == 19 and dropped.problem.dropped == 1
+    assert abs(dropped.params["m"] - 1.0) < 1e-12 and abs(dropped.params["b"]) < 1e-10
 
 
 def test_a_worker_killed_mid_fit_is_survived(client, parts):
