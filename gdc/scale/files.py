@@ -207,8 +207,8 @@ def _csv(path: str, names: Sequence[str], batch_rows: int):
     import pyarrow.csv as pcsv
     options = pcsv.ConvertOptions(include_columns=list(names),
                                   column_types={name: pa.float64() for name in names})
-    with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=CSV_BLOCK),
-                       convert_options=options) as reader:
+    header = pcsv.ReadOptions(block_size=CSV_BLOCK, column_names=list(column_names(path)), skip_rows=1)
+    with pcsv.open_csv(path, read_options=header, convert_options=options) as reader:   # names as gdc strips them
         for batch in reader:
             for start in range(0, batch.num_rows, batch_rows):
                 part = batch.slice(start, batch_rows)

@@ -115,3 +115,11 @@ def test_an_unreachable_scheduler_is_an_error_within_seconds(monkeypatch):
     with pytest.raises(GdcError, match="cannot reach the Dask scheduler"):
         gdc.fit(LINE, {"x": [1.0, 2.0], "Y": [1.0, 2.0]}, client="tcp://127.0.0.1:9")
     assert time.perf_counter() - started < 5
+
+
+def test_the_command_line_refuses_a_bad_dask_address(tmp_path, capsys):
+    from gdc.cli import main
+    model = tmp_path / "line.gd"
+    model.write_text(LINE)
+    assert main(["fit", str(model), str(tmp_path / "*.parquet"), "--dask", "head:8786"]) == 1
+    assert "give local:N or a scheduler's address" in capsys.readouterr().err
