@@ -21,10 +21,10 @@ from gdc.errors import GdcError
 from .files import batches, prefetched, reused, stamp
 from .work import partial
 
-# What the module proxy copies from the generated one: its constants and its per-row kernels.
+# What the module proxy copies from the generated one: its constants and predict (which takes
+# rows of its own); not the per-sample epochs, which a partitioned fit refuses.
 COPIED = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "LSQ_SCALE",
-          "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME", "MODEL_FORMULA", "GDC_VERSION", "predict",
-          "sgd_epoch", "minibatch_epoch")
+          "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME", "MODEL_FORMULA", "GDC_VERSION", "predict")
 
 
 class Column:
