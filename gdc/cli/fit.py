@@ -111,7 +111,8 @@ def add_parser(sub) -> None:
 
 def _common(p) -> None:
     p.add_argument("model", help="the model file (.gd)")
-    p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
+    p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet), or a quoted glob or a folder "
+                                "of .parquet or .csv files")
     d = p.add_argument_group("data")
     d.add_argument("--map", metavar="NAME=COLUMN,...",
                    help="feed model data NAME from COLUMN, e.g. Y=weight,x=height; a data vector "
