@@ -222,6 +222,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     import dataclasses
 
     from gdc.fitting.intervals import parse_ci, with_intervals
+    from gdc.fitting.out_of_core import plot_allowed
     from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
 
@@ -231,25 +232,23 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     wanted = None if ci is None else parse_ci(ci)
-    owned = None
-    if isinstance(client, str):
+    closing = []
+    if isinstance(client, str):   # "local:N" or an address: a client for this fit alone
         from gdc.scale.dask_source import connect
         client, cluster = connect(client)
-        owned = (client, cluster)
+        closing = [part for part in (client, cluster) if part is not None]
     try:
         problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
                           absolute_sigma=absolute_sigma, stream=stream, client=client)
-        if problem.backend != "cpu" and plot is not None:
-            _refuse_plot()
+        if plot is not None:
+            plot_allowed(problem.backend)
         result = dataclasses.replace(run(problem, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
         if problem.backend != "cpu":
             from gdc.scale.problem import with_passes
             result = with_passes(result, problem)
     finally:
-        if owned is not None:
-            for part in owned:
-                if part is not None:
-                    part.close()
+        for part in closing:
+            part.close()
     if wanted is not None and not result.reason.failed:
         result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)
@@ -258,12 +257,6 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     if save is not None:
         result.save(save)
     return result
-
-
-def _refuse_plot():
-    from gdc.errors import GdcError
-    raise GdcError("--plot draws the data's rows, which a streamed or Dask fit does not hold",
-                   where="--plot", hint="plot a sample: fit it in memory, or use result.predict on a file")
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

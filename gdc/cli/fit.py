@@ -250,9 +250,9 @@ def _fit_with(args, options, bounds, fixed, outputs, wanted, client=None) -> int
     from gdc.fitting.bounds import make_box
     from gdc.fitting.intervals import with_intervals
     problem, init = _prepare(args, outputs, client)
-    if args.plot and problem.backend != "cpu":
-        raise GdcError("--plot draws the data's rows, which a streamed or Dask fit does not hold",
-                       where="--plot", hint="plot a sample of the data fitted in memory")
+    if args.plot:
+        from gdc.fitting.out_of_core import plot_allowed
+        plot_allowed(problem.backend)
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     _say(args, preamble(problem, options) + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)

@@ -19,3 +19,10 @@ def check_partitioned(backend: str, options: Options) -> None:
                        "(streamed, or on Dask) runs full-batch methods only", where="--method",
                        hint="use --method auto (or lm, newton, lbfgs, gd), which give the same "
                             "answer as in memory")
+
+
+def plot_allowed(backend: str) -> None:
+    """--plot draws the data's rows: refused where the fit does not hold them."""
+    if backend in PARTITIONED:
+        raise GdcError("--plot draws the data's rows, which a streamed or Dask fit does not hold",
+                       where="--plot", hint="plot a sample of the data, fitted in memory")

@@ -138,3 +138,18 @@ def test_the_command_line_streams_and_counts_passes(parts, tmp_path, capsys):
 def test_no_files_match(tmp_path):
     with pytest.raises(GdcError, match="no data files match"):
         gdc.fit(LINE, str(tmp_path / "*.parquet"))
+
+
+def test_a_negative_weight_in_one_partition_takes_away_least_squares(tmp_path):
+    """sum(W*(y - Y)^2) with one W < 0: its residuals √W·(y − Y) are not real there, which the
+    in-memory fit finds and streaming must find too, partition by partition (no lm, no statistics)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    data = {"x": x, "Y": 2 * x + 1 + 0.1 * rng.normal(size=400), "W": np.ones(400)}
+    data["W"][300] = -0.5
+    for k in range(4):
+        pq.write_table(pa.table({n: c[k * 100:(k + 1) * 100] for n, c in data.items()}), tmp_path / f"p{k}.parquet")
+    model = "model y = m*x + b\nloss sum(W*(y - Y)^2)\n"
+    memory, streamed = gdc.fit(model, data), gdc.fit(model, tmp_path, stream=True)
+    assert memory.method == streamed.method == "newton" and streamed.stats is None
+    _agree(streamed, memory)
