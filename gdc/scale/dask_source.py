@@ -108,27 +108,34 @@ def _pair(key: str, text: str) -> tuple[str, str]:
     return key, text
 
 
-def file_parts(client, files: Sequence[str], names: Sequence[str], drop: bool) -> list:
-    """One future per file: its columns, read on a worker (a bad cell names file, row, column)."""
-    return [client.submit(_load_file, path, tuple(names), drop, pure=True) for path in files]
+def file_parts(client, files: Sequence[str], names: Sequence[str], groups, drop: bool) -> list:
+    """One future per file: the kernels' arrays, read on a worker (a bad cell names file, row,
+    column); `groups` as work.assemble takes them."""
+    return [client.submit(_load_file, path, tuple(names), groups, drop, pure=True) for path in files]
 
 
-def _load_file(path: str, names: tuple[str, ...], drop: bool):
-    """(the file's columns, the rows dropped), read on a worker."""
+def _load_file(path: str, names: tuple[str, ...], groups, drop: bool):
+    """(the file's arrays for the kernels, the rows dropped), read on a worker."""
     from .files import batches
     dropped: list[int] = []
     read = list(batches(path, names, drop, dropped=dropped))
     if not read:
-        return tuple(np.empty(0) for _ in names), sum(dropped)
-    return tuple(np.ascontiguousarray(np.concatenate([b[j] for b in read])) for j in range(len(names))), sum(dropped)
+        return work.assemble(tuple(np.empty(0) for _ in names), groups), sum(dropped)
+    columns = tuple(np.concatenate([b[j] for b in read]) for j in range(len(names)))
+    return work.assemble(columns, groups), sum(dropped)
 
 
-def frame_parts(client, frame, columns: Sequence[str], drop: bool) -> list:
-    """One future per partition of a Dask DataFrame: the chosen columns as float64 arrays."""
+def frame_parts(client, frame, columns: Sequence[str], groups, drop: bool) -> list:
+    """One future per partition of a Dask DataFrame: the kernels' arrays, float64."""
     import dask
     pieces = frame[list(columns)].to_delayed()
-    return client.compute([dask.delayed(_frame_columns)(piece, tuple(columns), k, drop)
+    return client.compute([dask.delayed(_frame_arrays)(piece, tuple(columns), groups, k, drop)
                            for k, piece in enumerate(pieces)])
+
+
+def _frame_arrays(piece, columns: tuple[str, ...], groups, number: int, drop: bool):
+    found, dropped = _frame_columns(piece, columns, number, drop)
+    return work.assemble(found, groups), dropped
 
 
 def _frame_columns(piece, columns: tuple[str, ...], number: int, drop: bool):

@@ -19,7 +19,7 @@ from gdc.runtime import passes
 from gdc.runtime.kernels import Kernels
 from gdc.errors import GdcError
 from .files import batches, prefetched, reused, stamp
-from .work import partial
+from .work import assemble, partial
 
 # What the module proxy copies from the generated one: its constants and predict (which takes
 # rows of its own); not the per-sample epochs, which a partitioned fit refuses.
@@ -28,9 +28,8 @@ COPIED = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "
 
 
 class Column:
-    """One data name's column, spread over the parts: its length and shape, not its values."""
-
-    ndim = 1
+    """One data name's column (a vector's columns), spread over the parts: its length and
+    shape, not its values."""
 
     def __init__(self, source, index: int):
         self.source, self.index = source, index
@@ -39,8 +38,12 @@ class Column:
         return self.source.rows
 
     @property
-    def shape(self) -> tuple[int]:
-        return (self.source.rows,)
+    def shape(self) -> tuple[int, ...]:
+        return (self.source.rows,) + self.source.head[self.index].shape[1:]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
 
     def __getitem__(self, key):
         if isinstance(key, slice) and key.start in (None, 0) and key.stop is not None and key.stop <= 1:
@@ -53,8 +56,10 @@ class Streamed:
 
     kind = "stream"
 
-    def __init__(self, files: Sequence[str], names: Sequence[str], drop: bool, module):
+    def __init__(self, files: Sequence[str], names: Sequence[str], groups, drop: bool, module):
+        """`names`: the file columns read; `groups`: how they make the kernels' arrays (work.assemble)."""
         self.files, self.names, self.drop, self.module = tuple(files), tuple(names), drop, module
+        self.groups = groups
         self.passes = 0
         self.rows, self.dropped, self.head = self._check()
 
@@ -66,7 +71,7 @@ class Streamed:
         self.stamps = [stamp(path) for path in self.files]
         for path in self.files:
             for columns in batches(path, self.names, self.drop, dropped=dropped):
-                head = head or tuple(np.array(c[:1]) for c in columns)
+                head = head or assemble(tuple(np.array(c[:1]) for c in columns), self.groups)
                 rows += len(columns[0])
         if head is None:
             raise GdcError("the partitions hold no data rows", where=self.files[0])
@@ -77,7 +82,7 @@ class Streamed:
         totals: list = [None] * len(self.files)
         buffers: list = []
         for k, columns in prefetched(self._read()):
-            found = partial(self.module, task, params, reused(buffers, columns))
+            found = partial(self.module, task, params, assemble(reused(buffers, columns), self.groups))
             totals[k] = found if totals[k] is None else totals[k] + found
         return [total for total in totals if total is not None]
 
@@ -122,7 +127,7 @@ class Partitioned:
         if not isinstance(data[0], Column):   # rows of its own (the warm-up's first row)
             return getattr(self.module, kernel)(params, *data, *outs)
         total = self._total(kernel, params)
-        return passes.finish(self.module, kernel, params, total, self.source.rows, tuple(outs))
+        return passes.finish(self.module, kernel, params, total, self.source.rows, tuple(outs), self.source.head)
 
     def loss(self, params, *data) -> float:
         return self._run("loss", params, data, ())

@@ -94,21 +94,25 @@ def prepare_parts(compiled: Callable, data, mapping: dict, *, drop: bool, sigma:
         raise GdcError("--sigma is not offered for streamed or Dask fits yet", where="--sigma",
                        hint="weigh the residuals in the model text, e.g. mean(((y - Y)/S)^2)")
     check_kernels(kernels)
-    used = tuple(bound[name][0] for name in kernels.data_names)
-    source = _source(kernels, parts, frame, used, drop, stream, client)
-    return partitioned_problem(kernels, parts, used, source, **given)
+    shapes = dict(zip(kernels.data_names, kernels.data_shapes))
+    groups = tuple((tuple(used.index(c) for c in bound[name]), bool(shapes.get(name)))
+                   for name in kernels.data_names)
+    source = _source(kernels, parts, frame, used, groups, drop, client)
+    shown = tuple(":".join(bound[name]) for name in kernels.data_names)
+    return partitioned_problem(kernels, parts, shown, used, source, **given)
 
 
-def _source(kernels: Kernels, parts: Parts, frame, used: tuple[str, ...], drop: bool, stream: bool, client):
+def _source(kernels: Kernels, parts: Parts, frame, used: tuple[str, ...], groups, drop: bool, client):
     """Streamed files, or the partitions on Dask workers (a client given, or a DataFrame's)."""
     if client is None and frame is None:
-        return Streamed(parts.files, used, drop, kernels.module)
+        return Streamed(parts.files, used, groups, drop, kernels.module)
     from .dask_source import DaskPartitions, default_client, file_parts, frame_parts
     if kernels.path is None:
         raise GdcError("the kernels have no module file to send to the Dask workers", where="gdc.fit",
                        hint="give the model as text or a .gd file")
     client = client if client is not None else default_client()
-    futures = frame_parts(client, frame, used, drop) if frame is not None else file_parts(client, parts.files, used, drop)
+    futures = (frame_parts(client, frame, used, groups, drop) if frame is not None
+               else file_parts(client, parts.files, used, groups, drop))
     return DaskPartitions(client, futures, kernels.path, kernels.model_hash)
 
 
@@ -127,20 +131,20 @@ def free_memory() -> int:
 def check_kernels(kernels: Kernels) -> None:
     why = passes.splittable(kernels.module)
     if why is not None:
-        raise GdcError(f"partitioned data (streamed or on Dask) take a model of scalar parameters and "
-                       f"data; this is {why}", where="--stream/--dask",
-                       hint="write the vector as scalars (w1*x1 + w2*x2 + …), or load the data "
-                            "into memory (one file, or a glob without --stream)")
+        raise GdcError(f"partitioned data (streamed or on Dask) cannot take {why} yet", where="--stream/--dask",
+                       hint="load the data into memory (one file, or a glob without --stream)")
 
 
-def partitioned_problem(kernels: Kernels, parts: Parts, used: tuple[str, ...], source, *, text: str | None,
-                        model_source: str | None, classified_by) -> Problem:
-    """The Problem whose data are Columns of `source` (Streamed or DaskPartitions)."""
+def partitioned_problem(kernels: Kernels, parts: Parts, shown: tuple[str, ...], used: tuple[str, ...], source,
+                        *, text: str | None, model_source: str | None, classified_by) -> Problem:
+    """The Problem whose data are Columns of `source` (Streamed or DaskPartitions); `shown`:
+    each data name's column(s) for the report, `used`: every file column read."""
     columns = tuple(Column(source, j) for j in range(len(kernels.data_names)))
     unused = tuple(name for name in parts.names if name not in used)
-    return Problem(partitioned_kernels(kernels, source), columns, used, parts.source, source.rows,
+    layout = kernels.layout(source.head, parts.source)   # the sizes a vector's columns give
+    return Problem(partitioned_kernels(kernels, source), columns, shown, parts.source, source.rows,
                    source.dropped, unused, model_source, model_identity(text, kernels), classified_by,
-                   kernels.layout(), text, backend=source.kind)
+                   layout, text, backend=source.kind)
 
 
 def with_passes(result: FitResult, problem: Problem) -> FitResult:

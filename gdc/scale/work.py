@@ -17,12 +17,20 @@ TASKS = (*passes.PAIRS, "jtj_jtr", "squares", "real")
 _modules: dict[str, ModuleType] = {}   # a worker's kernels, loaded once per process, by key
 
 
+def assemble(columns, groups) -> tuple[np.ndarray, ...]:
+    """The kernels' arrays from a batch's file columns: for each data name, (the numbers of its
+    columns, whether it is a vector): a scalar's column, or a vector's as one C-contiguous
+    (rows, d) array."""
+    return tuple(np.ascontiguousarray(np.column_stack([columns[j] for j in indices])) if vector
+                 else columns[indices[0]] for indices, vector in groups)
+
+
 def partial(module: ModuleType, task: str, params: np.ndarray, columns) -> np.ndarray:
     """The sums of `task` over the rows of `columns` (one array per data name)."""
     if task == "squares":
         inputs = [columns[module.DATA_NAMES.index(name)] for name in module.INPUT_NAMES]
         y = module.predict(params, *inputs)
-        return np.array([float(np.dot(y, y))])
+        return np.array([float(np.sum(np.square(y)))])
     if task == "real":
         from gdc.fitting.weights import least_squares_holds
         from gdc.runtime.kernels import Kernels

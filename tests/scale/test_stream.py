@@ -153,3 +153,32 @@ def test_a_negative_weight_in_one_partition_takes_away_least_squares(tmp_path):
     memory, streamed = gdc.fit(model, data), gdc.fit(model, tmp_path, stream=True)
     assert memory.method == streamed.method == "newton" and streamed.stats is None
     _agree(streamed, memory)
+
+
+VECTOR = "data x[d], Y\nparam w[d] = 0, b = 0\nmodel y = dot(w, x) + b\nloss mean((y - Y)^2) + 0.01*sum(w^2)\n"
+
+
+@pytest.fixture(scope="module")
+def vector_parts(tmp_path_factory):
+    """Columns x1, x2, x3 (the data vector x) and Y, in 8 Parquet files."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3000, 3))
+    y = x @ np.array([1.5, -2.0, 0.5]) + 0.25 + 0.1 * rng.normal(size=3000)
+    folder = tmp_path_factory.mktemp("vector_parts")
+    for k, rows in enumerate(np.array_split(np.arange(3000), PARTS)):
+        pq.write_table(pa.table({"x1": x[rows, 0], "x2": x[rows, 1], "x3": x[rows, 2], "Y": y[rows]}),
+                       folder / f"part{k}.parquet")
+    return {"x": x, "Y": y}, folder
+
+
+@pytest.mark.parametrize("method", ["lbfgs", "gd"])
+def test_a_vector_model_streams(vector_parts, method):
+    """A data vector x[d] read from the columns x1..x3 of every file; the shaped kernels' sums
+    kept in an array whose length their own code gives (gdc.runtime.passes.accumulator)."""
+    data, folder = vector_parts
+    memory = gdc.fit(VECTOR, data, method=method)
+    streamed = gdc.fit(VECTOR, folder, method=method, stream=True)
+    assert streamed.converged and memory.converged, (streamed.message, memory.message)
+    assert abs(streamed.loss - memory.loss) <= 1e-10 * abs(memory.loss)
+    assert np.allclose(streamed.params["w"], memory.params["w"], rtol=1e-8, atol=1e-8)
+    assert abs(streamed.params["b"] - memory.params["b"]) <= 1e-8
