@@ -3,6 +3,7 @@ partial sums of one kernel at given parameters, as one float64 vector that parts
 
 from __future__ import annotations
 
+import threading
 from types import ModuleType
 
 import numpy as np
@@ -15,6 +16,7 @@ from gdc.runtime import passes
 TASKS = (*passes.PAIRS, "jtj_jtr", "squares", "real")
 
 _modules: dict[str, ModuleType] = {}   # a worker's kernels, loaded once per process, by key
+_loading = threading.Lock()            # a worker's threads may ask at once
 
 
 def assemble(columns, groups) -> tuple[np.ndarray, ...]:
@@ -46,21 +48,37 @@ def on_worker(module: tuple[str, str], task: str, params: np.ndarray, part) -> n
 
 
 def on_worker_parts(module: tuple[str, str], task: str, params: np.ndarray, parts: list) -> list[np.ndarray]:
-    """`partial` over several partitions held by one worker, each one's sums kept apart."""
+    """`partial` over several partitions held by one worker, each one's sums kept apart; on as
+    many of the worker's threads as it has (the kernels release the GIL), in order."""
     loaded = load(*module)
-    return [partial(loaded, task, params, part[0]) for part in parts]
+    threads = min(_threads(), len(parts))
+    if threads <= 1:
+        return [partial(loaded, task, params, part[0]) for part in parts]
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(lambda part: partial(loaded, task, params, part[0]), parts))
+
+
+def _threads() -> int:
+    """The threads of the Dask worker this runs on (1 outside a worker)."""
+    try:
+        from distributed import get_worker
+        return int(get_worker().state.nthreads)
+    except (ImportError, ValueError, AttributeError):
+        return 1
 
 
 def load(key: str, text: str) -> ModuleType:
     """The kernels' module in this process: the cache's (numba's compiled code with it), else
     stored from the text the client sent, sealed as gdc wrote it."""
-    if key not in _modules:
-        from gdc.runtime import cache
-        kernels, reason = cache.cached(key)
-        if kernels is None:
-            kernels = cache.store(key, text, f"sent by a gdc client ({reason})")
-        _modules[key] = kernels.module
-    return _modules[key]
+    with _loading:
+        if key not in _modules:
+            from gdc.runtime import cache
+            kernels, reason = cache.cached(key)
+            if kernels is None:
+                kernels = cache.store(key, text, f"sent by a gdc client ({reason})")
+            _modules[key] = kernels.module
+        return _modules[key]
 
 
 def rows_of(part) -> tuple[int, int]:

@@ -26,7 +26,8 @@ PARTS = 8
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+    """2 worker processes of 2 threads: a worker's partitions run on both (gdc.scale.work)."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True,
                                        dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
