@@ -26,7 +26,6 @@ class Parts:
     """Partitioned data as given, before the model is known: its files or Dask DataFrame, and names."""
 
     def __init__(self, spec, frame=None):
-        self.frame = frame
         if frame is not None:
             self.files, self.source = (), "<Dask DataFrame>"
             self.names = tuple(str(name) for name in frame.columns)
@@ -46,7 +45,7 @@ class Parts:
         empty = Table(self.source, self.names, {name: np.empty(0) for name in self.names}, 0, 0)
         shapes = dict(zip(kernels.data_names, kernels.data_shapes))
         labels = dict(kernels.labels)
-        mapping = {**{n: c for n, c in labels.items()}, **mapping}
+        mapping = {**labels, **mapping}   # `data Y[K] from label`: the label column, unless mapped
         return bound_columns(empty, kernels.data_names, mapping, {n: s for n, s in shapes.items() if n not in labels})
 
     def fits_in_memory(self, columns: int) -> bool:
