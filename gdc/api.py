@@ -7,6 +7,7 @@ imports (sympy, lark, numba) happen inside the functions, so `import gdc` stays 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -168,29 +169,46 @@ def derive(source: str | os.PathLike, wrt: Iterable[str] | None = None,
 
 
 def prepare(model: str | os.PathLike | Kernels, data, *, mapping: Mapping[str, str] | None = None,
-            drop_nonfinite: bool = False, sigma: str | None = None, absolute_sigma: bool = False) -> Problem:
+            drop_nonfinite: bool = False, sigma: str | None = None, absolute_sigma: bool = False,
+            stream: bool = False, client=None) -> Problem:
     """Read the data, settle which model names are data (those among its columns), compile;
-    `sigma` names a column of measurement errors (see `fit`)."""
+    `sigma` names a column of measurement errors (see `fit`). Partitioned data (a glob, a
+    folder, a Dask DataFrame; `stream`, `client`: see `fit`) go to gdc.scale."""
     from gdc.fitting.problem import bind, read_data
-    from gdc.io.source import looks_like_path, read_model
-    from gdc.runtime.checked import unchecked
-    from gdc.runtime.kernels import Kernels
+    from gdc.scale.dask_source import is_dask_frame
+    from gdc.scale.files import is_partitioned
 
+    if stream or client is not None or is_partitioned(data) or is_dask_frame(data):
+        from gdc.scale.problem import prepare_parts
+        compiled = functools.partial(_model_kernels, model)
+        return prepare_parts(compiled, data, dict(mapping or {}), drop=drop_nonfinite, sigma=sigma,
+                             absolute_sigma=absolute_sigma, stream=stream, client=client)
     mapping = dict(mapping or {})
     data_in = read_data(data, drop_nonfinite)
     known = data_in.names + tuple(name for name in mapping if name not in data_in.names)
     origin = data_in.origin + (" or --map" if mapping else "")
+    kernels, text, model_source = _model_kernels(model, known, origin, data_in.names, data_in.source, mapping)
+    return bind(kernels, data_in, mapping, model_source=model_source, text=text,
+                classified_by=(known, origin), sigma=sigma, absolute_sigma=absolute_sigma)
+
+
+def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str, ...], source: str,
+                   mapping: Mapping[str, str]):
+    """(kernels, model text or None, the model file or None), compiled for data named `known`."""
+    from gdc.io.source import looks_like_path, read_model
+    from gdc.runtime.checked import unchecked
+    from gdc.runtime.kernels import Kernels
+
     if isinstance(model, Kernels):
         kernels, text = unchecked(model), None   # the fit loops call the kernels unchecked
     else:
         where, text = read_model(model)
         if not mapping:
-            _some_column_is_named(where, text, data_in.names, data_in.source)
+            _some_column_is_named(where, text, names, source)
         kernels = _compile_text(where, text, known, origin)
     model_source = os.fspath(model) if isinstance(model, os.PathLike) or (
         isinstance(model, str) and looks_like_path(model)) else None
-    return bind(kernels, data_in, mapping, model_source=model_source, text=text,
-                classified_by=(known, origin), sigma=sigma, absolute_sigma=absolute_sigma)
+    return kernels, text, model_source
 
 
 def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source: str) -> None:
@@ -220,7 +238,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
         fixed: Mapping[str, float] | None = None, sigma: str | None = None,
         absolute_sigma: bool = False, ci: float | str | None = None, device: str = "cpu",
-        dtype: str = "float64") -> FitResult:
+        dtype: str = "float64", stream: bool = False, client=None) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
@@ -253,10 +271,18 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; the full-batch methods:
     not sgd, minibatch or a batch_size); "auto" takes the GPU when there is one and the data have at least
     gdc.fitting.device.AUTO_MIN_ROWS rows, and says which. `dtype="float32"` stores the data
-    on the GPU in single precision (half the memory traffic; the sums stay float64)."""
+    on the GPU in single precision (half the memory traffic; the sums stay float64).
+
+    Larger data: `data` may name several files, a glob ('data/*.parquet') or a folder of
+    Parquet or CSV files, loaded into memory when they fit; `stream=True` reads them from disk
+    on every pass instead, in bounded batches. A Dask DataFrame, or `client` (a
+    distributed.Client, or "local:N" / "tcp://host:8786", started and closed here) fits on
+    Dask workers that hold the partitions. Either way the full-batch methods give the in-memory
+    answer; the stochastic ones are refused, and the report says how many passes were made."""
     import dataclasses
 
     from gdc.fitting.intervals import parse_ci, with_intervals
+    from gdc.fitting.out_of_core import plot_allowed
     from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
 
@@ -266,10 +292,24 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
                        beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     wanted = None if ci is None else parse_ci(ci)
-    problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
-                      absolute_sigma=absolute_sigma)
-    fitted = on_device(problem, device, dtype, options.stochastic)   # the result keeps the host problem: predict, save, plot
-    result = dataclasses.replace(run(fitted, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+    closing = []
+    if isinstance(client, str):   # "local:N" or an address: a client for this fit alone
+        from gdc.scale.dask_source import connect
+        client, cluster = connect(client)
+        closing = [part for part in (client, cluster) if part is not None]
+    try:
+        problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite, sigma=sigma,
+                          absolute_sigma=absolute_sigma, stream=stream, client=client)
+        if plot is not None:
+            plot_allowed(problem.backend)
+        fitted = on_device(problem, device, dtype, options.stochastic)   # the result keeps the host problem: predict, save, plot
+        result = dataclasses.replace(run(fitted, options, init=init, bounds=bounds, fixed=fixed), problem=problem)
+        if problem.backend != "cpu":
+            from gdc.scale.problem import with_passes
+            result = with_passes(result, problem)
+    finally:
+        for part in closing:
+            part.close()
     if wanted is not None and not result.reason.failed:
         result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)

@@ -39,7 +39,16 @@ the device once, and each step moves only the parameters there and the sums back
 models; every full-batch method (sgd, minibatch and --batch-size update from samples on the
 CPU only). --device auto takes the GPU when there is one and the data have a million rows or
 more, and says which. --dtype float32 stores the data on the GPU in single precision (half the
-traffic; sums in float64; each value then carries a relative rounding of about 6e-8)."""
+traffic; sums in float64; each value then carries a relative rounding of about 6e-8).
+
+Larger data: DATA may be a glob ('data/*.parquet', quoted) or a folder of Parquet or CSV
+files with the same columns. They are loaded into memory when they fit in a quarter of the
+free memory; otherwise, or with --stream, every pass over the data reads them from disk in
+bounded batches (memory stays small whatever their size). --dask local:N fits on N worker
+processes of this machine, --dask tcp://HOST:8786 on a running Dask scheduler's workers,
+which hold the data in memory. Both run the full-batch methods (auto, lm, newton, lbfgs,
+gd, momentum, adam, bundle) with the in-memory answer; sgd, minibatch and --batch-size are
+refused. The report says how many passes over the data the fit made."""
 
 SWEEP_HELP = """\
 Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
@@ -84,6 +93,13 @@ def add_parser(sub) -> None:
     g.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="how the data are stored on the GPU (default float64; float32: half the "
                         "memory traffic, values rounded to about 6e-8 relative)")
+    scale = fit.add_argument_group("larger data (a glob or folder of Parquet or CSV files)")
+    scale.add_argument("--stream", action="store_true",
+                       help="read the files from disk on every pass, in bounded batches, instead of "
+                            "loading them (the default when they do not fit in memory)")
+    scale.add_argument("--dask", metavar="local:N|tcp://HOST:PORT",
+                       help="fit on Dask workers: N new worker processes on this machine, or those "
+                            "of a running scheduler (pip install 'gdc[dask]')")
     fit.set_defaults(run=run_fit, command_name="fit")
 
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
@@ -109,7 +125,8 @@ def add_parser(sub) -> None:
 
 def _common(p) -> None:
     p.add_argument("model", help="the model file (.gd)")
-    p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet)")
+    p.add_argument("data", help="the data file (.csv, .npy, .npz, .parquet), or a quoted glob or a folder "
+                                "of .parquet or .csv files")
     d = p.add_argument_group("data")
     d.add_argument("--map", metavar="NAME=COLUMN,...",
                    help="feed model data NAME from COLUMN, e.g. Y=weight,x=height; a data vector "
@@ -186,7 +203,7 @@ def _options(args, lr: float | None):
     return options.with_tolerances(args.tol, args.gtol).validate()
 
 
-def _prepare(args, outputs: list[tuple[str | None, str]]):
+def _prepare(args, outputs: list[tuple[str | None, str]], client=None):
     """Check the options and outputs, then read the data and compile (the slow part, last)."""
     from gdc.io.data import parse_mapping
     from gdc.api import prepare
@@ -201,7 +218,8 @@ def _prepare(args, outputs: list[tuple[str | None, str]]):
     mapping = parse_mapping(args.map) if args.map else None
     weights = dict(sigma=getattr(args, "sigma", None), absolute_sigma=getattr(args, "absolute_sigma", False))
     start_numba()
-    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights)
+    problem = prepare(args.model, args.data, mapping=mapping, drop_nonfinite=args.drop_nonfinite, **weights,
+                      stream=getattr(args, "stream", False), client=client)
     initial_params(problem.kernels, init, problem.params_layout)   # unknown names fail here, before any output
     return problem, init
 
@@ -214,15 +232,8 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from gdc.fitting.problem import FitFailed
-    from gdc.fitting.run import run
-    from gdc.fitting.progress import progress_bar
-    from gdc.io.files import write_atomic
-    from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
-    from gdc.io.files import guard_output
-    from gdc.fitting.bounds import parse_bounds, parse_fixed, make_box
-    from gdc.fitting.intervals import parse_ci, with_intervals
-    from gdc.api import on_device
+    from gdc.fitting.bounds import parse_bounds, parse_fixed
+    from gdc.fitting.intervals import parse_ci
     from gdc.fitting.device import checked_device
     options = _options(args, args.lr)
     checked_device(args.device, args.dtype)
@@ -233,10 +244,35 @@ def run_fit(args) -> int:
     if args.absolute_sigma and args.sigma is None:
         raise GdcError("--absolute-sigma says how to read the errors of --sigma", where="--absolute-sigma",
                        hint="give the column of errors: --sigma COLUMN")
-    problem, init = _prepare(args, outputs)
+    if args.dask is not None:   # the cluster lives as long as the command
+        from gdc.scale.dask_source import connect
+        client, cluster = connect(args.dask)
+        try:
+            return _fit_with(args, options, bounds, fixed, outputs, wanted, client)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return _fit_with(args, options, bounds, fixed, outputs, wanted)
+
+
+def _fit_with(args, options, bounds, fixed, outputs, wanted, client=None) -> int:
+    from gdc.fitting.problem import FitFailed
+    from gdc.fitting.run import run
+    from gdc.fitting.progress import progress_bar
+    from gdc.io.files import write_atomic
+    from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
+    from gdc.io.files import guard_output
+    from gdc.fitting.bounds import make_box
+    from gdc.fitting.intervals import with_intervals
+    from gdc.api import on_device
+    problem, init = _prepare(args, outputs, client)
+    if args.plot:
+        from gdc.fitting.out_of_core import plot_allowed
+        plot_allowed(problem.backend)
     make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
     fitted = on_device(problem, args.device, args.dtype, options.stochastic)   # the host problem stays for plot, save, --ci
-    where = "" if fitted.backend == "cpu" else f"\n  device      {fitted.backend} (the data copied there once, {args.dtype})"
+    where = "" if fitted.backend != "gpu" else f"\n  device      {fitted.backend} (the data copied there once, {args.dtype})"
     _say(args, preamble(problem, options) + where + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
     try:
@@ -244,6 +280,9 @@ def run_fit(args) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if problem.backend != "cpu":
+        from gdc.scale.problem import with_passes
+        result = with_passes(result, problem)
     if args.history:
         path = guard_output(args.history, [args.model, args.data], "--history")
         write_atomic(path, history_lines(result, problem.kernels.param_names))

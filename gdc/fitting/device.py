@@ -30,6 +30,9 @@ DTYPES = tuple(cuda.DTYPES)
 # on 2 cores: 10⁶ rows of a line in 0.4 ms); see the README's GPU section.
 AUTO_MIN_ROWS = 1_000_000
 
+# Data the GPU backend does not take, in words (gdc.scale's backends).
+_PARTITIONED = {"stream": "streamed from disk", "dask": "held by Dask workers"}
+
 # What the proxy module copies from the CPU module: its names and constants, no kernels.
 _CONSTANTS = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
               "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
@@ -73,6 +76,8 @@ def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
 
 def _beyond_the_gpu(problem: Problem, per_sample: bool) -> str | None:
     """Why the GPU kernels cannot do this fit (None when they can)."""
+    if problem.backend != "cpu":
+        return f"the data are {_PARTITIONED.get(problem.backend, problem.backend)}"
     if problem.kernels.shaped:
         return "the GPU kernels take scalar models only for now"
     if per_sample:
@@ -89,7 +94,9 @@ def on_gpu(problem: Problem, kernels, dtype: str = "float64") -> Problem:
         raise GdcError("--sigma weighs each row's residual on the host; the GPU kernels add sums "
                        "over the rows", where="--sigma", hint="fit on the CPU (--device cpu)")
     if problem.backend != "cpu":
-        raise GdcError(f"the data are already on the {problem.backend} backend", where="--device")
+        raise GdcError(f"--device gpu copies data held in memory to the GPU; these are "
+                       f"{_PARTITIONED.get(problem.backend, problem.backend)}", where="--device",
+                       hint="fit them on the CPU (leave --device out), or load a part that fits on the GPU")
     host = problem.kernels
     keep_lsq = host.residuals_jacobian is None or least_squares_holds(
         host, problem.data, host.layout(problem.data).initial())

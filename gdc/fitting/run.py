@@ -22,6 +22,7 @@ from .bounds import Box, enter, make_box
 from .device import refuse_per_sample
 from .method import choose_method
 from .options import MAX_STATISTICS, Options
+from .out_of_core import check_partitioned
 from .problem import FitResult, Problem
 from .reasons import Stop
 from .run_first_order import run_first_order
@@ -86,7 +87,8 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     layout = problem.params_layout
     kernels = fit_kernels(problem)
     params = initial_params(problem.kernels, init, layout, options.seed)
-    if kernels.residuals_jacobian is not None and layout.size <= MAX_STATISTICS \
+    partitioned = hasattr(kernels.module, "least_squares_holds")   # checked part by part (gdc.scale)
+    if (kernels.residuals_jacobian is not None or partitioned) and layout.size <= MAX_STATISTICS \
             and not least_squares_holds(kernels, problem.data, params):
         kernels = without_least_squares(kernels)   # a negative weight W in sum(W*(y - Y)^2)
     box = make_box(problem.kernels, layout, bounds, fixed)
@@ -97,6 +99,7 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
         options = dataclasses.replace(options, method=method)
     _box_allowed(box, options.method, why)
     refuse_per_sample(problem, options.method, options.stochastic)
+    check_partitioned(problem.backend, options)
     if box is not None and options.method == "lbfgs" and why:   # auto's choice; gd projects onto the box
         options, why = dataclasses.replace(options, method="gd"), why + "; L-BFGS takes no bounds yet, so gd, projected"
     if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):

@@ -71,8 +71,13 @@ class Curvature:
         floor = 0.0
         if self.least_squares:
             k = self.kernels
-            y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
-            floor = SCALE_FLOOR * self.factor * float(np.sum(np.square(y)))
+            squares = getattr(k.module, "predicted_squares", None)   # partitioned data: summed part by part
+            if squares is not None:
+                total = squares(params)
+            else:
+                y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
+                total = float(np.sum(np.square(y)))
+            floor = SCALE_FLOOR * self.factor * total
         return max(abs(loss), floor if math.isfinite(floor) else 0.0, 1e-300)
 
     def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:

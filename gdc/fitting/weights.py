@@ -109,6 +109,9 @@ def least_squares_holds(kernels: Kernels, data: tuple[np.ndarray, ...], params: 
     """Whether the residuals of the least-squares form are real on this data: a weight W of
     Σ W·(y − Y)² enters r as √W, NaN for a negative W while the loss is finite (the fused JᵀJ
     never takes the root, so the residuals are checked, `chunk` values of J at a time)."""
+    own = getattr(kernels.module, "least_squares_holds", None)
+    if own is not None:   # partitioned data (gdc.scale): checked partition by partition
+        return own(params)
     with np.errstate(all="ignore"):
         if not math.isfinite(kernels.loss(params, *data)):
             return True   # the start's own problem, which examine_start reports
