@@ -185,12 +185,13 @@ class LBFGS:
         if not slope < 0.0:   # not a descent direction (rounding): start the memory afresh
             self.memory = Memory()
             direction, slope = -self.grad, -float(self.grad @ self.grad)
-        first = 1.0 if self.memory.pairs else min(1.0, 1.0 / math.sqrt(-slope))
+        # without pairs, a step of unit length (scipy's L-BFGS-B: 1/‖d‖), wherever ‖g‖ is
+        first = 1.0 if self.memory.pairs else 1.0 / math.sqrt(-slope)
         found = self._search(direction, slope, first)
         if found is None and self.memory.pairs:   # the quasi-Newton direction failed: steepest descent
             self.memory = Memory()
             direction, slope = -self.grad, -float(self.grad @ self.grad)
-            found = self._search(direction, slope, min(1.0, 1.0 / math.sqrt(-slope)))
+            found = self._search(direction, slope, 1.0 / math.sqrt(-slope))
         self.moved = found is not None
         if found is None:
             self.flat = -slope <= FLAT * abs(self.loss)

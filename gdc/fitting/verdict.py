@@ -11,7 +11,9 @@ parameters a fit returns:
    sits on a plateau (the model saturates in it), far from any minimum it could tell;
 4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
-   2c·JᵀJ, or finite differences of the gradient), at most CLAIM times the loss scale.
+   2c·JᵀJ, or finite differences of the gradient; past KRYLOV_ABOVE parameters, where those
+   differences cost 2p + 1 gradient passes, a Krylov estimate from a few Hessian-vector products,
+   gdc.fitting.krylov), at most CLAIM times the loss scale.
    (The bundle method brings its own certificate, a subgradient bound.)
 
 In a box (bounds, fixed parameters: gdc.fitting.bounds) the gradient is the projected one, the
@@ -26,6 +28,8 @@ import math
 
 import numpy as np
 
+from .krylov import krylov_gap
+from .optimizers import fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
@@ -35,6 +39,12 @@ CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochasti
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
+# Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
+# the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET).
+KRYLOV_ABOVE = 20
+KRYLOV_BUDGET = 40
+KRYLOV = "Krylov estimate from Hessian-vector products"
+DIFFERENCES = "gradient's finite differences"
 
 
 class Curvature:
@@ -45,9 +55,12 @@ class Curvature:
     as Levenberg–Marquardt does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
     linearized model could still remove) from an SVD of J, which stays accurate where JᵀJ is
     ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
-    finite differences of the gradient."""
+    finite differences of the gradient (or, for many parameters, a Krylov estimate from
+    Hessian-vector products). `passes` is what the last gap took, in gradient passes (before
+    any, what one is expected to take); `krylov` forces (True) or forbids (False) the Krylov
+    estimate, which is otherwise taken past KRYLOV_ABOVE parameters."""
 
-    def __init__(self, kernels, data, box=None):
+    def __init__(self, kernels, data, box=None, krylov: bool | None = None):
         self.kernels, self.data, self.box = kernels, data, box
         size, rows = len(kernels.param_names), len(data[0]) if data else 0
         self.least_squares = kernels.jtj_jtr is not None
@@ -59,11 +72,15 @@ class Curvature:
             self.how = "Gauss–Newton matrix"
         elif kernels.loss_grad_hess is not None:
             self.how = "Hessian"
+        elif size <= MAX_STATISTICS and (krylov if krylov is not None else size > KRYLOV_ABOVE):
+            self.how, self.passes, self.exact = KRYLOV, min(2 * size + 1, 8), False
         elif size <= MAX_STATISTICS:
-            self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
+            self.how, self.passes, self.exact = DIFFERENCES, 2 * size + 1, False
         else:
             self.how, self.passes = None, 0
         self._cached = None   # (params, r, J): the checks of one answer share one evaluation
+        self._fused = None    # (params, loss, gradient): so do their gradients
+        self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
     def scale(self, params: np.ndarray, loss: float) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
@@ -85,7 +102,9 @@ class Curvature:
             jtj = np.zeros((size, size))
             rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
             return self.factor * rss, 2.0 * self.factor * grad
-        return self.kernels.loss_grad(params, *self.data, grad), grad
+        if self._fused is None or not np.array_equal(self._fused[0], params):
+            self._fused = (params.copy(), self.kernel(params, *self.data, grad), grad)
+        return self._fused[1], self._fused[2].copy()
 
     def column_norms(self, params: np.ndarray) -> np.ndarray:
         """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
@@ -104,12 +123,28 @@ class Curvature:
             self._cached = (params.copy(), residuals, jacobian)
         return self._cached[1], self._cached[2]
 
-    def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
+    def gap(self, params: np.ndarray, radius: float, claim: float | None = None) -> tuple[float, float]:
         """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
-        parameters it leaves free."""
+        parameters it leaves free. `claim` (relative): the Krylov estimate may stop once it
+        knows on which side of it the gap is."""
         free = self.free(params)
         if self.how == "Gauss–Newton decrement":
             return self._projected(params, free)
+        if self.how == KRYLOV:
+            loss, grad = self.loss_grad(params)
+            target = None if claim is None else claim * self.scale(params, loss)
+            found = krylov_gap(self._product(params, grad, free), grad if free is None else grad[free],
+                               radius, target, KRYLOV_BUDGET)
+            self.passes = 1 + found.passes
+            if found.decided:
+                return loss, found.gap
+            self.how = DIFFERENCES   # undecided at the budget: the whole Hessian after all
+            try:
+                loss, gap = self.gap(params, radius)
+            finally:
+                self.how = KRYLOV
+            self.passes += 2 * len(params) + 1
+            return loss, gap
         loss, grad, matrix = self._matrix(params)
         if free is not None:
             grad, matrix = grad[free], matrix[np.ix_(free, free)]
@@ -133,6 +168,24 @@ class Curvature:
         along = left[:, kept].T @ residuals
         return loss, self.factor * float(along @ along)
 
+    def _product(self, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None):
+        """v ↦ Hv over the free elements, by a forward difference of the gradient (one pass):
+        (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1 and h ≈ √ε·max(‖θ‖, 1)."""
+        step = 1e-7 * max(norm(params), 1.0)
+        shifted, up = np.empty_like(params), np.zeros_like(params)
+        direction = np.zeros_like(params)
+
+        def product(v: np.ndarray) -> np.ndarray:
+            if free is None:
+                direction[:] = v
+            else:
+                direction[free] = v
+            np.add(params, step * direction, out=shifted)
+            self.kernel(shifted, *self.data, up)
+            image = (up - grad) / step
+            return image if free is None else image[free]
+        return product
+
     def _matrix(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         k, data, size = self.kernels, self.data, len(params)
         if self.how == "Hessian":
@@ -148,9 +201,9 @@ class Curvature:
             h = 6e-6 * max(abs(params[j]), 1.0)
             shifted = params.copy()
             shifted[j] += h
-            k.loss_grad(shifted, *data, up)
+            self.kernel(shifted, *data, up)
             shifted[j] -= 2.0 * h
-            k.loss_grad(shifted, *data, down)
+            self.kernel(shifted, *data, down)
             matrix[:, j] = (up - down) / (2.0 * h)
         return loss, grad, 0.5 * (matrix + matrix.T)
 
@@ -303,10 +356,10 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
     if curvature.how is None:
         return {}
     radius = max(norm(params), norm(params - start), 1.0)
-    loss, gap = curvature.gap(params, radius)
+    claim = claim_for(options)
+    loss, gap = curvature.gap(params, radius, claim)
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
-    claim = claim_for(options)
     scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
