@@ -181,7 +181,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     element of a vector or matrix) or one element, "W[1, 2]". They narrow the model's own
     bounds (`param k in (0, inf)`): the fit keeps to both. `fixed` holds parameters (or
     elements) at values, {"b": 0}, without recompiling: the fit equals that of the model with
-    b replaced by 0. A parameter that ends on a bound, or is fixed, has no standard error
+    b replaced by 0. Every method but bundle keeps to them (lbfgs with L-BFGS-B's semantics).
+    A parameter that ends on a bound, or is fixed, has no standard error
     (`result.held` says which and why).
 
     Measurement errors (`--sigma`): `sigma` names a data column of errors σᵢ > 0, and each

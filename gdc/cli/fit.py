@@ -30,9 +30,10 @@ Bounds and fixed parameters: --bound k=0:10 keeps k in [0, 10] (k=0: for k ≥ 0
 inf and -inf; 'k=(0, 10]' for open ends); --fix b=0 holds b at 0 without recompiling. A name
 is a parameter (all of a vector or matrix) or one element, 'W[1, 2]'. Both repeat, or take a
 comma list. --bound narrows the model's own bounds (`param k = 1 in (0, inf)`), never widens
-them. Every method keeps to the box (lm and newton by projected steps, the first-order methods
-by projecting after each update; bundle takes none); a parameter that ends on a bound or is
-fixed is marked in the report and has no standard error."""
+them. Every method keeps to the box (lm and newton by projected steps, lbfgs by projected
+quasi-Newton steps with L-BFGS-B's semantics, the first-order methods by projecting after each
+update; bundle takes none); a parameter that ends on a bound or is fixed is marked in the
+report and has no standard error."""
 
 SWEEP_HELP = """\
 Fit once per learning rate and compare: epochs to converge, or 'diverged' — the
@@ -110,7 +111,8 @@ def _common(p) -> None:
                         "smooth loss, else gd), "
                         "lm (Levenberg–Marquardt), newton (damped), bundle (a proximal bundle method, "
                         "for losses with kinks), lbfgs (L-BFGS with a strong Wolfe line search; stops "
-                        "on --gtol, the largest |∂J/∂θ|, or --tol), gd (full batch), sgd (one row at a time), "
+                        "on --gtol, the largest |∂J/∂θ|, or --tol; with --bound or --fix, L-BFGS-B's "
+                        "semantics by projected steps), gd (full batch), sgd (one row at a time), "
                         "minibatch, momentum, adam (lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
                    help=f"rows per update: minibatch (default {BATCH_SIZE}), momentum and adam (default: all)")
