@@ -46,12 +46,7 @@ def add_parser(sub) -> None:
     _common(fit)
     fit.add_argument("--lr", type=float, metavar="RATE",
                      help="learning rate (default: chosen by gdc so that the fit does not diverge)")
-    b = fit.add_argument_group("bounds and fixed parameters")
-    b.add_argument("--bound", action="append", metavar="NAME=LOW:HIGH",
-                   help="keep a parameter in [LOW, HIGH], e.g. k=0:10, k=0: (k ≥ 0), k=-inf:0, or "
-                        "'k=(0, 10]' with open ends; repeat, or give a comma list")
-    b.add_argument("--fix", action="append", metavar="NAME=VALUE",
-                   help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
+    _box_arguments(fit)
     fit.add_argument("--json", action="store_true", help="print the result as one JSON object "
                      "(with the covariance and correlation matrices of a least-squares fit)")
     u = fit.add_argument_group("measurement errors and uncertainties (least-squares losses)")
@@ -76,6 +71,7 @@ def add_parser(sub) -> None:
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
                            description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(sweep)
+    _box_arguments(sweep)
     sweep.add_argument("--lr", required=True, type=_rates, metavar="R1,R2,...",
                        help="the learning rates to try, e.g. 0.001,0.01,0.1,1")
     sweep.add_argument("--json", action="store_true", help="print one JSON object per rate, in a list")
@@ -156,6 +152,26 @@ def _common(p) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 
+def _box_arguments(parser) -> None:
+    """--bound and --fix, for fit and lr-sweep."""
+    b = parser.add_argument_group("bounds and fixed parameters")
+    b.add_argument("--bound", action="append", metavar="NAME=LOW:HIGH",
+                   help="keep a parameter in [LOW, HIGH], e.g. k=0:10, k=0: (k ≥ 0), k=-inf:0, or "
+                        "'k=(0, 10]' with open ends; repeat, or give a comma list")
+    b.add_argument("--fix", action="append", metavar="NAME=VALUE",
+                   help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
+
+
+def _box(args, problem):
+    """The --bound and --fix of the command line, checked against the model (an unknown name
+    fails here, before any output)."""
+    from gdc.fitting.bounds import make_box, parse_bounds, parse_fixed
+    bounds = parse_bounds(args.bound) if args.bound else None
+    fixed = parse_fixed(args.fix) if args.fix else None
+    make_box(problem.kernels, problem.params_layout, bounds, fixed)
+    return bounds, fixed
+
+
 def _rates(text: str) -> list[float]:
     rates = [positive_number(part) for part in text.split(",") if part.strip()]
     if not rates:
@@ -208,18 +224,15 @@ def run_fit(args) -> int:
     from gdc.io.files import write_atomic
     from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
-    from gdc.fitting.bounds import parse_bounds, parse_fixed, make_box
     from gdc.fitting.intervals import parse_ci, with_intervals
     options = _options(args, args.lr)
-    bounds = parse_bounds(args.bound) if args.bound else None
-    fixed = parse_fixed(args.fix) if args.fix else None
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     wanted = parse_ci(args.ci) if args.ci is not None else None
     if args.absolute_sigma and args.sigma is None:
         raise GdcError("--absolute-sigma says how to read the errors of --sigma", where="--absolute-sigma",
                        hint="give the column of errors: --sigma COLUMN")
     problem, init = _prepare(args, outputs)
-    make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
+    bounds, fixed = _box(args, problem)
     _say(args, preamble(problem, options) + "\n")
     progress = progress_bar(options.max_epochs, options.method, args.quiet)
     try:
@@ -253,9 +266,11 @@ def run_sweep(args) -> int:
     from gdc.fitting.run import run
     from gdc.fitting.report import dumps, result_json, sweep_text
     problem, init = _prepare(args, [(args.plot, "--plot")])
+    bounds, fixed = _box(args, problem)
     base = _options(args, args.lr[0])
     _say(args, preamble_for_sweep(problem, base, args.lr))
-    results = [run(problem, dataclasses.replace(base, lr=lr), init=init) for lr in args.lr]
+    results = [run(problem, dataclasses.replace(base, lr=lr), init=init, bounds=bounds, fixed=fixed)
+               for lr in args.lr]
     if args.plot:
         from gdc.fitting.plot import plot_sweep
         plot_sweep(results, problem, args.plot)
