@@ -20,6 +20,7 @@ from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
 from .bounds import Box, enter, make_box
 from .method import choose_method
+from .optimizers import remembering
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
@@ -98,7 +99,8 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):
         raise GdcError(f"--sigma weighs the full-batch fit; --method {options.method} updates from "
                        "samples or cutting planes", where="--sigma", hint="use --method lm (or auto)")
-    flat = dataclasses.replace(problem, kernels=kernels, box=box)
+    flat = dataclasses.replace(problem, kernels=remembering(kernels, problem.data), box=box)
+    kernels = flat.kernels
     examining = time.perf_counter()
     start = examine_start(kernels, flat.data, params, options.seed, None if box is None else box.fixed)
     if start.reason is not None:
