@@ -80,7 +80,16 @@ class Curvature:
             self.how, self.passes = None, 0
         self._cached = None   # (params, r, J): the checks of one answer share one evaluation
         self._fused = None    # (params, loss, gradient): so do their gradients
+        self.products = None  # Hessian-vector products the last Krylov estimate took
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
+
+    def described(self) -> str:
+        """Where the last gap came from, in words (the Krylov estimate says what it cost)."""
+        if self.how == KRYLOV and self.products is not None:
+            if self.passes > 1 + self.products:   # undecided: the differences decided
+                return f"{DIFFERENCES}, the Krylov estimate undecided after {self.products} products"
+            return f"{self.how}, {self.passes} gradient passes"
+        return str(self.how)
 
     def scale(self, params: np.ndarray, loss: float) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
@@ -135,7 +144,7 @@ class Curvature:
             target = None if claim is None else claim * self.scale(params, loss)
             found = krylov_gap(self._product(params, grad, free), grad if free is None else grad[free],
                                radius, target, KRYLOV_BUDGET)
-            self.passes = 1 + found.passes
+            self.passes, self.products = 1 + found.passes, found.passes
             if found.decided:
                 return loss, found.gap
             self.how = DIFFERENCES   # undecided at the budget: the whole Hessian after all
@@ -364,12 +373,12 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
-                                      f"(relative {relative:.2g} ≤ {claim:g}, by the {curvature.how})"))
+                                      f"(relative {relative:.2g} ≤ {claim:g}, by the {curvature.described()})"))
     if math.isinf(gap):
-        why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
+        why = f"the {curvature.described()} has a negative eigenvalue here: a saddle, not a minimum"
     else:
         why = (f"the loss may still be {gap:.3g} above its minimum (relative {relative:.2g} > "
-               f"{claim:g}, by the {curvature.how})")
+               f"{claim:g}, by the {curvature.described()})")
     stopped = result.message.removeprefix("converged: ")
     return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
 

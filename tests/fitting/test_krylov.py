@@ -6,6 +6,7 @@ compiled model it agrees with the Hessian by differences it replaces, on the sid
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -156,8 +157,22 @@ def test_a_fit_stopped_early_on_an_ill_conditioned_problem_is_not_called_converg
     data = cancer(np.logspace(-3, 1, 30))
     result = gdc.fit(LOGISTIC, data, method="lbfgs", gtol=1e-5, tol=0)
     assert result.reason == Stop.STALLED and not result.converged
-    assert "by the Krylov estimate" in result.message and "may still be" in result.message
+    assert re.search(r"by the Krylov estimate from Hessian-vector products, \d gradient passes\)$", result.message)
+    assert "may still be" in result.message
     problem = prepare(LOGISTIC, data)
     theta = np.r_[result.params["w"], result.params["b"]]
     loss, gap = Curvature(fit_kernels(problem), problem.data, krylov=False).gap(theta, 10.0)
     assert gap > 1e-8 * loss   # the Hessian by differences refuses it too
+
+
+def test_undecided_at_its_budget_the_estimate_gives_way_to_the_differences(logistic, monkeypatch):
+    import gdc.fitting.verdict as verdict
+    _, kernels, arrays = logistic
+    theta = 1e-4 * np.random.default_rng(8).standard_normal(31)
+    monkeypatch.setattr(verdict, "KRYLOV_BUDGET", 2)   # too few products to decide anything
+    curvature = Curvature(kernels, arrays, krylov=True)
+    loss, gap = curvature.gap(theta, 10.0)   # no claim: only a whole space would decide
+    _, full = Curvature(kernels, arrays, krylov=False).gap(theta, 10.0)
+    assert gap == full and curvature.passes == 1 + 2 + 63
+    assert curvature.described() == ("gradient's finite differences, the Krylov estimate undecided "
+                                     "after 2 products")
