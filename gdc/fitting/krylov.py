@@ -15,8 +15,11 @@ that space Q the Rayleigh–Ritz matrix T = QᵀHQ gives, as the p×p Hessian wo
 - what the space misses: exactly ½rᵀH⁻¹r, r = g − HQy the residual at the space's minimizer y
   (the conjugate-gradient identity ½gᵀH⁻¹g = G + ½rᵀH⁻¹r). Where every curvature of H is at
   least FLAT times its largest, which is what the full estimate counts as curved, that is at
-  most ½‖r‖²/(FLAT·θ_max), θ_max the largest Ritz value (never above H's largest eigenvalue).
-  G plus that is U, an upper bound of the full estimate's curved part; a certificate takes U,
+  most ½‖r‖²/(FLAT·θ_max), θ_max the largest Ritz value (never above H's largest eigenvalue);
+  along the flatter directions, which the full estimate takes at |gᵀv|·radius, the residual
+  holds g's whole component (Hv ≈ 0 there), so ‖r‖·radius more covers them. G plus both is U,
+  an upper bound of the full estimate (up to its ℓ1 sum over several flat directions, where
+  U takes their ℓ2 norm, the decrease a ball of that radius allows); a certificate takes U,
   and only when U is within MARGIN of the claim. (The smallest Ritz value would give a tighter
   U but not a bound: it approaches λ_min from above, and on an ill-conditioned H it would
   certify gaps far above the claim; tests/fitting/test_krylov.py holds it to that.)
@@ -40,7 +43,7 @@ NEGATIVE = 1e-4   # a Ritz value below −NEGATIVE·|top| is negative curvature 
 FLAT = 1e-7       # a Ritz value below FLAT·top is a flat direction (as gdc.fitting.verdict's estimate)
 PROBES = 3        # vectors of the random branch: r, Hr, H²r (its Lanczos sees H's extreme eigenvalues)
 MARGIN = 0.5      # certify only when the estimate is within this share of the claim
-SEED = 20260         # the random branch's vector: fixed, so a verdict is reproducible
+SEED = 20260      # the random branch's vector: fixed, so a verdict is reproducible
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,41 @@ def krylov_gap(product: Callable[[np.ndarray], np.ndarray], grad: np.ndarray, ra
         settled = target is not None and upper <= MARGIN * target
 
 
+class _Chain:
+    """One Krylov chain v, Hv, H²v, … kept pure (orthonormal within itself, Lanczos with full
+    reorthogonalization), so that the space always holds the whole Krylov space of its start:
+    a chain's next vector is H times its own last one, never H times a vector of the other."""
+
+    def __init__(self, start: np.ndarray, length: int | None):
+        self.vectors: list[np.ndarray] = []
+        self.length = length   # vectors it may add (None: no limit)
+        self.next = _unit(start, self.vectors)
+
+    def open(self) -> bool:
+        return self.next is not None and (self.length is None or len(self.vectors) < self.length)
+
+    def advance(self, image: np.ndarray) -> None:
+        """Take self.next, whose product is `image`; the next vector is `image`, orthogonalized."""
+        self.vectors.append(self.next)
+        self.next = _unit(image, self.vectors)
+
+
+def _unit(vector: np.ndarray, basis: list[np.ndarray]) -> np.ndarray | None:
+    """`vector` orthogonalized against `basis` (Gram–Schmidt twice) and normalized; None when
+    nothing of it is left (it lies in their span) or it is not finite."""
+    size = float(np.linalg.norm(vector))
+    if not size > 0.0 or not math.isfinite(size):
+        return None
+    q = vector / size
+    for _ in range(2):
+        for b in basis:
+            q -= float(b @ q) * b
+    left = float(np.linalg.norm(q))
+    return None if left <= 1e-10 else q / left
+
+
 class _Space:
-    """The orthonormal basis Q, the products HQ, and the vectors waiting to extend the space."""
+    """The orthonormal basis Q of both chains together, the products HQ, and the chains."""
 
     def __init__(self, product, grad: np.ndarray, budget: int):
         self.product, self.budget = product, budget
@@ -90,49 +126,42 @@ class _Space:
         self.images: list[np.ndarray] = []
         self.passes, self.size = 0, len(grad)
         probe = np.random.default_rng(SEED).standard_normal(len(grad))
-        # (vector, branch): the gradient's chain and the random one, taken in turn
-        self.waiting: list[tuple[np.ndarray, str]] = [(grad.astype(float), "g"), (probe, "r")]
-        self.random_taken = 0
+        self.gradient, self.random = _Chain(grad.astype(float), None), _Chain(probe, PROBES)
+        self.turn = 0   # the chains take turns, the gradient's first
 
     def probed(self) -> bool:
-        return self.random_taken >= PROBES or not any(branch == "r" for _, branch in self.waiting)
+        return not self.random.open()
 
     def complete(self) -> bool:
-        """No vector is left to extend the space (every chain closed), or it is the whole space."""
-        return not self.waiting or len(self.basis) >= self.size
+        """No chain can add a vector (each closed: an invariant space), or Q is the whole space."""
+        return not (self.gradient.open() or self.random.open()) or len(self.basis) >= self.size
 
     def grow(self, prefer_random: bool = False) -> bool:
         """Add one vector to the space (one product); False when none is left to add, or at the
         budget. `prefer_random`: the random chain's next vector first."""
         while not self.complete() and self.passes < self.budget:
-            chosen = next((i for i, (_, branch) in enumerate(self.waiting) if branch == "r"), 0) if prefer_random else 0
-            vector, branch = self.waiting.pop(chosen)
-            q = self._orthogonal(vector)
-            if q is None:
-                continue   # already in the space: that chain is exhausted
-            image = self.product(q)
-            self.passes += 1
-            self.basis.append(q)
-            self.images.append(image)
-            if branch == "r":
-                self.random_taken += 1
-            if branch == "g" or self.random_taken < PROBES:
-                self.waiting.append((image, branch))
-            return True
+            chain = self._chosen(prefer_random)
+            q = _unit(chain.next, self.basis)
+            if q is not None:
+                self.basis.append(q)
+                self.images.append(self.product(q))
+                self.passes += 1
+            # the chain's vector now lies in span Q, so its product is HQ·(Qᵀv): no new pass
+            coefficients = np.array([float(b @ chain.next) for b in self.basis])
+            chain.advance(np.array(self.images).T @ coefficients)
+            if q is not None:
+                return True
         return False
 
-    def _orthogonal(self, vector: np.ndarray) -> np.ndarray | None:
-        size = float(np.linalg.norm(vector))
-        if not size > 0.0 or not math.isfinite(size):
-            return None
-        q = vector / size
-        for _ in range(2):   # Gram–Schmidt twice: orthogonal to rounding
-            for b in self.basis:
-                q -= float(b @ q) * b
-        left = float(np.linalg.norm(q))
-        if left <= 1e-10:
-            return None
-        return q / left
+    def _chosen(self, prefer_random: bool) -> _Chain:
+        if prefer_random and self.random.open():
+            return self.random
+        if not self.random.open():
+            return self.gradient
+        if not self.gradient.open():
+            return self.random
+        self.turn += 1
+        return self.gradient if self.turn % 2 else self.random
 
     def estimate(self, grad: np.ndarray, radius: float) -> tuple[float, float, float] | None:
         """(G, U, ‖r‖): see the module's docstring; None when a product is not finite."""
@@ -152,5 +181,5 @@ class _Space:
         lower = float(0.5 * np.sum(along[curved] ** 2 / values[curved]) + np.sum(np.abs(along[~curved])) * radius)
         y = vectors[:, curved] @ (along[curved] / values[curved])
         residual = float(np.linalg.norm(grad - hq @ y))
-        missed = 0.5 * residual ** 2 / (FLAT * float(values[-1]))
+        missed = 0.5 * residual ** 2 / (FLAT * float(values[-1])) + residual * radius
         return lower, lower + missed, residual

@@ -40,8 +40,9 @@ SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times t
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
-# the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET).
-KRYLOV_ABOVE = 20
+# the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
+# and half of p; undecided there, the differences decide after all).
+KRYLOV_ABOVE = 50
 KRYLOV_BUDGET = 40
 KRYLOV = "Krylov estimate from Hessian-vector products"
 DIFFERENCES = "gradient's finite differences"
@@ -142,8 +143,10 @@ class Curvature:
         if self.how == KRYLOV:
             loss, grad = self.loss_grad(params)
             target = None if claim is None else claim * self.scale(params, loss)
+            # undecided, it costs its products and then the differences: at most half of p more
+            budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
             found = krylov_gap(self._product(params, grad, free), grad if free is None else grad[free],
-                               radius, target, KRYLOV_BUDGET)
+                               radius, target, budget)
             self.passes, self.products = 1 + found.passes, found.passes
             if found.decided:
                 return loss, found.gap
