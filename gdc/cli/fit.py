@@ -18,8 +18,10 @@ FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
 the loss: a loss with kinks (abs, max, min) is fitted by a bundle method, a sum of squared
 residuals by Levenberg–Marquardt, another loss of a few parameters by Newton's method
-(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported converged only when a
-certificate holds at its answer; otherwise the report says why not, and what to try.
+(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported
+converged only when a certificate holds at its answer (the gap to a minimum the curvature
+predicts; past 50 parameters without a Hessian kernel, estimated from a few Hessian-vector
+products); otherwise the report says why not, and what to try.
 
 The model's undeclared names that are columns of the data file are data; the others are
 parameters. --map NAME=COLUMN feeds a model data name from a column of another name.
