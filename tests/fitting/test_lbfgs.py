@@ -211,3 +211,19 @@ def test_lbfgs_takes_tolerances_but_no_learning_rate():
     result = gdc.fit("model y = m*x\nloss mean((y - Y)^2)", {"x": [1.0, 2.0], "Y": [1.0, 2.1]},
                      method="lbfgs", gtol=1e-12)
     assert result.converged and math.isclose(result.params["m"], 5.2 / 5, rel_tol=1e-9)
+
+
+def test_the_box_run_reaches_scipys_l_bfgs_b_answer_in_rosenbrocks_valley():
+    from scipy.optimize import minimize
+    from gdc.fitting.bounds import Box
+    from gdc.fitting.lbfgs_box import BoxedLBFGS
+    lower, upper = np.array([-2.0, -np.inf]), np.array([0.5, 0.2])   # the minimum (1, 1) is outside
+    box = Box(lower, upper, np.zeros(2, dtype=bool), (None, None))
+    theta = np.array([-1.2, 0.1])
+    out, message = lbfgs(Numpy(rosenbrock), theta, 1000, gtol=1e-10, tol=0.0,
+                         make=lambda *args: BoxedLBFGS(*args, box=box))
+    found = minimize(rosenbrock, [-1.2, 0.1], jac=True, method="L-BFGS-B", bounds=[(-2, 0.5), (None, 0.2)],
+                     options=dict(gtol=1e-12, ftol=0.0))
+    assert out.converged and theta[0] <= 0.5 and theta[1] <= 0.2
+    np.testing.assert_allclose(theta, found.x, rtol=0, atol=1e-6)
+    assert theta[1] == 0.2   # on its bound: b would rise toward a², but may not pass 0.2
