@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .krylov import krylov_gap
-from .optimizers import fused_kernel
+from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
@@ -115,6 +115,13 @@ class Curvature:
         if self._fused is None or not np.array_equal(self._fused[0], params):
             self._fused = (params.copy(), self.kernel(params, *self.data, grad), grad)
         return self._fused[1], self._fused[2].copy()
+
+    def loss_at(self, params: np.ndarray) -> float:
+        """The loss alone; over big data by the parallel fused kernel (faster there than the
+        serial loss kernel, and the same bits as loss_grad's)."""
+        if sum(column.size for column in self.data) >= PARALLEL_MIN_VALUES:
+            return self.kernel(params, *self.data, np.zeros(len(params)))
+        return self.kernels.loss(params, *self.data)
 
     def column_norms(self, params: np.ndarray) -> np.ndarray:
         """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
@@ -263,7 +270,7 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
         what = "the loss is" if not math.isfinite(loss) else "the gradient is"
         return _not_finite(loss, grad_norm, what)
-    found = _ray(problem, params, start, loss)
+    found = _ray(problem, params, start, loss, curvature.loss_at)
     if found is not None:
         return _verdict(*found)
     if not result.converged or result.reason == Stop.SUBGRADIENT:
@@ -296,7 +303,7 @@ def _verdict(reason: Stop, message: str, advice: str) -> dict:
     return dict(reason=reason, converged=False, message=message, advice=advice)
 
 
-def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
+def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float, loss_at=None):
     """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
     norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
     travel = params - start
@@ -308,7 +315,8 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     k, previous, falls = problem.kernels, loss, []
     for doubling in range(RAY_DOUBLINGS):
         probe = params + (2.0 ** doubling) * reach * direction
-        value = k.loss(probe if problem.box is None else problem.box.project(probe), *problem.data)
+        point = probe if problem.box is None else problem.box.project(probe)
+        value = k.loss(point, *problem.data) if loss_at is None else loss_at(point)
         if value == -math.inf:
             break
         if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
