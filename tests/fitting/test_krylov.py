@@ -206,3 +206,20 @@ def test_undecided_at_its_budget_the_estimate_gives_way_to_the_differences(logis
     assert gap == full and curvature.passes == 1 + 2 + 63
     assert curvature.described() == ("gradient's finite differences, the Krylov estimate undecided "
                                      "after 2 products")
+
+
+def test_a_remembered_pass_answers_the_same_parameters_from_memory(logistic, monkeypatch):
+    from gdc.fitting import optimizers
+    _, kernels, arrays = logistic
+    monkeypatch.setattr(optimizers, "REMEMBER_MIN_VALUES", 0)   # the breast-cancer data is small
+    wrapped = optimizers.remembering(kernels, arrays)
+    calls = []
+    kernel = wrapped.module.loss_grad.kernel
+    wrapped.module.loss_grad.kernel = lambda *args: calls.append(1) or kernel(*args)
+    theta, first, again = np.full(31, 0.01), np.zeros(31), np.zeros(31)
+    loss = wrapped.loss_grad(theta, *arrays, first)
+    assert wrapped.loss_grad(theta.copy(), *arrays, again) == loss and np.array_equal(first, again)
+    assert len(calls) == 1   # the same parameters and data arrays: no second pass
+    wrapped.loss_grad(theta + 1e-12, *arrays, again)
+    wrapped.loss_grad(theta, *(column.copy() for column in arrays), again)   # other arrays: a pass
+    assert len(calls) == 3 and np.array_equal(first, again)
