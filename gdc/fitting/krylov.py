@@ -3,12 +3,13 @@
 
 Each product Hv costs one gradient pass, a forward difference of the fused gradient kernel
 (gdc.fitting.verdict supplies it). The products span a Krylov space from the gradient g
-(g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random vector, so that negative
+(g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random vector (each chain kept
+pure: H times its own vectors, never the other's), so that negative
 curvature the gradient does not see (a saddle reached along a symmetric path) can show. On
 that space Q the Rayleigh–Ritz matrix T = QᵀHQ gives, as the p×p Hessian would on the whole space:
 
-- negative curvature: a Ritz value below −NEGATIVE·|top| is an eigenvalue range of H really
-  reaches (Ritz values lie inside H's spectrum), so the point is a saddle: the gap is ∞;
+- negative curvature: a Ritz value below −NEGATIVE·|top| means H has a negative eigenvalue
+  (Ritz values lie inside H's spectrum), so the point is a saddle: the gap is ∞;
 - the gap over the space, G = ½cᵀT⁻¹c with c = Qᵀg (|cᵀv|·radius along a flat Ritz direction,
   as the full estimate takes a flat eigenvector). G grows with the space towards ½gᵀH⁻¹g, so a
   G above the claim already refuses it;

@@ -227,3 +227,18 @@ def test_the_box_run_reaches_scipys_l_bfgs_b_answer_in_rosenbrocks_valley():
     assert out.converged and theta[0] <= 0.5 and theta[1] <= 0.2
     np.testing.assert_allclose(theta, found.x, rtol=0, atol=1e-6)
     assert theta[1] == 0.2   # on its bound: b would rise toward a², but may not pass 0.2
+
+
+def test_a_bounded_quadratic_ends_at_its_known_constrained_minimum():
+    # orthonormal columns (XᵀX/N = I): mean((Xw − Y)²) = ‖w − w*‖² + const, whose minimum in
+    # the box is w* clipped into it
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.standard_normal((200, 5)))
+    x = q * np.sqrt(200)
+    best = np.array([-2.0, -0.3, 0.1, 0.45, 3.0])
+    y = x @ best
+    result = gdc.fit("data x[d], Y\nparam w[d] = 0\nmodel y = dot(w, x)\nloss mean((y - Y)^2)\n",
+                     {"x": x, "Y": y}, method="lbfgs", bounds={"w": (-0.5, 0.5)}, gtol=1e-12, tol=0)
+    assert result.method == "lbfgs" and result.converged
+    np.testing.assert_allclose(result.params["w"], np.clip(best, -0.5, 0.5), rtol=0, atol=1e-9)
+    assert [why for why in result.held] == ["at lower bound -0.5", "", "", "", "at upper bound 0.5"]
