@@ -254,7 +254,8 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     element of a vector or matrix) or one element, "W[1, 2]". They narrow the model's own
     bounds (`param k in (0, inf)`): the fit keeps to both. `fixed` holds parameters (or
     elements) at values, {"b": 0}, without recompiling: the fit equals that of the model with
-    b replaced by 0. A parameter that ends on a bound, or is fixed, has no standard error
+    b replaced by 0. Every method but bundle keeps to them (lbfgs with L-BFGS-B's semantics).
+    A parameter that ends on a bound, or is fixed, has no standard error
     (`result.held` says which and why).
 
     Measurement errors (`--sigma`): `sigma` names a data column of errors σᵢ > 0, and each
@@ -378,16 +379,18 @@ def _write_outputs(result: FitResult, plot, history) -> None:
 
 def sweep(model, data, lr: Iterable[float], method: str = "gd", *, init: Mapping[str, float] | None = None,
           mapping: Mapping[str, str] | None = None, drop_nonfinite: bool = False,
-          plot: str | os.PathLike | None = None, **options) -> Sweep:
+          plot: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
+          fixed: Mapping[str, float] | None = None, **options) -> Sweep:
     """The learning-rate experiment of `gdc lr-sweep`: one fit per rate (a diverged one is kept,
-    not raised). `options` are those of `fit`; the Sweep prints as a table and draws its curves."""
+    not raised). `options` are those of `fit`, and `bounds` and `fixed` too (every fit keeps to
+    them); the Sweep prints as a table and draws its curves."""
     from gdc.fitting.sweep import run_sweep
 
     rates = [float(rate) for rate in lr]
     base = fit_options(method, rates[0] if rates else None, **options)
     _check_outputs(model, data, {"plot": plot})
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
-    result = run_sweep(problem, base, rates, init)
+    result = run_sweep(problem, base, rates, init, bounds, fixed)
     if plot is not None:
         result.plot(plot)
     return result

@@ -18,8 +18,10 @@ FIT_HELP = """\
 Fit the parameters of a gd model to a data file. By default (--method auto) gdc looks at
 the loss: a loss with kinks (abs, max, min) is fitted by a bundle method, a sum of squared
 residuals by Levenberg–Marquardt, another loss of a few parameters by Newton's method
-(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported converged only when a
-certificate holds at its answer; otherwise the report says why not, and what to try.
+(damped), another smooth loss by L-BFGS, anything else by gradient descent. A fit is reported
+converged only when a certificate holds at its answer (the gap to a minimum the curvature
+predicts; past 50 parameters without a Hessian kernel, estimated from a few Hessian-vector
+products); otherwise the report says why not, and what to try.
 
 The model's undeclared names that are columns of the data file are data; the others are
 parameters. --map NAME=COLUMN feeds a model data name from a column of another name.
@@ -30,9 +32,10 @@ Bounds and fixed parameters: --bound k=0:10 keeps k in [0, 10] (k=0: for k ≥ 0
 inf and -inf; 'k=(0, 10]' for open ends); --fix b=0 holds b at 0 without recompiling. A name
 is a parameter (all of a vector or matrix) or one element, 'W[1, 2]'. Both repeat, or take a
 comma list. --bound narrows the model's own bounds (`param k = 1 in (0, inf)`), never widens
-them. Every method keeps to the box (lm and newton by projected steps, the first-order methods
-by projecting after each update; bundle takes none); a parameter that ends on a bound or is
-fixed is marked in the report and has no standard error.
+them. Every method keeps to the box (lm and newton by projected steps, lbfgs by projected
+quasi-Newton steps with L-BFGS-B's semantics, the first-order methods by projecting after each
+update; bundle takes none); a parameter that ends on a bound or is fixed is marked in the
+report and has no standard error.
 
 On an NVIDIA GPU (--device gpu; numba-cuda, pip install 'gdc[gpu]'): the data are copied to
 the device once, and each step moves only the parameters there and the sums back. Scalar
@@ -61,12 +64,7 @@ def add_parser(sub) -> None:
     _common(fit)
     fit.add_argument("--lr", type=float, metavar="RATE",
                      help="learning rate (default: chosen by gdc so that the fit does not diverge)")
-    b = fit.add_argument_group("bounds and fixed parameters")
-    b.add_argument("--bound", action="append", metavar="NAME=LOW:HIGH",
-                   help="keep a parameter in [LOW, HIGH], e.g. k=0:10, k=0: (k ≥ 0), k=-inf:0, or "
-                        "'k=(0, 10]' with open ends; repeat, or give a comma list")
-    b.add_argument("--fix", action="append", metavar="NAME=VALUE",
-                   help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
+    _box_arguments(fit)
     fit.add_argument("--json", action="store_true", help="print the result as one JSON object "
                      "(with the covariance and correlation matrices of a least-squares fit)")
     u = fit.add_argument_group("measurement errors and uncertainties (least-squares losses)")
@@ -105,6 +103,7 @@ def add_parser(sub) -> None:
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",
                            description=SWEEP_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(sweep)
+    _box_arguments(sweep)
     sweep.add_argument("--lr", required=True, type=_rates, metavar="R1,R2,...",
                        help="the learning rates to try, e.g. 0.001,0.01,0.1,1")
     sweep.add_argument("--json", action="store_true", help="print one JSON object per rate, in a list")
@@ -141,7 +140,8 @@ def _common(p) -> None:
                         "smooth loss, else gd), "
                         "lm (Levenberg–Marquardt), newton (damped), bundle (a proximal bundle method, "
                         "for losses with kinks), lbfgs (L-BFGS with a strong Wolfe line search; stops "
-                        "on --gtol, the largest |∂J/∂θ|, or --tol), gd (full batch), sgd (one row at a time), "
+                        "on --gtol, the largest |∂J/∂θ|, or --tol; with --bound or --fix, L-BFGS-B's "
+                        "semantics by projected steps), gd (full batch), sgd (one row at a time), "
                         "minibatch, momentum, adam (lr-sweep's default: gd)")
     m.add_argument("--batch-size", type=int, metavar="N",
                    help=f"rows per update: minibatch (default {BATCH_SIZE}), momentum and adam (default: all)")
@@ -183,6 +183,26 @@ def _common(p) -> None:
                         f"{GTOL:g}); lbfgs: when the largest |∂J/∂θ| does, as scikit-learn's tol "
                         f"(default {LBFGS_GTOL:g}, with --tol {LBFGS_TOL:.3g})")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
+
+
+def _box_arguments(parser) -> None:
+    """--bound and --fix, for fit and lr-sweep."""
+    b = parser.add_argument_group("bounds and fixed parameters")
+    b.add_argument("--bound", action="append", metavar="NAME=LOW:HIGH",
+                   help="keep a parameter in [LOW, HIGH], e.g. k=0:10, k=0: (k ≥ 0), k=-inf:0, or "
+                        "'k=(0, 10]' with open ends; repeat, or give a comma list")
+    b.add_argument("--fix", action="append", metavar="NAME=VALUE",
+                   help="hold a parameter (or an element, 'w[0]') at VALUE, e.g. b=0; repeat, or a comma list")
+
+
+def _box(args, problem):
+    """The --bound and --fix of the command line, checked against the model (an unknown name
+    fails here, before any output)."""
+    from gdc.fitting.bounds import make_box, parse_bounds, parse_fixed
+    bounds = parse_bounds(args.bound) if args.bound else None
+    fixed = parse_fixed(args.fix) if args.fix else None
+    make_box(problem.kernels, problem.params_layout, bounds, fixed)
+    return bounds, fixed
 
 
 def _rates(text: str) -> list[float]:
@@ -232,13 +252,10 @@ def _say(args, text: str) -> None:
 
 
 def run_fit(args) -> int:
-    from gdc.fitting.bounds import parse_bounds, parse_fixed
     from gdc.fitting.intervals import parse_ci
     from gdc.fitting.device import checked_device
     options = _options(args, args.lr)
     checked_device(args.device, args.dtype)
-    bounds = parse_bounds(args.bound) if args.bound else None
-    fixed = parse_fixed(args.fix) if args.fix else None
     outputs = [(args.save, "--save"), (args.history, "--history"), (args.plot, "--plot")]
     wanted = parse_ci(args.ci) if args.ci is not None else None
     if args.absolute_sigma and args.sigma is None:
@@ -248,29 +265,28 @@ def run_fit(args) -> int:
         from gdc.scale.dask_source import connect
         client, cluster = connect(args.dask)
         try:
-            return _fit_with(args, options, bounds, fixed, outputs, wanted, client)
+            return _fit_with(args, options, outputs, wanted, client)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
-    return _fit_with(args, options, bounds, fixed, outputs, wanted)
+    return _fit_with(args, options, outputs, wanted)
 
 
-def _fit_with(args, options, bounds, fixed, outputs, wanted, client=None) -> int:
+def _fit_with(args, options, outputs, wanted, client=None) -> int:
     from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
     from gdc.fitting.progress import progress_bar
     from gdc.io.files import write_atomic
     from gdc.fitting.report import dumps, history_lines, preamble, result_json, result_text, save_params
     from gdc.io.files import guard_output
-    from gdc.fitting.bounds import make_box
     from gdc.fitting.intervals import with_intervals
     from gdc.api import on_device
     problem, init = _prepare(args, outputs, client)
     if args.plot:
         from gdc.fitting.out_of_core import plot_allowed
         plot_allowed(problem.backend)
-    make_box(problem.kernels, problem.params_layout, bounds, fixed)   # unknown names fail here, before any output
+    bounds, fixed = _box(args, problem)   # unknown names fail here, before any output
     fitted = on_device(problem, args.device, args.dtype, options.stochastic)   # the host problem stays for plot, save, --ci
     where = "" if fitted.backend != "gpu" else f"\n  device      {fitted.backend} (the data copied there once, {args.dtype})"
     _say(args, preamble(problem, options) + where + "\n")
@@ -309,9 +325,11 @@ def run_sweep(args) -> int:
     from gdc.fitting.run import run
     from gdc.fitting.report import dumps, result_json, sweep_text
     problem, init = _prepare(args, [(args.plot, "--plot")])
+    bounds, fixed = _box(args, problem)
     base = _options(args, args.lr[0])
     _say(args, preamble_for_sweep(problem, base, args.lr))
-    results = [run(problem, dataclasses.replace(base, lr=lr), init=init) for lr in args.lr]
+    results = [run(problem, dataclasses.replace(base, lr=lr), init=init, bounds=bounds, fixed=fixed)
+               for lr in args.lr]
     if args.plot:
         from gdc.fitting.plot import plot_sweep
         plot_sweep(results, problem, args.plot)

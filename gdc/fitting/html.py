@@ -7,6 +7,7 @@ from html import escape
 from typing import TYPE_CHECKING, Sequence
 
 from .report import parameter_rows, summary_rows, sweep_rows
+from .uncertainty import correlation_table
 
 if TYPE_CHECKING:
     from .problem import FitResult
@@ -39,7 +40,23 @@ def result_html(result: FitResult, style: bool = True) -> str:
     for key, value in summary_rows(result):
         lines.append(f'<tr><th>{escape(key)}</th><td colspan="2">{escape(value)}</td></tr>')
     lines.append("</tbody></table>")
+    lines.extend(_correlation_html(result))
     return "\n".join(line for line in lines if line)
+
+
+def _correlation_html(result: FitResult) -> list[str]:
+    """The correlation table of the text report (lower triangle, free parameters), as HTML."""
+    table = correlation_table(result)
+    if table is None:
+        return []
+    columns, rows = table
+    lines = ['<table class="gdc-fit gdc-correlation">', "<thead><tr><th>correlation</th>"
+             + "".join(f'<th class="num">{escape(name)}</th>' for name in columns) + "</tr></thead><tbody>"]
+    for name, cells in rows:
+        lines.append(f"<tr><th>{escape(name)}</th>" + "".join(f'<td class="num">{value:.3f}</td>' for value in cells)
+                     + "</tr>")
+    lines.append("</tbody></table>")
+    return lines
 
 
 def sweep_html(results: Sequence[FitResult], style: bool = True) -> str:

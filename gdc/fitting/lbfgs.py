@@ -49,8 +49,7 @@ MESSAGES = {
 
 
 def gradient_test(params: np.ndarray, grad: np.ndarray) -> float:
-    """max |gⱼ|: the number the gtol test compares. (L-BFGS-B: the projected gradient's, where a
-    parameter on its bound with the gradient pushing outwards counts 0.)"""
+    """max |gⱼ|: the number the gtol test compares (in a box, of the projected gradient)."""
     return float(np.max(np.abs(grad))) if len(grad) else 0.0
 
 
@@ -175,8 +174,16 @@ class LBFGS:
         self.flat = False   # stopped where no step can lower the loss beyond its rounding
         self.moved = False  # the last iteration took a step
 
+    def projected(self) -> np.ndarray:
+        """The gradient that must vanish at the minimum (lbfgs_box: the projected one)."""
+        return self.grad
+
+    def measure(self) -> float:
+        """The number the gtol test compares (lbfgs_box: over the free elements)."""
+        return gradient_test(self.params, self.grad)
+
     def stationary(self) -> bool:
-        return gradient_test(self.params, self.grad) <= self.gtol
+        return self.measure() <= self.gtol
 
     def step(self) -> Stop | None:
         """One iteration; a reason when the fit must stop (TOL, STALLED), else None."""
@@ -185,12 +192,13 @@ class LBFGS:
         if not slope < 0.0:   # not a descent direction (rounding): start the memory afresh
             self.memory = Memory()
             direction, slope = -self.grad, -float(self.grad @ self.grad)
-        first = 1.0 if self.memory.pairs else min(1.0, 1.0 / math.sqrt(-slope))
+        # without pairs, a step of unit length (scipy's L-BFGS-B: 1/‖d‖), wherever ‖g‖ is
+        first = 1.0 if self.memory.pairs else 1.0 / math.sqrt(-slope)
         found = self._search(direction, slope, first)
         if found is None and self.memory.pairs:   # the quasi-Newton direction failed: steepest descent
             self.memory = Memory()
             direction, slope = -self.grad, -float(self.grad @ self.grad)
-            found = self._search(direction, slope, min(1.0, 1.0 / math.sqrt(-slope)))
+            found = self._search(direction, slope, 1.0 / math.sqrt(-slope))
         self.moved = found is not None
         if found is None:
             self.flat = -slope <= FLAT * abs(self.loss)
@@ -217,11 +225,12 @@ class LBFGS:
 
 
 def lbfgs(objective, params: np.ndarray, max_iter: int, gtol: float, tol: float, progress=None,
-          record: bool = False) -> tuple[Outcome, str]:
+          record: bool = False, make=None) -> tuple[Outcome, str]:
     """Minimize the objective (gdc.fitting.optimizers.Objective) from params, in place; the
-    outcome and the reason in words."""
+    outcome and the reason in words. `make(objective, params, gtol, tol)` builds the run's state
+    (LBFGS, or gdc.fitting.lbfgs_box.BoxedLBFGS for a box)."""
     with np.errstate(all="ignore"):
-        run = LBFGS(objective, params, gtol, tol)
+        run = (make or LBFGS)(objective, params, gtol, tol)
     out = Outcome.start(run.loss, params, record)
     if not (math.isfinite(run.loss) and np.all(np.isfinite(run.grad))):
         out.reason = Stop.DIVERGED
@@ -233,7 +242,7 @@ def lbfgs(objective, params: np.ndarray, max_iter: int, gtol: float, tol: float,
                 break
             stop = run.step()
             if run.moved:
-                out.step(k, run.loss, params, gradient_test(params, run.grad), progress)
+                out.step(k, run.loss, params, run.measure(), progress)
             if stop is not None:
                 out.reason = stop
                 break
@@ -241,6 +250,6 @@ def lbfgs(objective, params: np.ndarray, max_iter: int, gtol: float, tol: float,
             out.reason = Stop.GTOL if run.stationary() else Stop.MAX_EPOCHS
     except KeyboardInterrupt:
         out.reason = Stop.INTERRUPTED
-    out.grad_norm = float(np.linalg.norm(run.grad))
+    out.grad_norm = float(np.linalg.norm(run.projected()))
     key = "flat" if out.reason is Stop.TOL and run.flat else out.reason
     return out, MESSAGES[key].format(gtol=gtol, tol=tol, k=out.iterations)

@@ -9,17 +9,76 @@ work over the rows is done by the kernels.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from gdc.runtime.kernels import Kernels
 
-# From this many rows on, gd uses the parallel fused kernel. Measured on 2 cores (numba's
-# default thread count there): the serial kernel, vectorized, wins up to about 2·10⁶ rows
-# (0.4 ms against 0.8 ms at 10⁶) and loses from 4·10⁶ on (4.1 against 3.7 ms; 11.4 against
-# 8.4 at 10⁷). The choice depends on N alone, so a fit gives the same bits on any machine.
-PARALLEL_MIN_ROWS = 4_000_000
+# From this many data values on (rows × columns, a data vector counting its d columns), a fit
+# uses the parallel fused kernel. Measured on 2 cores (numba's default thread count there): for
+# a scalar model of two columns the serial kernel, vectorized, wins up to about 2·10⁶ rows (0.4 ms
+# against 0.8 ms at 10⁶) and loses from 4·10⁶ on (4.1 against 3.7 ms; 11.4 against 8.4 at 10⁷);
+# logistic regression on 10⁶ × 100 takes 0.071 s a pass serial, 0.043 s parallel. The choice
+# depends on the data's size alone, so a fit gives the same bits on any machine.
+PARALLEL_MIN_VALUES = 8_000_000
+PARALLEL_MIN_ROWS = 4_000_000   # the same for two columns (kept for callers that count rows)
+
+
+# From this many data values on, a fit remembers the last fused pass of each kernel (the
+# parameters, loss and gradient), so that the start's examination, the method's first
+# evaluation, its last one and the verdict's checks, all at the same parameters, share one pass.
+# (Below it a pass is cheaper than the comparison is worth.)
+REMEMBER_MIN_VALUES = 100_000
+
+
+def remembering(kernels: Kernels, data: tuple[np.ndarray, ...]) -> Kernels:
+    """The kernels, whose fused loss+gradient passes over `data` are remembered (the last one
+    of each kernel; any other data is passed through)."""
+    if sum(column.size for column in data) < REMEMBER_MIN_VALUES:
+        return kernels
+    return dataclasses.replace(kernels, module=_Remembered(kernels.module, data))
+
+
+class _Remembered:
+    """A kernel module whose loss_grad and loss_grad_parallel remember their last call."""
+
+    def __init__(self, module, data: tuple[np.ndarray, ...]):
+        self._module, self._data = module, data
+        self.loss_grad = _LastPass(module.loss_grad, data)
+        self.loss_grad_parallel = _LastPass(module.loss_grad_parallel, data)
+
+    def __getattr__(self, name: str):
+        return getattr(self._module, name)
+
+
+class _LastPass:
+    """kernel(params, *data, grad_out) -> loss, answered from the last call when the parameters
+    and the data arrays are the same (the kernels are pure: same arguments, same bits)."""
+
+    def __init__(self, kernel, data: tuple[np.ndarray, ...]):
+        self.kernel, self.data = kernel, data
+        self.params = self.grad = None
+        self.loss = math.nan
+
+    def __call__(self, params: np.ndarray, *args):
+        *data, grad_out = args
+        same_data = len(data) == len(self.data) and all(a is b for a, b in zip(data, self.data))
+        if same_data and self.params is not None and np.array_equal(params, self.params):
+            grad_out[:] = self.grad
+            return self.loss
+        loss = self.kernel(params, *args)
+        if same_data:
+            self.params, self.grad, self.loss = params.copy(), grad_out.copy(), loss
+        return loss
+
+
+def fused_kernel(kernels: Kernels, data: tuple[np.ndarray, ...]):
+    """The fused loss+gradient kernel a full-batch pass over `data` takes: the parallel one for
+    big data (PARALLEL_MIN_VALUES), else the serial one."""
+    values = sum(column.size for column in data)
+    return kernels.loss_grad_parallel if values >= PARALLEL_MIN_VALUES else kernels.loss_grad
 
 
 class Objective:
@@ -31,8 +90,7 @@ class Objective:
         self.n = len(data[0])
         self.grad = np.zeros(len(kernels.param_names))
         self.scratch = np.zeros_like(self.grad)
-        big = self.n >= PARALLEL_MIN_ROWS
-        self.kernel = kernels.loss_grad_parallel if big else kernels.loss_grad
+        self.kernel = fused_kernel(kernels, data)
 
     def warm_up(self, params: np.ndarray, sample_kernel=None, batch_size: int | None = None) -> None:
         """Call each kernel once on one row: numba compiles or loads it now, not inside the fit."""

@@ -21,6 +21,7 @@ from gdc.runtime.layout import Layout
 from .bounds import Box, enter, make_box
 from .device import refuse_per_sample
 from .method import choose_method
+from .optimizers import remembering
 from .options import MAX_STATISTICS, Options
 from .out_of_core import check_partitioned
 from .problem import FitResult, Problem
@@ -100,12 +101,11 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     _box_allowed(box, options.method, why)
     refuse_per_sample(problem, options.method, options.stochastic)
     check_partitioned(problem.backend, options)
-    if box is not None and options.method == "lbfgs" and why:   # auto's choice; gd projects onto the box
-        options, why = dataclasses.replace(options, method="gd"), why + "; L-BFGS takes no bounds yet, so gd, projected"
     if problem.sigma is not None and (options.stochastic or options.spec.kind == "bundle"):
         raise GdcError(f"--sigma weighs the full-batch fit; --method {options.method} updates from "
                        "samples or cutting planes", where="--sigma", hint="use --method lm (or auto)")
-    flat = dataclasses.replace(problem, kernels=kernels, box=box)
+    flat = dataclasses.replace(problem, kernels=remembering(kernels, problem.data), box=box)
+    kernels = flat.kernels
     examining = time.perf_counter()
     start = examine_start(kernels, flat.data, params, options.seed, None if box is None else box.fixed)
     if start.reason is not None:
@@ -132,10 +132,7 @@ def _drawn(layout: Layout, init: Mapping[str, float] | None) -> np.ndarray:
 
 
 def _box_allowed(box: Box | None, method: str, why: str | None) -> None:
-    """The bundle method and L-BFGS keep no box: say so rather than fit outside it."""
-    if box is not None and method == "lbfgs" and not why:
-        raise GdcError("--method lbfgs does not take bounds or fixed parameters yet", where="--method",
-                       hint="use --method gd (projected onto the bounds), or lm or newton for least squares")
+    """The bundle method keeps no box: say so rather than fit outside it."""
     if box is not None and method == "bundle":
         chosen = " (--method auto chose it: the loss has kinks)" if why else ""
         raise GdcError(f"the bundle method{chosen} does not take bounds or fixed parameters yet",

@@ -205,7 +205,7 @@ class Settling:
             if self.curvature.box is not None:
                 grad = self.curvature.box.projected_gradient(self.best, grad)
             return float(np.linalg.norm(grad)) <= self.gtol
-        loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0))
+        loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0), claim)
         return self.gap <= claim * abs(loss) or self.gap <= claim * self.curvature.scale(self.best, loss)
 
 

@@ -1,12 +1,15 @@
-"""Problem + Options → FitResult for L-BFGS (gdc.fitting.lbfgs) on the fused loss+gradient kernel."""
+"""Problem + Options → FitResult for L-BFGS (gdc.fitting.lbfgs) on the fused loss+gradient kernel;
+in a box, gdc.fitting.lbfgs_box's projected steps."""
 
 from __future__ import annotations
 
+import functools
 import time
 
 import numpy as np
 
 from .lbfgs import lbfgs
+from .lbfgs_box import BoxedLBFGS
 from .least_squares import least_squares_report
 from .optimizers import Objective
 from .options import LBFGS_GTOL, LBFGS_TOL, Options
@@ -25,7 +28,9 @@ def run_lbfgs(problem: Problem, options: Options, params: np.ndarray, why: str |
     given = options.given_tolerances
     gtol = options.gtol if "gtol" in given else LBFGS_GTOL
     tol = options.tol if "tol" in given else LBFGS_TOL
-    out, message = lbfgs(objective, params, options.max_epochs, gtol, tol, progress, record=len(params) <= 2)
+    make = None if problem.box is None else functools.partial(BoxedLBFGS, box=problem.box)   # L-BFGS-B
+    out, message = lbfgs(objective, params, options.max_epochs, gtol, tol, progress, record=len(params) <= 2,
+                         make=make)
     seconds = time.perf_counter() - started
     return FitResult(
         params=dict(zip(kernels.param_names, params.tolist())), loss=out.loss,

@@ -1,5 +1,6 @@
 """A FitResult rebuilt from the parameters file `--save` writes: the parameters, the report
-the file holds under "fit", and the kernels it was fitted with (no data, no loss history)."""
+the file holds under "fit" (with the parameters a box held: fixed, or at a bound), and the
+kernels it was fitted with (no data, no loss history)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
                                   _float(fit["condition"]), tuple(fit.get("warnings", ())), covariance,
                                   bool(fit.get("absolute_sigma", False)))
     converged = bool(doc.get("converged", fit.get("converged", False)))
+    saved_held = fit.get("held") or {}   # element name -> "fixed", "at lower bound 0", …
+    held = tuple(str(saved_held.get(name, "")) for name in layout.element_names) if saved_held else ()
     return FitResult(
         params=params, loss=_float(doc.get("loss")), iterations=int(fit.get("iterations", 0)),
         converged=converged, reason=_stop(fit.get("reason")), seconds=float(fit.get("seconds", 0.0)),
@@ -49,7 +52,7 @@ def restore(doc: dict, kernels: Kernels, where: str, model_source: str | None,
         model_hash=fit.get("model_hash", kernels.model_hash), n_rows=int(fit.get("n_rows", 0)),
         method_note=fit.get("method_auto"), stats=stats, layout=layout,
         notes=tuple(fit.get("notes", ())), advice=fit.get("advice", ""),
-        gap=_float(fit.get("gap", math.nan)), problem=problem, intervals=intervals)
+        gap=_float(fit.get("gap", math.nan)), problem=problem, intervals=intervals, held=held)
 
 
 def _stop(value) -> Stop:

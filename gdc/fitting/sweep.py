@@ -55,10 +55,12 @@ class Sweep:
 
 
 def run_sweep(problem: Problem, options: Options, rates: Sequence[float],
-              init: Mapping[str, float] | None = None) -> Sweep:
-    """Fit once per rate, from the same start, with the same options otherwise."""
+              init: Mapping[str, float] | None = None, bounds: Mapping[str, object] | None = None,
+              fixed: Mapping[str, float] | None = None) -> Sweep:
+    """Fit once per rate, from the same start, with the same options (and box) otherwise."""
     results = tuple(dataclasses.replace(run(problem, dataclasses.replace(options, lr=rate).validate(),
-                                            init=init), problem=problem) for rate in rates)
+                                            init=init, bounds=bounds, fixed=fixed), problem=problem)
+                    for rate in rates)
     return Sweep(results, problem)
 
 

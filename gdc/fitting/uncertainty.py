@@ -17,20 +17,32 @@ def _number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def uncertainty_lines(result) -> list[str]:
-    """The correlation table (2 to MAX_CORRELATION_TABLE parameter values) and the intervals."""
-    lines = []
+def correlation_table(result) -> tuple[list[str], list[tuple[str, list[float]]]] | None:
+    """The lower triangle of the correlation matrix over the parameter values a box leaves free,
+    when there are 2 to MAX_CORRELATION_TABLE of them: (the columns' names, then each row's name
+    with its correlations to the columns before it); None otherwise. Text and HTML print it."""
     correlation = result.correlation if not result.reason.failed else None
     names = _names(result)
     held = result.held or ("",) * len(names)   # fixed or at a bound: no standard error, no interval
     free = [k for k, why in enumerate(held) if not why]
-    if correlation is not None and 2 <= len(free) <= MAX_CORRELATION_TABLE:
-        shown = [names[k] for k in free]
-        width = max(len(n) for n in (*shown, "correlation"))
-        lines += ["", f"  {'correlation':<{width}}  " + "  ".join(f"{n:>6}" for n in shown[:-1])]
-        for i, k in enumerate(free[1:], start=1):
-            cells = "  ".join(f"{correlation[k, free[j]]:>6.3f}" for j in range(i))
-            lines.append(f"  {names[k]:<{width}}  {cells}")
+    if correlation is None or not 2 <= len(free) <= MAX_CORRELATION_TABLE:
+        return None
+    rows = [(names[k], [float(correlation[k, free[j]]) for j in range(i)]) for i, k in enumerate(free[1:], start=1)]
+    return [names[k] for k in free[:-1]], rows
+
+
+def uncertainty_lines(result) -> list[str]:
+    """The correlation table (2 to MAX_CORRELATION_TABLE parameter values) and the intervals."""
+    lines = []
+    names = _names(result)
+    held = result.held or ("",) * len(names)
+    table = correlation_table(result)
+    if table is not None:
+        columns, rows = table
+        width = max(len(n) for n in (*columns, *(name for name, _ in rows), "correlation"))
+        lines += ["", f"  {'correlation':<{width}}  " + "  ".join(f"{n:>6}" for n in columns)]
+        for name, cells in rows:
+            lines.append(f"  {name:<{width}}  " + "  ".join(f"{value:>6.3f}" for value in cells))
     found = result.intervals
     if found is not None and not result.reason.failed:
         width = max(len(n) for n in names)

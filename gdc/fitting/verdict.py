@@ -11,7 +11,9 @@ parameters a fit returns:
    sits on a plateau (the model saturates in it), far from any minimum it could tell;
 4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
-   2c·JᵀJ, or finite differences of the gradient), at most CLAIM times the loss scale.
+   2c·JᵀJ, or finite differences of the gradient; past KRYLOV_ABOVE parameters, where those
+   differences cost 2p + 1 gradient passes, a Krylov estimate from a few Hessian-vector products,
+   gdc.fitting.krylov), at most CLAIM times the loss scale.
    (The bundle method brings its own certificate, a subgradient bound.)
 
 In a box (bounds, fixed parameters: gdc.fitting.bounds) the gradient is the projected one, the
@@ -26,6 +28,8 @@ import math
 
 import numpy as np
 
+from .krylov import krylov_gap
+from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
 from .reasons import Stop
@@ -35,6 +39,13 @@ CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochasti
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
+# Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
+# the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
+# and half of p; undecided there, the differences decide after all).
+KRYLOV_ABOVE = 50
+KRYLOV_BUDGET = 40
+KRYLOV = "Krylov estimate from Hessian-vector products"
+DIFFERENCES = "gradient's finite differences"
 
 
 class Curvature:
@@ -45,9 +56,12 @@ class Curvature:
     as Levenberg–Marquardt does, and its gap c·‖P_J r‖² (Gauss–Newton's decrement: the share of the residuals the
     linearized model could still remove) from an SVD of J, which stays accurate where JᵀJ is
     ill-conditioned; any other loss its Newton decrement, from the Hessian kernel or from
-    finite differences of the gradient."""
+    finite differences of the gradient (or, for many parameters, a Krylov estimate from
+    Hessian-vector products). `passes` is what the last gap took, in gradient passes (before
+    any, what one is expected to take); `krylov` forces (True) or forbids (False) the Krylov
+    estimate, which is otherwise taken past KRYLOV_ABOVE parameters."""
 
-    def __init__(self, kernels, data, box=None):
+    def __init__(self, kernels, data, box=None, krylov: bool | None = None):
         self.kernels, self.data, self.box = kernels, data, box
         size, rows = len(kernels.param_names), len(data[0]) if data else 0
         self.least_squares = kernels.jtj_jtr is not None
@@ -59,11 +73,24 @@ class Curvature:
             self.how = "Gauss–Newton matrix"
         elif kernels.loss_grad_hess is not None:
             self.how = "Hessian"
+        elif size <= MAX_STATISTICS and (krylov if krylov is not None else size > KRYLOV_ABOVE):
+            self.how, self.passes, self.exact = KRYLOV, min(2 * size + 1, 8), False
         elif size <= MAX_STATISTICS:
-            self.how, self.passes, self.exact = "gradient's finite differences", 2 * size + 1, False
+            self.how, self.passes, self.exact = DIFFERENCES, 2 * size + 1, False
         else:
             self.how, self.passes = None, 0
         self._cached = None   # (params, r, J): the checks of one answer share one evaluation
+        self._fused = None    # (params, loss, gradient): so do their gradients
+        self.products = None  # Hessian-vector products the last Krylov estimate took
+        self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
+
+    def described(self) -> str:
+        """Where the last gap came from, in words (the Krylov estimate says what it cost)."""
+        if self.how == KRYLOV and self.products is not None:
+            if self.passes > 1 + self.products:   # undecided: the differences decided
+                return f"{DIFFERENCES}, the Krylov estimate undecided after {self.products} products"
+            return f"{self.how}, {self.passes} gradient passes"
+        return str(self.how)
 
     def scale(self, params: np.ndarray, loss: float) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
@@ -90,7 +117,16 @@ class Curvature:
             jtj = np.zeros((size, size))
             rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
             return self.factor * rss, 2.0 * self.factor * grad
-        return self.kernels.loss_grad(params, *self.data, grad), grad
+        if self._fused is None or not np.array_equal(self._fused[0], params):
+            self._fused = (params.copy(), self.kernel(params, *self.data, grad), grad)
+        return self._fused[1], self._fused[2].copy()
+
+    def loss_at(self, params: np.ndarray) -> float:
+        """The loss alone; over big data by the parallel fused kernel (faster there than the
+        serial loss kernel, and the same bits as loss_grad's)."""
+        if sum(column.size for column in self.data) >= PARALLEL_MIN_VALUES:
+            return self.kernel(params, *self.data, np.zeros(len(params)))
+        return self.kernels.loss(params, *self.data)
 
     def column_norms(self, params: np.ndarray) -> np.ndarray:
         """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
@@ -109,12 +145,30 @@ class Curvature:
             self._cached = (params.copy(), residuals, jacobian)
         return self._cached[1], self._cached[2]
 
-    def gap(self, params: np.ndarray, radius: float) -> tuple[float, float]:
+    def gap(self, params: np.ndarray, radius: float, claim: float | None = None) -> tuple[float, float]:
         """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
-        parameters it leaves free."""
+        parameters it leaves free. `claim` (relative): the Krylov estimate may stop once it
+        knows on which side of it the gap is."""
         free = self.free(params)
         if self.how == "Gauss–Newton decrement":
             return self._projected(params, free)
+        if self.how == KRYLOV:
+            loss, grad = self.loss_grad(params)
+            target = None if claim is None else claim * self.scale(params, loss)
+            # undecided, it costs its products and then the differences: at most half of p more
+            budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
+            found = krylov_gap(self._product(params, grad, free), grad if free is None else grad[free],
+                               radius, target, budget)
+            self.passes, self.products = 1 + found.passes, found.passes
+            if found.decided:
+                return loss, found.gap
+            self.how = DIFFERENCES   # undecided at the budget: the whole Hessian after all
+            try:
+                loss, gap = self.gap(params, radius)
+            finally:
+                self.how = KRYLOV
+            self.passes += 2 * len(params) + 1
+            return loss, gap
         loss, grad, matrix = self._matrix(params)
         if free is not None:
             grad, matrix = grad[free], matrix[np.ix_(free, free)]
@@ -138,6 +192,24 @@ class Curvature:
         along = left[:, kept].T @ residuals
         return loss, self.factor * float(along @ along)
 
+    def _product(self, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None):
+        """v ↦ Hv over the free elements, by a forward difference of the gradient (one pass):
+        (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1 and h ≈ √ε·max(‖θ‖, 1)."""
+        step = 1e-7 * max(norm(params), 1.0)
+        shifted, up = np.empty_like(params), np.zeros_like(params)
+        direction = np.zeros_like(params)
+
+        def product(v: np.ndarray) -> np.ndarray:
+            if free is None:
+                direction[:] = v
+            else:
+                direction[free] = v
+            np.add(params, step * direction, out=shifted)
+            self.kernel(shifted, *self.data, up)
+            image = (up - grad) / step
+            return image if free is None else image[free]
+        return product
+
     def _matrix(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         k, data, size = self.kernels, self.data, len(params)
         if self.how == "Hessian":
@@ -153,9 +225,9 @@ class Curvature:
             h = 6e-6 * max(abs(params[j]), 1.0)
             shifted = params.copy()
             shifted[j] += h
-            k.loss_grad(shifted, *data, up)
+            self.kernel(shifted, *data, up)
             shifted[j] -= 2.0 * h
-            k.loss_grad(shifted, *data, down)
+            self.kernel(shifted, *data, down)
             matrix[:, j] = (up - down) / (2.0 * h)
         return loss, grad, 0.5 * (matrix + matrix.T)
 
@@ -203,7 +275,7 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
         what = "the loss is" if not math.isfinite(loss) else "the gradient is"
         return _not_finite(loss, grad_norm, what)
-    found = _ray(problem, params, start, loss)
+    found = _ray(problem, params, start, loss, curvature.loss_at)
     if found is not None:
         return _verdict(*found)
     if not result.converged or result.reason == Stop.SUBGRADIENT:
@@ -236,7 +308,7 @@ def _verdict(reason: Stop, message: str, advice: str) -> dict:
     return dict(reason=reason, converged=False, message=message, advice=advice)
 
 
-def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
+def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float, loss_at=None):
     """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
     norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
     travel = params - start
@@ -248,7 +320,8 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float):
     k, previous, falls = problem.kernels, loss, []
     for doubling in range(RAY_DOUBLINGS):
         probe = params + (2.0 ** doubling) * reach * direction
-        value = k.loss(probe if problem.box is None else problem.box.project(probe), *problem.data)
+        point = probe if problem.box is None else problem.box.project(probe)
+        value = k.loss(point, *problem.data) if loss_at is None else loss_at(point)
         if value == -math.inf:
             break
         if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
@@ -308,20 +381,20 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
     if curvature.how is None:
         return {}
     radius = max(norm(params), norm(params - start), 1.0)
-    loss, gap = curvature.gap(params, radius)
+    claim = claim_for(options)
+    loss, gap = curvature.gap(params, radius, claim)
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
-    claim = claim_for(options)
     scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
-                                      f"(relative {relative:.2g} ≤ {claim:g}, by the {curvature.how})"))
+                                      f"(relative {relative:.2g} ≤ {claim:g}, by the {curvature.described()})"))
     if math.isinf(gap):
-        why = f"the {curvature.how} has a negative eigenvalue here: a saddle, not a minimum"
+        why = f"the {curvature.described()} has a negative eigenvalue here: a saddle, not a minimum"
     else:
         why = (f"the loss may still be {gap:.3g} above its minimum (relative {relative:.2g} > "
-               f"{claim:g}, by the {curvature.how})")
+               f"{claim:g}, by the {curvature.described()})")
     stopped = result.message.removeprefix("converged: ")
     return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
 

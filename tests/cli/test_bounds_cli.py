@@ -42,6 +42,21 @@ def test_bound_and_fix_in_the_report(work, capsys):
     assert document["held"] == {"m": f"at upper bound {cap:g}", "b": "fixed"}
 
 
+def test_lr_sweep_takes_the_box_and_saved_results_keep_its_marks(work, capsys):
+    status, out, _ = gdc(capsys, "lr-sweep", "linear.gd", "students.csv", "-q", "--json", "--map",
+                         "x=height,Y=weight", "--lr", "1e-5,2e-5", "--fix", "b=0", "--bound", "m=0:0.1")
+    assert status == 0
+    for document in json.loads(out):
+        assert document["params"]["b"] == 0 and 0 <= document["params"]["m"] <= 0.1
+        assert document["held"]["b"] == "fixed"
+    status, _, _ = gdc(capsys, "fit", "linear.gd", "students.csv", "-q", "--map", "x=height,Y=weight",
+                       "--bound", "m=0:0.1", "--fix", "b=0", "--save", "params.json")
+    assert status == 0
+    from gdc import load_result
+    loaded = load_result(work / "params.json")
+    assert loaded.held == ("at upper bound 0.1", "fixed") and "— (fixed)" in str(loaded)
+
+
 @pytest.mark.parametrize("args, message", [
     (("--fix", "q=1"), "--fix: error: the model has no parameter 'q'"),
     (("--bound", "Y=0:1"), "--bound: error: 'Y' is data, not a parameter"),

@@ -230,10 +230,10 @@ def test_the_bundle_method_refuses_bounds(line):
         run(problem, Options(method="bundle"), bounds={"m": (0, 1)})
 
 
-def test_lbfgs_refuses_bounds_rather_than_leaving_them(line):
+def test_lbfgs_keeps_a_fixed_parameter_where_it_is(line):
     problem, _ = line
-    with pytest.raises(GdcError, match="lbfgs does not take bounds"):
-        run(problem, Options(method="lbfgs"), fixed={"b": 0})
+    result = run(problem, Options(method="lbfgs"), fixed={"b": 0})
+    assert result.method == "lbfgs" and result.params["b"] == 0.0 and result.held[-1] == "fixed"
 
 
 def test_the_command_line_forms():

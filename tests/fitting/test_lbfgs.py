@@ -154,11 +154,53 @@ def test_auto_keeps_lbfgs_when_given_tolerances_it_takes(cancer):
     assert lsq.method == "gd" and "lm does not take" in lsq.method_note   # lm stops at full precision
 
 
-def test_auto_gives_lbfgs_up_for_projected_gd_when_there_are_bounds(cancer):
+def test_auto_keeps_lbfgs_when_there_are_bounds(cancer):
     x, y = cancer
     result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, fixed={"b": 0.5})
-    assert result.method == "gd" and "L-BFGS takes no bounds yet, so gd, projected" in result.method_note
-    assert result.params["b"] == 0.5
+    assert result.method == "lbfgs" and result.converged and result.params["b"] == 0.5
+
+
+def scipy_bounded(kernels, arrays, lower, upper):
+    """scipy's L-BFGS-B on the same kernel, run to its working precision."""
+    from scipy.optimize import minimize
+
+    def loss_grad(theta):
+        grad = np.zeros(len(theta))
+        return kernels.loss_grad(theta, *arrays, grad), grad
+    bounds = list(zip(np.where(np.isinf(lower), None, lower), np.where(np.isinf(upper), None, upper)))
+    found = minimize(loss_grad, np.zeros(len(lower)), jac=True, method="L-BFGS-B", bounds=bounds,
+                     options=dict(gtol=1e-13, ftol=0.0, maxiter=10_000))
+    return found.x
+
+
+def test_bounded_logistic_regression_matches_scipys_l_bfgs_b(cancer):
+    from gdc.api import prepare
+    from gdc.fitting.weights import fit_kernels
+    x, y = cancer
+    data = {"x": x, "Y": y}
+    result = gdc.fit(LOGISTIC, data, method="lbfgs", bounds={"w": (-0.3, 0.3)}, gtol=1e-10, tol=0)
+    assert result.converged and result.method == "lbfgs" and "of a minimum" in result.message
+    theta = np.r_[result.params["w"], result.params["b"]]
+    unbounded = newton_logistic(x, y, LAMBDA)
+    outside = np.abs(unbounded[:30]) > 0.3
+    assert 3 <= outside.sum() < 30   # the bounds bind on some weights, not all
+    at = [held.startswith("at ") for held in result.held]
+    assert at[:30] == list(np.abs(theta[:30]) == 0.3) and not at[30] and sum(at) >= 2
+    assert np.all(np.abs(theta[:30]) <= 0.3)
+    problem = prepare(LOGISTIC, data)
+    lower, upper = np.r_[np.full(30, -0.3), -np.inf], np.r_[np.full(30, 0.3), np.inf]
+    np.testing.assert_allclose(theta, scipy_bounded(fit_kernels(problem), problem.data, lower, upper),
+                               rtol=0, atol=1e-6)
+
+
+def test_lbfgs_holds_a_fixed_weight_and_fits_the_others(cancer):
+    x, y = cancer
+    result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, method="lbfgs", fixed={"w[3]": 0.25, "b": 0.0},
+                     gtol=1e-10, tol=0)
+    assert result.converged and result.params["w"][3] == 0.25 and result.params["b"] == 0.0
+    assert result.held[3] == "fixed" and result.held[30] == "fixed" and result.held[2] == ""
+    # the others are the minimum with those held: the projected gradient vanishes there
+    assert result.grad_norm <= 1e-8
 
 
 def test_lbfgs_takes_tolerances_but_no_learning_rate():
@@ -169,3 +211,34 @@ def test_lbfgs_takes_tolerances_but_no_learning_rate():
     result = gdc.fit("model y = m*x\nloss mean((y - Y)^2)", {"x": [1.0, 2.0], "Y": [1.0, 2.1]},
                      method="lbfgs", gtol=1e-12)
     assert result.converged and math.isclose(result.params["m"], 5.2 / 5, rel_tol=1e-9)
+
+
+def test_the_box_run_reaches_scipys_l_bfgs_b_answer_in_rosenbrocks_valley():
+    from scipy.optimize import minimize
+    from gdc.fitting.bounds import Box
+    from gdc.fitting.lbfgs_box import BoxedLBFGS
+    lower, upper = np.array([-2.0, -np.inf]), np.array([0.5, 0.2])   # the minimum (1, 1) is outside
+    box = Box(lower, upper, np.zeros(2, dtype=bool), (None, None))
+    theta = np.array([-1.2, 0.1])
+    out, message = lbfgs(Numpy(rosenbrock), theta, 1000, gtol=1e-10, tol=0.0,
+                         make=lambda *args: BoxedLBFGS(*args, box=box))
+    found = minimize(rosenbrock, [-1.2, 0.1], jac=True, method="L-BFGS-B", bounds=[(-2, 0.5), (None, 0.2)],
+                     options=dict(gtol=1e-12, ftol=0.0))
+    assert out.converged and theta[0] <= 0.5 and theta[1] <= 0.2
+    np.testing.assert_allclose(theta, found.x, rtol=0, atol=1e-6)
+    assert theta[1] == 0.2   # on its bound: b would rise toward a², but may not pass 0.2
+
+
+def test_a_bounded_quadratic_ends_at_its_known_constrained_minimum():
+    # orthonormal columns (XᵀX/N = I): mean((Xw − Y)²) = ‖w − w*‖² + const, whose minimum in
+    # the box is w* clipped into it
+    rng = np.random.default_rng(3)
+    q, _ = np.linalg.qr(rng.standard_normal((200, 5)))
+    x = q * np.sqrt(200)
+    best = np.array([-2.0, -0.3, 0.1, 0.45, 3.0])
+    y = x @ best
+    result = gdc.fit("data x[d], Y\nparam w[d] = 0\nmodel y = dot(w, x)\nloss mean((y - Y)^2)\n",
+                     {"x": x, "Y": y}, method="lbfgs", bounds={"w": (-0.5, 0.5)}, gtol=1e-12, tol=0)
+    assert result.method == "lbfgs" and result.converged
+    np.testing.assert_allclose(result.params["w"], np.clip(best, -0.5, 0.5), rtol=0, atol=1e-9)
+    assert [why for why in result.held] == ["at lower bound -0.5", "", "", "", "at upper bound 0.5"]

@@ -155,9 +155,11 @@ def test_a_diverged_fit_writes_its_history_but_saves_nothing(tmp_path):
 def test_the_html_table_holds_the_text_tables_rows(lm):
     html = lm._repr_html_()
     from gdc.fitting.report import summary_rows
-    assert html.count("<tr>") == len(lm.params) + 1 + len(summary_rows(lm))   # a row for each of the text's
-    for value in (f"{lm.params['m']:.10g}", f"{lm.std_errors['b']:.4g}", "lm (auto: "):
-        assert value in html
+    correlation = 1 + 1   # the text's correlation table: its head, and b's row against m
+    assert html.count("<tr>") == len(lm.params) + 1 + len(summary_rows(lm)) + correlation   # each of the text's
+    for value in (f"{lm.params['m']:.10g}", f"{lm.std_errors['b']:.4g}", "lm (auto: ",
+                  f"{lm.correlation[1, 0]:.3f}"):
+        assert value in html and value in str(lm)
 
 
 def test_pictures_for_a_notebook_and_a_file(lm, tmp_path):

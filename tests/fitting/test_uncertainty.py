@@ -59,6 +59,8 @@ def test_asymptotic_intervals_are_value_plus_minus_t_standard_errors():
     text = str(result)
     assert "90 % confidence intervals (value ± t·standard error; t with 12 degrees of freedom)" in text
     assert "correlation" in text and "-0.999" in text
+    html = result._repr_html_()   # the notebook's table shows the same correlation
+    assert 'class="gdc-fit gdc-correlation"' in html and "<th>b2</th><td class=\"num\">-0.999</td>" in html
 
 
 MODELS = {   # the NIST model and the same residual for lmfit
