@@ -10,6 +10,7 @@ length and shape the fit's bookkeeping reads; a slice gives the first rows (numb
 from __future__ import annotations
 
 import dataclasses
+import math
 from types import SimpleNamespace
 from typing import Sequence
 
@@ -44,6 +45,11 @@ class Column:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        """The number of values, as numpy's (the fit loop sizes its choices by it)."""
+        return math.prod(self.shape)
 
     def __getitem__(self, key):
         if isinstance(key, slice) and key.start in (None, 0) and key.stop is not None and key.stop <= 1:
