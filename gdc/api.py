@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
+from gdc.errors import GdcError, InternalError
 from gdc.fitting.options import BETA1, BETA2, EPS, MOMENTUM, POWER_T, STEP_EVERY, STEP_FACTOR
 
 if TYPE_CHECKING:
@@ -64,13 +65,11 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
 
     cuda.require("the GPU kernels")
     if kernels.shaped:
-        from gdc.errors import GdcError
         raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
                        "model has vectors or matrices", where=where, hint="run it on the CPU")
     names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
     cpu_key = model_key(text, names)
     if cpu_key != kernels.model_hash:
-        from gdc.errors import InternalError
         raise InternalError("the CPU kernels do not belong to this model text and these data names")
     key = _cuda_key(cpu_key)
     directory = None if cache_dir is None else Path(cache_dir)
@@ -140,7 +139,6 @@ def generate_source(text: str, where: str, data_names: Iterable[str] | None, dat
     """Model text to module text, through every stage of the compiler."""
     from gdc.calculus.symbolic import symbolic
     from gdc.codegen.scalar import generate
-    from gdc.errors import GdcError
     from gdc.language.frontend import check_text
 
     checked = check_text(text, where, data_names, data_origin)  # parse, lower, check
@@ -213,7 +211,6 @@ def _model_kernels(model, known: tuple[str, ...], origin: str, names: tuple[str,
 
 def _some_column_is_named(where: str, text: str, names: tuple[str, ...], source: str) -> None:
     """Fail early, with the --map to write, when no column shares a name with the model text."""
-    from gdc.errors import GdcError
     from gdc.language.vocabulary import RESERVED, looks_like_data
 
     found = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", re.sub(r"#[^\n]*", "", text))
@@ -325,7 +322,6 @@ def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per
     """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
     GPU its data copied there and its CUDA kernels (gdc.fitting.device). `per_sample`: the fit
     updates from samples (sgd, minibatch), which `auto` leaves on the CPU."""
-    from gdc.errors import GdcError
     from gdc.fitting.device import checked_device, on_gpu, wants_gpu
 
     checked_device(device, dtype)
@@ -400,7 +396,6 @@ def load_result(path: str | os.PathLike, model: str | os.PathLike | None = None)
     """A FitResult read back from a parameters file (`result.save`, `gdc fit --save`): it
     predicts, saves and reports as the fit did (without the loss history). `model` overrides
     the model the file names (a path, or the text)."""
-    from gdc.errors import GdcError
     from gdc.fitting.problem import model_identity
     from gdc.fitting.report import load_params
     from gdc.fitting.saved import restore
