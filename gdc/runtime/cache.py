@@ -92,22 +92,11 @@ def cached(key: str, directory: Path | None = None) -> tuple[Kernels | None, str
 
 def store(key: str, module_text: str, reason: str, directory: Path | None = None) -> Kernels:
     """Write a module the compiler just generated under `key`, log why, and import it."""
-    directory = _usable(cache_dir() if directory is None else Path(directory))
-    path = module_path(directory, key)
-    try:
-        _write(path, module_text)
-    except (GdcError, OSError) as exc:
-        if trust.is_private(directory):
-            raise
-        why = exc.message if isinstance(exc, GdcError) else (exc.strerror or str(exc))
-        notice(f"cannot write the kernel cache {directory} ({why}): compiling into a private temporary "
-               "folder for this run (set GDC_CACHE_DIR to a folder you can write)")
-        return store(key, module_text, reason, trust.private_folder())
-    log_rebuild(directory, key, reason)
+    path = store_text(key, module_text, reason, directory)
     try:
         return _import(path, key, module_text, fresh=True)
     except _Untrusted as exc:
-        if trust.is_private(directory):
+        if trust.is_private(path.parent):
             raise GdcError(f"cannot compile the kernels safely: {exc}", hint=_CACHE_HINT) from None
         notice(f"{exc}; compiling into a private folder for this run", hint=_CACHE_HINT)
         return store(key, module_text, reason, trust.private_folder())
@@ -126,7 +115,9 @@ def cached_text(key: str, directory: Path | None = None) -> tuple[str | None, Pa
 
 
 def store_text(key: str, module_text: str, reason: str, directory: Path | None = None) -> Path:
-    """Write such a module under `key` (atomically, as `store` does), log why; its path."""
+    """Write a generated module under `key` (atomically; in a private folder for this run when
+    the cache cannot be written), log why; its path. `store` imports it too; the CUDA module
+    is loaded by gdc.runtime.cuda."""
     directory = _usable(cache_dir() if directory is None else Path(directory))
     path = module_path(directory, key)
     try:
