@@ -76,9 +76,22 @@ def load(key: str, text: str) -> ModuleType:
             from gdc.runtime import cache
             kernels, reason = cache.cached(key)
             if kernels is None:
+                _check_sealed(key, text)
                 kernels = cache.store(key, text, f"sent by a gdc client ({reason})")
             _modules[key] = kernels.module
         return _modules[key]
+
+
+def _check_sealed(key: str, text: str) -> None:
+    """The client's module is stored only as gdc seals it: whole, of this model, by this gdc
+    version (a worker with another gdc would run kernels its own would not have written)."""
+    from gdc.errors import GdcError
+    from gdc.runtime.sealed import FIRST_LINE, unseal
+    found, damaged = unseal(text)
+    if damaged or found != key or not text.startswith(FIRST_LINE + "\n"):
+        why = damaged or ("another model" if found != key else "another gdc version")
+        raise GdcError(f"the kernels a gdc client sent this Dask worker are not sealed for it: {why}",
+                       where="dask worker", hint="install the same gdc version on the client and the workers")
 
 
 def rows_of(part) -> tuple[int, int]:
