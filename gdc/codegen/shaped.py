@@ -34,6 +34,7 @@ order of DATA_NAMES (predict: INPUT_NAMES).
 # Names only these kernels use.
 FIXED = FIXED_NAMES | LOOP_HELPER_NAMES | {
     "PARAM_SHAPES", "DATA_SHAPES", "SIZES", "LABELS", "OUTPUT_SIZE", "r", "acc", "res", "row", "n_params", "blo", "bhi",
+    "_loss_sums_length", "_sums_length",   # a pass's accumulator length: its name + "_length" (runtime.passes)
 }
 MANGLED = re.compile(r"(p|d|di|sz|ix)_[A-Za-z_][A-Za-z0-9_]*|(t|s|u|a|g|b|v|op|oa|ix)_[0-9]+")
 
@@ -120,6 +121,14 @@ class ShapedGenerator(Generator):
             targets.append(Target(place, "=", loop, sizes, value))
         f.targets(targets, 1)
         f.emit("return total")
+        return f.source()
+
+    def length_function(self, slots: Slots, name: str) -> str:
+        """`name`(params, *data) -> the length of the accumulator a pass over these slots adds
+        into, for data of these sizes: what a caller of the pass alone allocates."""
+        f = self.function(f"{name}(params, {self.m.args()})")
+        self.m.prologue(f)
+        f.emit(f"return {acc_length(f, slots)}")
         return f.source()
 
     # ---------------------------------------------------------------- per-sample kernels
@@ -262,7 +271,8 @@ def module_body(plan: Plan, source_comment: str, model_hash: str, kinks: tuple[s
     loss_slots = slots_of([plan.loss], contexts[:1])
     grad_slots = slots_of([plan.loss, *plan.gradient], contexts)
     parts = [_header(plan, source_comment, model_hash, kinks, bounds), HELPERS.lstrip("\n"), LOOP_HELPERS.lstrip("\n"),
-             *gen.kernels(loss_slots, grad_slots)]
+             *gen.kernels(loss_slots, grad_slots),
+             gen.length_function(loss_slots, "_loss_sums_length"), gen.length_function(grad_slots, "_sums_length")]
     if plan.residual is not None:
         parts += [gen.jtj_jtr(), gen.residuals_jacobian()]
     return gen.module(parts)

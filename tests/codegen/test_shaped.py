@@ -22,6 +22,7 @@ from gdc.codegen.plan import Plan
 from gdc.codegen.shaped import module_body
 from gdc.calculus.indexed import collapse_deltas, element_sum, free_indices, index_symbol, shaped, size_symbol
 from gdc.calculus.functions import PerSample, mean, sigmoid, softplus
+from gdc.runtime import passes
 from locations import TESTS
 
 H = 4  # hidden units of the tanh net: a fixed size
@@ -223,6 +224,34 @@ def test_predict(compiled, name, d):
     theta, x, Y = problem(name, d)
     expected = MODELS[name][1](theta, x, Y)[1]
     np.testing.assert_allclose(compiled(name).predict(theta, x), expected, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------------ a pass alone
+
+@pytest.mark.parametrize("name", ["logistic", "tanh_net"])   # a vector model, a matrix model
+@pytest.mark.parametrize("d", (1, 7))
+def test_each_pass_states_the_length_of_the_accumulator_it_adds_into(compiled, name, d):
+    """The stated length is the pass's own: it writes every entry below it and none past it
+    (a sentinel after the end stays), and its finish gives the fused kernel's loss and gradient."""
+    mod = compiled(name)
+    theta, x, Y = problem(name, d, n=30)
+    for kernel, outs in (("loss", ()), ("loss_grad", (np.empty_like(theta),))):
+        one_pass, done = passes.PAIRS[kernel]
+        length = passes.accumulator(mod, kernel, theta, (x, Y))
+        assert length == getattr(mod, one_pass + "_length")(theta, x, Y)
+        buffer = np.full(length + 8, 0.0)
+        buffer[length:] = 12345.0
+        getattr(mod, one_pass)(theta, x, Y, 0, len(Y), buffer[:length])
+        assert np.all(buffer[length:] == 12345.0), "the pass wrote past the length stated"
+        assert np.all(buffer[:length] != 0.0), "the pass left an entry below the length stated unwritten"
+        mine = tuple(np.empty_like(o) for o in outs)
+        value = getattr(mod, done)(theta, x, Y, buffer[:length].copy(), 1.0 / len(Y), *mine)
+        assert value == pytest.approx(getattr(mod, kernel)(theta, x, Y, *outs), rel=1e-12)
+        for got, expected in zip(mine, outs):
+            np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+        total = passes.sums(mod, kernel, theta, (x, Y))   # the runtime's path: the same sums
+        assert passes.finish(mod, kernel, theta, total, len(Y), mine, (x[:1], Y[:1])) == pytest.approx(value,
+                                                                                                   rel=1e-12)
 
 
 # ------------------------------------------------------------------ least squares
