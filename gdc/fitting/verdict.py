@@ -81,6 +81,7 @@ class Curvature:
             self.how, self.passes = None, 0
         self._cached = None   # (params, r, J): the checks of one answer share one evaluation
         self._fused = None    # (params, loss, gradient): so do their gradients
+        self._jtj = None      # (params, Σr², JᵀJ, Jᵀr): and their Gauss–Newton passes
         self.products = None  # Hessian-vector products the last Krylov estimate took
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
@@ -114,9 +115,8 @@ class Curvature:
             residuals, jacobian = self._residuals(params)
             return self.factor * float(residuals @ residuals), 2.0 * self.factor * (jacobian.T @ residuals)
         if self.least_squares:
-            jtj = np.zeros((size, size))
-            rss = self.kernels.jtj_jtr(params, *self.data, jtj, grad)
-            return self.factor * rss, 2.0 * self.factor * grad
+            rss, _, jtr = self._gauss_newton(params)
+            return self.factor * rss, 2.0 * self.factor * jtr
         if self._fused is None or not np.array_equal(self._fused[0], params):
             self._fused = (params.copy(), self.kernel(params, *self.data, grad), grad)
         return self._fused[1], self._fused[2].copy()
@@ -132,10 +132,17 @@ class Curvature:
         """Least squares: ‖∂r/∂θⱼ‖ for each parameter."""
         if self.how == "Gauss–Newton decrement":
             return np.linalg.norm(self._residuals(params)[1], axis=0)
-        size = len(params)
-        jtj = np.zeros((size, size))
-        self.kernels.jtj_jtr(params, *self.data, jtj, np.zeros(size))
-        return np.sqrt(np.maximum(np.diag(jtj), 0.0))
+        return np.sqrt(np.maximum(np.diag(self._gauss_newton(params)[1]), 0.0))
+
+    def _gauss_newton(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """(Σr², JᵀJ, Jᵀr) at params from one jtj_jtr pass, which the checks of one answer share
+        (over streamed data each pass is a read of every file). Copies: callers may scale them."""
+        if self._jtj is None or not np.array_equal(self._jtj[0], params):
+            size = len(params)
+            jtj, jtr = np.zeros((size, size)), np.zeros(size)
+            rss = self.kernels.jtj_jtr(params, *self.data, jtj, jtr)
+            self._jtj = (params.copy(), rss, jtj, jtr)
+        return self._jtj[1], self._jtj[2].copy(), self._jtj[3].copy()
 
     def _residuals(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._cached is None or not np.array_equal(self._cached[0], params):
@@ -217,9 +224,7 @@ class Curvature:
             return k.loss_grad_hess(params, *data, grad, matrix), grad, matrix
         loss, grad = self.loss_grad(params)
         if self.how == "Gauss–Newton matrix":
-            matrix = np.zeros((size, size))
-            k.jtj_jtr(params, *data, matrix, np.zeros(size))
-            return loss, grad, matrix * (2.0 * self.factor)
+            return loss, grad, self._gauss_newton(params)[1] * (2.0 * self.factor)
         matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
         for j in range(size):
             h = 6e-6 * max(abs(params[j]), 1.0)

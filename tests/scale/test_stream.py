@@ -60,6 +60,23 @@ def test_a_streamed_fit_gives_the_in_memory_answer(parts, method):
     assert passes and passes[0].startswith(f"{streamed.problem.data[0].source.passes} passes")
 
 
+def test_a_pass_at_parameters_already_summed_reads_nothing_again(parts):
+    """Every pass reads all the files, so the kernels remember each one's last total: a second
+    call at the same parameters gives the same bits without a read; other parameters read."""
+    _, folder = parts
+    problem = gdc.prepare(LINE, str(folder / "*.parquet"), stream=True)
+    kernels, source = problem.kernels, problem.data[0].source
+    params, jtj, jtr = np.array([2.0, -1.0]), np.zeros((2, 2)), np.zeros(2)
+    before = source.passes
+    first = kernels.jtj_jtr(params, *problem.data, jtj, jtr)
+    again_jtj, again_jtr = np.zeros((2, 2)), np.zeros(2)
+    assert kernels.jtj_jtr(params.copy(), *problem.data, again_jtj, again_jtr) == first
+    assert np.array_equal(jtj, again_jtj) and np.array_equal(jtr, again_jtr)
+    assert source.passes == before + 1
+    kernels.jtj_jtr(params + 1e-12, *problem.data, again_jtj, again_jtr)
+    assert source.passes == before + 2
+
+
 def test_a_loss_with_a_penalty_outside_the_mean_is_finished_once(parts):
     data, folder = parts
     arrays = {"x": data["x"], "Y": data["L"]}
