@@ -25,7 +25,7 @@ from gdc.runtime.sealed import seal
 from gdc.version import __version__
 from .module import check_module, join, model_comment
 from .plan import Accumulation, Plan, accumulate, plan
-from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES
+from .printer import DATA_ARRAY, DATA_VALUE, HELPER_NAMES, HELPERS
 from .second_order import jtj_accumulation
 from .straight import FIXED, MANGLED, StraightFunction
 
@@ -39,7 +39,7 @@ DEVICE = "@cuda.jit(device=True)"
 # so that the printer's text serves both. libdevice's exp and log are correctly rounded to
 # within an ulp and need no branch-free form on a GPU; the guards give NaN and ±inf where the
 # CPU helpers give them (numba's CUDA simulator runs Python's math, which raises instead).
-CUDA_HELPERS = '''
+_OWN_FORMS = '''
 @cuda.jit(device=True)
 def _exp(x):
     if x > 709.782712893384:
@@ -65,49 +65,19 @@ def _log1p(u):
     if u == -1.0:
         return -math.inf
     return math.nan
+'''
+# The rest are the CPU helpers' own text under the device decorator: one definition for both.
+_SHARED = ("_sigmoid", "_sign", "_heaviside", "_max", "_min")
 
 
-@cuda.jit(device=True)
-def _sigmoid(z):
-    e = _exp(-abs(z))
-    s = 1.0 / (1.0 + e)
-    return s if z >= 0.0 else e * s
+def _device_forms(names: tuple[str, ...]) -> str:
+    """printer.HELPERS' functions `names`, in its order, each as a device function."""
+    blocks = HELPERS.strip("\n").split("\n\n\n")
+    chosen = [block for block in blocks if re.search(r"^def (\w+)", block, re.M).group(1) in names]
+    return "\n\n\n".join(block.replace("@numba.njit(**_JIT_EXACT)", DEVICE) for block in chosen)
 
 
-@cuda.jit(device=True)
-def _sign(z):
-    if z > 0.0:
-        return 1.0
-    if z < 0.0:
-        return -1.0
-    return z * 0.0
-
-
-@cuda.jit(device=True)
-def _heaviside(z, at_zero):
-    if z > 0.0:
-        return 1.0
-    if z < 0.0:
-        return 0.0
-    return at_zero + z * 0.0
-
-
-@cuda.jit(device=True)
-def _max(a, b):
-    if a > b:
-        return a
-    if b >= a:
-        return b
-    return a + b
-
-
-@cuda.jit(device=True)
-def _min(a, b):
-    if a < b:
-        return a
-    if b <= a:
-        return b
-    return a + b
+CUDA_HELPERS = _OWN_FORMS + "\n\n" + _device_forms(_SHARED) + '''
 
 
 @cuda.jit(device=True)
