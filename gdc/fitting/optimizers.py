@@ -23,7 +23,6 @@ from gdc.runtime.kernels import Kernels
 # logistic regression on 10⁶ × 100 takes 0.071 s a pass serial, 0.043 s parallel. The choice
 # depends on the data's size alone, so a fit gives the same bits on any machine.
 PARALLEL_MIN_VALUES = 8_000_000
-PARALLEL_MIN_ROWS = 4_000_000   # the same for two columns (kept for callers that count rows)
 
 
 # From this many data values on, a fit remembers the last fused pass of each kernel (the

@@ -77,7 +77,8 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("lm", "Levenberg–Marquardt", "second_order", takes_rate=False),
     Method("newton", "Newton's method, damped where needed", "second_order", takes_rate=False),
     Method("bundle", "a proximal bundle method for losses with kinks", "bundle", takes_rate=False),
-    Method("lbfgs", "L-BFGS (limited-memory quasi-Newton, strong Wolfe line search)", "lbfgs",
+    Method("lbfgs", "L-BFGS (limited-memory quasi-Newton; strong Wolfe line search, in a box "
+           "L-BFGS-B's projected steps)", "lbfgs",
            takes_rate=False, takes_tolerances=True),
     Method("gd", "gradient descent", "first_order"),
     Method("sgd", "stochastic gradient descent", "first_order", True, "sgd_epoch"),
