@@ -383,8 +383,10 @@ def _plateau(names: list[str]) -> dict:
 
 def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
              start: np.ndarray) -> dict:
-    if curvature.how is None:
-        return {}
+    if curvature.how is None:   # the stop rule alone: say so, lest "converged" read as certified
+        return dict(message=f"{result.message}; not certified: {len(params)} parameter values are too "
+                            f"many for a curvature estimate (at most {MAX_STATISTICS}), so only the "
+                            "stop rule vouches for it")
     radius = max(norm(params), norm(params - start), 1.0)
     claim = claim_for(options)
     loss, gap = curvature.gap(params, radius, claim)

@@ -242,3 +242,17 @@ def test_a_bounded_quadratic_ends_at_its_known_constrained_minimum():
     assert result.method == "lbfgs" and result.converged
     np.testing.assert_allclose(result.params["w"], np.clip(best, -0.5, 0.5), rtol=0, atol=1e-9)
     assert [why for why in result.held] == ["at lower bound -0.5", "", "", "", "at upper bound 0.5"]
+
+
+def test_past_200_parameter_values_a_converged_fit_says_it_is_not_certified():
+    rng = np.random.default_rng(3)
+    n, d = 400, 210   # 211 parameter values: past MAX_STATISTICS, no Hessian kernel, not least squares
+    x = rng.standard_normal((n, d))
+    y = (rng.random(n) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
+    result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, method="lbfgs")
+    assert result.converged and math.isnan(result.gap)   # no gap was estimated
+    assert result.message.startswith("converged: ")
+    assert "; not certified: 211 parameter values are too many for a curvature estimate (at most 200)" \
+        in result.message
+    # the stop rule held: the projected gradient is where the default gtol of lbfgs puts it
+    assert result.grad_norm < 1e-6
