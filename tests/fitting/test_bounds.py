@@ -260,3 +260,33 @@ def test_a_held_parameter_has_no_interval_and_no_correlation_row(line):
     low, high = result.intervals.low[1], result.intervals.high[1]
     assert low < result.params["b"] < high
     assert "correlation" not in report   # one free parameter: no table
+
+
+VECTOR = "param w[3]\ndata x[3], Y\nmodel f = dot(w, x)\nloss mean((f - Y)^2)\n"   # as above: one compile
+
+
+@pytest.mark.parametrize("bounds, fixed, where, message", [
+    (None, {"w[3]": 0.0}, "--fix", "'w[3]' is not an element of w, whose shape is [3]"),
+    ({"w[0, 1]": (0, 1)}, None, "--bound", "'w[0, 1]' is not an element of w, whose shape is [3]"),
+])
+def test_an_element_outside_the_shape_is_named_with_the_shape(bounds, fixed, where, message):
+    data = {"x": np.eye(3), "Y": np.array([1.0, 2.0, 3.0])}
+    with pytest.raises(GdcError) as info:
+        fit(VECTOR, data, bounds=bounds, fixed=fixed)
+    assert message in str(info.value) and info.value.where == where
+    assert "elements are numbered from 0" in info.value.render()
+
+
+def test_an_element_of_a_scalar_parameter_is_refused(line):
+    problem, _ = line
+    with pytest.raises(GdcError) as info:
+        run(problem, Options(), bounds={"m[0]": (0, 1)})
+    assert "m is a number, not a vector" in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["m=inf:5", "m=nan:5", "m=-inf:-inf"])
+def test_bounds_that_hold_no_number_are_refused(text):
+    with pytest.raises(GdcError) as info:
+        parse_bounds([text])
+    assert "of 'm' hold no number" in str(info.value) and info.value.where == "--bound"
+    assert "the lower end may be -inf, the upper inf" in info.value.render()

@@ -211,3 +211,24 @@ def test_the_command_line_takes_sigma_and_ci(tmp_path, capsys):
     assert set(doc["intervals"]["low"]) == {"a", "k"}
     assert main(["fit", str(tmp_path / "m.gd"), str(tmp_path / "d.csv"), "--absolute-sigma"]) == 1
     assert "--absolute-sigma says how to read the errors of --sigma" in capsys.readouterr().err
+
+
+def test_a_ci_that_starts_like_profile_but_is_not_is_refused():
+    with pytest.raises(GdcError, match="'profiles' is not a level or 'profile'") as caught:
+        parse_ci("profiles")
+    assert caught.value.where == "--ci"
+
+
+def test_intervals_need_degrees_of_freedom_and_profiles_need_the_data(tmp_path):
+    line = "model y = m*x + b\nloss mean((y - Y)^2)"
+    exact = gdc.fit(line, {"x": [1.0, 2.0], "Y": [1.0, 2.2]})   # two rows, two parameters
+    with pytest.raises(GdcError, match="2 rows for 2 parameters leave no degrees of freedom") as caught:
+        exact.conf_int()
+    assert caught.value.where == "--ci"
+    result = gdc.fit(line, {"x": [1.0, 2.0, 3.0], "Y": [1.0, 2.2, 2.9]})
+    result.save(tmp_path / "fit.json")
+    loaded = gdc.load_result(tmp_path / "fit.json")
+    assert loaded.conf_int()["m"][0] < result.params["m"]   # asymptotic intervals need no data
+    with pytest.raises(GdcError, match="profile intervals refit the model, so they need its data") as caught:
+        loaded.conf_int(profile=True)
+    assert "--ci LEVEL for asymptotic intervals" in caught.value.render()
