@@ -107,6 +107,16 @@ def test_kernels_and_derivation_follow_the_convention_at_the_kinks(kernel_dir):
         assert oracles.Evaluator(dict(zip("abc", AT)), {"x": X})(partial) == pytest.approx(want[i], abs=1e-15)
 
 
+def test_kernels_take_the_values_the_readme_gives_at_the_kinks(kernel_dir):
+    """The README: sign(0) = 0 and relu(0) = 0; clip at an end and where on its boundary are
+    continuous there. At AT every row has a·x = 0, so a sign(0) of ±1 would move each row by 1."""
+    k = gdc.compile(KINKS, cache_dir=kernel_dir)
+    # row by row: relu(0) + clip(x, -1, 1) + where(x < 1, x, 2x - 1) + sign(0)
+    want = np.array([0 + 1 + 1 + 0, 0 + 1 + 1 + 0, 0 + 1 + 3 + 0, 0 - 1 - 1 + 0], dtype=float)
+    np.testing.assert_array_equal(k.predict(AT.copy(), X), want)
+    assert k.loss(AT.copy(), X) == want.mean()
+
+
 # ------------------------------------------------------------------ log10 and log2 against numpy
 
 LOGS = "param a\ndata x, Y\nmodel y = where(a > 0, log2(x), log10(x)) + a\nloss mean((y - Y)^2)\n"

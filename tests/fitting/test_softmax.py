@@ -200,3 +200,15 @@ def test_with_labels_the_gradient_is_p_minus_y_and_the_kernels_refuse_other_y(ke
     X, y = iris
     with pytest.raises(GdcError, match="each row must be one-hot .*; row 1 is"):
         kernels.loss_grad(np.zeros(15), X, np.full((len(y), 3), 1 / 3), np.zeros(15))
+
+
+def test_the_readme_numbers_for_iris_hold(fitted, reference, kernels, iris):
+    """README, "Classification with more than two classes": within 2e-6 of scikit-learn in W and
+    in the probabilities, and Σₖ cₖ kept at its start 0 (the gradient's entries for c sum to 0)."""
+    X, _ = iris
+    W, c = fitted.params["W"], fitted.params["c"]
+    assert fitted.converged, fitted.message
+    assert np.abs(W - reference.coef_).max() < 2e-6
+    probabilities = kernels.predict(np.concatenate([W.ravel(), c]), X)
+    assert np.abs(probabilities - reference.predict_proba(X)).max() < 2e-6
+    assert abs(c.sum()) < 1e-12 * len(c) * max(1.0, np.abs(c).max())

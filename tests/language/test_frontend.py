@@ -178,6 +178,14 @@ def test_typographic_operators_from_papers():
         lower("model y = m*x - b*c/d; loss mean((y - Y)^2)")
 
 
+def test_typographic_comparisons_are_the_ascii_ones():
+    """The README: a condition may be written with ≤ and ≥ (of pasted formulas), as <= and >=."""
+    typographic = lower("model y = where(x ≤ c, a, where(x ≥ d, b, 0)); loss mean((y - Y)^2)")
+    ascii_form = lower("model y = where(x <= c, a, where(x >= d, b, 0)); loss mean((y - Y)^2)")
+    assert unparse(typographic) == unparse(ascii_form)
+    assert "where(x <= c, a, where(x >= d, b, 0))" in unparse(typographic)
+
+
 _SHAPED_TOKENS = ["w", "x", "W", "b", "Y", "@", "dot(", "sum(", "mean(", "tanh(", ")", ",", "+", "*", "-",
                   "w[0]", "W[1, 2]", "x[5]", "2", "(", "y"]
 

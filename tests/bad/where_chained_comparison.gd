@@ -1,0 +1,3 @@
+data x, Y
+model y = where(0 < x < 1, a, b)
+loss mean((y - Y)^2)
