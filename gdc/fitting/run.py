@@ -56,7 +56,11 @@ def initial_params(kernels: Kernels, init: Mapping[str, float] | None, layout: L
             raise GdcError(f"the model has no parameter {name!r}", where="--init",
                            hint=f"did you mean {guess[0]!r}?" if guess
                            else f"the parameters are {', '.join(kernels.param_names)}")
-        value = float(value)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise GdcError(f"the initial value of {name!r} must be a number, not {value!r}", where="--init",
+                           hint="e.g. init={'m': 1.0}") from None
         if not math.isfinite(value):
             raise GdcError(f"the initial value of {name!r} must be finite, not {value}", where="--init")
         layout.fill(params, name, value)

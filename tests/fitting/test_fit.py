@@ -227,6 +227,11 @@ def test_init_overrides_and_is_checked():
     assert caught.value.hint == "did you mean 'm'?"
     with pytest.raises(GdcError, match="'x' is data, not a parameter"):
         gdc.fit(SCALED, STUDENTS, mapping=MAP, init={"x": 1.0})
+    with pytest.raises(GdcError, match="the initial value of 'm' must be a number, not 'abc'") as caught:
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, init={"m": "abc"})
+    assert caught.value.where == "--init"
+    with pytest.raises(GdcError, match="the initial value of 'b' must be finite, not inf"):
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, init={"b": math.inf})
 
 
 @pytest.mark.parametrize("options, where", [
