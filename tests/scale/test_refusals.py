@@ -100,3 +100,19 @@ def test_cuda_kernels_of_kernels_not_compiled_here_say_how_to_get_them():
     with pytest.raises(GdcError, match="not compiled from a text in this process") as caught:
         cuda.counterpart(SimpleNamespace(model_hash="0" * 64))
     assert caught.value.hint == "gdc.compile(model).cuda"
+
+
+def test_a_file_rewritten_between_passes_is_named(tmp_path):
+    import os
+    from gdc.api import prepare
+    for k in range(2):
+        _parquet(tmp_path / f"p{k}.parquet")
+    problem = prepare(LINE, tmp_path, stream=True)
+    source = problem.data[0].source
+    params = np.zeros(len(problem.kernels.param_names))
+    assert len(source.map("loss", params)) == 2   # the files as checked: one sum each
+    _parquet(tmp_path / "p1.parquet", rows=7)
+    os.utime(tmp_path / "p1.parquet", ns=(1, 1))   # a stamp unlike the checked one, whatever the clock
+    with pytest.raises(GdcError, match="the file changed while the fit was reading it") as caught:
+        source.map("loss", params)
+    assert caught.value.where.endswith("p1.parquet") and "copy" in caught.value.hint
