@@ -116,3 +116,16 @@ def test_a_file_rewritten_between_passes_is_named(tmp_path):
     with pytest.raises(GdcError, match="the file changed while the fit was reading it") as caught:
         source.map("loss", params)
     assert caught.value.where.endswith("p1.parquet") and "copy" in caught.value.hint
+
+
+def test_each_partition_header_is_read_once(tmp_path, monkeypatch):
+    from gdc.scale import files
+    paths = []
+    for k in range(3):
+        (tmp_path / f"p{k}.csv").write_text("x,Y,Z\n1,2,3\n")
+        paths.append(str(tmp_path / f"p{k}.csv"))
+    reads = []
+    real = files.column_names
+    monkeypatch.setattr(files, "column_names", lambda path: reads.append(path) or real(path))
+    files.same_columns(paths, ("x", "Y", "Z"))
+    assert reads == paths[1:]   # the first file's names are given; each other file is read once
