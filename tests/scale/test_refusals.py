@@ -129,3 +129,24 @@ def test_each_partition_header_is_read_once(tmp_path, monkeypatch):
     monkeypatch.setattr(files, "column_names", lambda path: reads.append(path) or real(path))
     files.same_columns(paths, ("x", "Y", "Z"))
     assert reads == paths[1:]   # the first file's names are given; each other file is read once
+
+
+def test_a_dataframe_cell_that_is_no_number_names_its_partition():
+    import pandas as pd
+    from gdc.scale.dask_source import _frame_columns
+    piece = pd.DataFrame({"x": [1.0, 2.0], "Y": ["3", "abc"]})
+    with pytest.raises(GdcError, match="column 'Y' holds a value that is not a number") as caught:
+        _frame_columns(piece, ("x", "Y"), 2, drop=False)
+    assert caught.value.where == "partition 3 of the DataFrame"
+
+
+def test_a_dask_dataframe_without_a_client_says_how_to_give_one():
+    import pandas as pd
+    import dask.dataframe as dd
+    import distributed
+    with pytest.raises(ValueError):
+        distributed.get_client()   # this process runs no client: the refusal below is the user's
+    frame = dd.from_pandas(pd.DataFrame({"x": np.arange(4.0), "Y": np.arange(4.0)}), npartitions=2)
+    error = _refused(frame, "a Dask DataFrame is fitted on a Dask cluster, and no client is running",
+                     method="lm")
+    assert "client=distributed.Client" in error.hint
