@@ -150,3 +150,11 @@ def test_a_dask_dataframe_without_a_client_says_how_to_give_one():
     error = _refused(frame, "a Dask DataFrame is fitted on a Dask cluster, and no client is running",
                      method="lm")
     assert "client=distributed.Client" in error.hint
+
+
+def test_plot_is_refused_for_partitioned_data():
+    from gdc.fitting.out_of_core import plot_allowed
+    for backend in ("stream", "dask"):
+        with pytest.raises(GdcError, match="--plot draws the data's rows, which a streamed or Dask fit does not hold"):
+            plot_allowed(backend)
+    plot_allowed("cpu")   # in memory: allowed
