@@ -158,3 +158,20 @@ def test_plot_is_refused_for_partitioned_data():
         with pytest.raises(GdcError, match="--plot draws the data's rows, which a streamed or Dask fit does not hold"):
             plot_allowed(backend)
     plot_allowed("cpu")   # in memory: allowed
+
+
+def test_dask_not_installed_says_how_to_install_it(monkeypatch):
+    import sys
+    from gdc.scale.dask_source import connect
+    monkeypatch.setitem(sys.modules, "distributed", None)   # `import distributed` fails as if absent
+    with pytest.raises(GdcError, match="Dask is not installed") as caught:
+        connect("local:2")
+    assert "gdc[dask]" in caught.value.hint
+
+
+def test_kernels_without_a_module_file_cannot_go_to_dask_workers(tmp_path):
+    import dataclasses
+    _parquet(tmp_path / "a.parquet")
+    kernels = dataclasses.replace(gdc.compile(LINE), path=None)
+    with pytest.raises(GdcError, match="the kernels have no module file to send to the Dask workers"):
+        gdc.fit(kernels, tmp_path, client=object(), method="lm")   # refused before the client is used
