@@ -175,3 +175,10 @@ def test_kernels_without_a_module_file_cannot_go_to_dask_workers(tmp_path):
     kernels = dataclasses.replace(gdc.compile(LINE), path=None)
     with pytest.raises(GdcError, match="the kernels have no module file to send to the Dask workers"):
         gdc.fit(kernels, tmp_path, client=object(), method="lm")   # refused before the client is used
+
+
+def test_class_labels_are_refused_when_streamed(tmp_path):
+    (tmp_path / "a.csv").write_text("x1,label\n0.5,0\n-0.5,1\n1.5,2\n")
+    model = "data x[d], Y[K] from label\nparam c[K] = 0\nmodel z = c\nloss mean(logsumexp(z) - sum(Y * z))\n"
+    with pytest.raises(GdcError, match=r"cannot take a model with class labels \(`data Y\[K\] from label`\) yet"):
+        gdc.fit(model, str(tmp_path / "*.csv"), stream=True, method="lm")
