@@ -305,11 +305,11 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         if problem.backend != "cpu":
             from gdc.scale.problem import with_passes
             result = with_passes(result, problem)
+        if wanted is not None and not result.reason.failed:   # before closing: a profile refits on the workers
+            result = with_intervals(result, *wanted)
     finally:
         for part in closing:
             part.close()
-    if wanted is not None and not result.reason.failed:
-        result = with_intervals(result, *wanted)
     _write_outputs(result, plot, history)
     if result.reason.failed:
         raise FitFailed(result)

@@ -20,6 +20,7 @@ from types import SimpleNamespace
 
 from gdc.errors import GdcError, notice
 from gdc.runtime import cuda
+from gdc.runtime.kernels import module_constants
 from .problem import Problem
 from .weights import least_squares_holds
 
@@ -33,10 +34,6 @@ AUTO_MIN_ROWS = 1_000_000
 # Data the GPU backend does not take, in words (gdc.scale's backends).
 _PARTITIONED = {"stream": "streamed from disk", "dask": "held by Dask workers"}
 
-# What the proxy module copies from the CPU module: its names and constants, no kernels.
-_CONSTANTS = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
-              "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
-              "MODEL_FORMULA")
 
 
 def checked_device(device: str, dtype: str = "float64") -> None:
@@ -108,7 +105,7 @@ def on_gpu(problem: Problem, kernels, dtype: str = "float64") -> Problem:
 
 def _proxy(source, kernels, keep_lsq: bool, rows: int) -> SimpleNamespace:
     """The CPU module's constants, with the CUDA kernels in place of its kernels."""
-    copied = {name: getattr(source, name) for name in _CONSTANTS if hasattr(source, name)}
+    copied = module_constants(source)
     if not keep_lsq:   # a negative weight in Σ W·(y − Y)²: not least squares (as weights.without_least_squares)
         copied = {name: value for name, value in copied.items() if name not in ("LSQ_SCALE", "LSQ_MEAN")}
 

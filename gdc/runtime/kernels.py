@@ -12,6 +12,17 @@ import numpy as np
 from .intervals import Interval, from_constant
 from .layout import Layout, layout, resolve_sizes
 
+# A generated module's names and constants (no kernels): what a module proxy (the GPU's, the
+# partitioned data's, the weighted kernels') copies from the module it stands in for.
+MODULE_CONSTANTS = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
+                    "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
+                    "MODEL_FORMULA", "GDC_VERSION")
+
+
+def module_constants(module: ModuleType) -> dict:
+    """The MODULE_CONSTANTS that `module` has, by name."""
+    return {name: getattr(module, name) for name in MODULE_CONSTANTS if hasattr(module, name)}
+
 
 @dataclass(frozen=True)
 class Kernels:

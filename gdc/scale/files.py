@@ -76,7 +76,8 @@ def column_names(path: str) -> tuple[str, ...]:
 def same_columns(files: Sequence[str], names: Sequence[str]) -> None:
     """Every partition holds the columns the first one has."""
     for path in files[1:]:
-        missing = [n for n in names if n not in column_names(path)]
+        held = set(column_names(path))   # one read of its header or schema, not one per name
+        missing = [n for n in names if n not in held]
         if missing:
             raise GdcError(f"this partition lacks the column(s) {', '.join(missing)} that {files[0]} has",
                            where=path, hint="every partition needs the same columns")

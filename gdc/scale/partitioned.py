@@ -17,15 +17,11 @@ from typing import Sequence
 import numpy as np
 
 from gdc.runtime import passes
-from gdc.runtime.kernels import Kernels
+from gdc.runtime.kernels import Kernels, module_constants
 from gdc.errors import GdcError
 from .files import batches, prefetched, reused, stamp
 from .work import assemble, partial
 
-# What the module proxy copies from the generated one: its constants and predict (which takes
-# rows of its own); not the per-sample epochs, which a partitioned fit refuses.
-COPIED = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "LSQ_SCALE",
-          "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME", "MODEL_FORMULA", "GDC_VERSION", "predict")
 
 
 class Column:
@@ -117,7 +113,9 @@ class Partitioned:
 
     def namespace(self) -> SimpleNamespace:
         m = self.module
-        copied = {name: getattr(m, name) for name in COPIED if hasattr(m, name)}
+        # its constants and predict (which takes rows of its own); not the per-sample epochs,
+        # which a partitioned fit refuses
+        copied = {**module_constants(m), "predict": m.predict}
         kernels = dict(loss=self.loss, loss_grad=self.loss_grad, loss_grad_parallel=self.loss_grad,
                        predicted_squares=self.predicted_squares)
         if hasattr(m, "jtj_jtr"):

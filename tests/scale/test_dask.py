@@ -136,3 +136,14 @@ def test_a_vector_model_on_the_cluster(client, tmp_path):
                        tmp_path / f"part{k}.parquet")
     memory = gdc.fit(VECTOR, {"x": x, "Y": y}, method="lbfgs")
     _agree(gdc.fit(VECTOR, tmp_path, method="lbfgs", client=client), memory)
+
+
+def test_profile_intervals_with_a_client_started_for_the_fit(parts):
+    """client="local:N" is started and closed by gdc.fit: the profile's refits run before the
+    close (they once met a closed client), and give the in-memory intervals."""
+    data, folder = parts
+    found = gdc.fit(LINE, folder, client="local:1", method="lm", ci="profile")
+    memory = gdc.fit(LINE, data, method="lm", ci="profile")
+    assert found.intervals is not None and found.intervals.how == "profile"
+    np.testing.assert_allclose(found.intervals.low, memory.intervals.low, rtol=1e-6)
+    np.testing.assert_allclose(found.intervals.high, memory.intervals.high, rtol=1e-6)
