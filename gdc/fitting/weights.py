@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from gdc.errors import GdcError
-from gdc.runtime.kernels import Kernels
+from gdc.runtime.kernels import Kernels, module_constants
 
 
 def fit_kernels(problem) -> Kernels:
@@ -60,13 +60,9 @@ class _Weighted:
 
     def module(self) -> SimpleNamespace:
         source = self.kernels.module
-        names = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
-                 "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
-                 "MODEL_FORMULA", "predict")
-        copied = {name: getattr(source, name) for name in names if hasattr(source, name)}
-        return SimpleNamespace(**copied, loss=self.loss, loss_grad=self.loss_grad,
-                               loss_grad_parallel=self.loss_grad, jtj_jtr=self.jtj_jtr,
-                               residuals_jacobian=self.residuals_jacobian)
+        return SimpleNamespace(**module_constants(source), predict=source.predict, loss=self.loss,
+                               loss_grad=self.loss_grad, loss_grad_parallel=self.loss_grad,
+                               jtj_jtr=self.jtj_jtr, residuals_jacobian=self.residuals_jacobian)
 
     def residuals_jacobian(self, params, *args):
         *data, r_out, jac_out = args

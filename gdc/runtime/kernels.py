@@ -16,7 +16,7 @@ from .layout import Layout, layout, resolve_sizes
 # partitioned data's, the weighted kernels') copies from the module it stands in for.
 MODULE_CONSTANTS = ("PARAM_NAMES", "DATA_NAMES", "INPUT_NAMES", "INITIAL", "MODEL_HASH", "PARAM_SHAPES",
                     "DATA_SHAPES", "SIZES", "LSQ_SCALE", "LSQ_MEAN", "KINKS", "BOUNDS", "MODEL_NAME",
-                    "MODEL_FORMULA", "GDC_VERSION")
+                    "MODEL_FORMULA", "GDC_VERSION", "LABELS", "OUTPUT_SIZE")
 
 
 def module_constants(module: ModuleType) -> dict:
