@@ -57,6 +57,24 @@ class Estimate:
     lower: float = math.nan   # G, the gap over the space searched
 
 
+def forward_products(kernel, data, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None,
+                     step: float) -> Callable[[np.ndarray], np.ndarray]:
+    """v ↦ Hv over the free elements, by a forward difference of the fused gradient `kernel`
+    (one pass): (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1, `grad` = ∇J(θ) and h = `step`."""
+    shifted, up, direction = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
+
+    def product(v: np.ndarray) -> np.ndarray:
+        if free is None:
+            direction[:] = v
+        else:
+            direction[free] = v
+        np.add(params, step * direction, out=shifted)
+        kernel(shifted, *data, up)
+        image = (up - grad) / step
+        return image if free is None else image[free]
+    return product
+
+
 def krylov_gap(product: Callable[[np.ndarray], np.ndarray], grad: np.ndarray, radius: float,
                target: float | None = None, budget: int = 60) -> Estimate:
     """½gᵀH⁻¹g from products `product(v)` = Hv (one pass each), stopping early where `target`

@@ -200,13 +200,16 @@ class Settling:
     def certified(self, claim: float) -> bool:
         """Whether the best iterate's gap is within `claim` (relative), or its gradient within
         --gtol where no curvature can be had."""
-        if self.curvature.how is None:
+        gap = None
+        if self.curvature.how is not None:
+            loss, gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0), claim)
+        if gap is None:   # no curvature, or a Krylov estimate that did not decide: the gradient test
             _, grad = self.curvature.loss_grad(self.best)
             if self.curvature.box is not None:
                 grad = self.curvature.box.projected_gradient(self.best, grad)
             return float(np.linalg.norm(grad)) <= self.gtol
-        loss, self.gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0), claim)
-        return self.gap <= claim * abs(loss) or self.gap <= claim * self.curvature.scale(self.best, loss)
+        self.gap = gap
+        return gap <= claim * abs(loss) or gap <= claim * self.curvature.scale(self.best, loss)
 
 
 class _Loop:

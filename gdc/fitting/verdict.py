@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from .krylov import krylov_gap
+from .krylov import forward_products, krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
@@ -41,7 +41,8 @@ RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm 
 SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
 # the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
-# and half of p; undecided there, the differences decide after all).
+# and half of p; undecided there, the differences decide after all, up to MAX_STATISTICS
+# parameters; past it an undecided fit is reported as not certified).
 KRYLOV_ABOVE = 50
 KRYLOV_BUDGET = 40
 KRYLOV = "Krylov estimate from Hessian-vector products"
@@ -73,7 +74,7 @@ class Curvature:
             self.how = "Gauss–Newton matrix"
         elif kernels.loss_grad_hess is not None:
             self.how = "Hessian"
-        elif size <= MAX_STATISTICS and (krylov if krylov is not None else size > KRYLOV_ABOVE):
+        elif krylov if krylov is not None else size > KRYLOV_ABOVE:   # past MAX_STATISTICS too: p passes at most
             self.how, self.passes, self.exact = KRYLOV, min(2 * size + 1, 8), False
         elif size <= MAX_STATISTICS:
             self.how, self.passes, self.exact = DIFFERENCES, 2 * size + 1, False
@@ -152,7 +153,7 @@ class Curvature:
             self._cached = (params.copy(), residuals, jacobian)
         return self._cached[1], self._cached[2]
 
-    def gap(self, params: np.ndarray, radius: float, claim: float | None = None) -> tuple[float, float]:
+    def gap(self, params: np.ndarray, radius: float, claim: float | None = None) -> tuple[float, float | None]:
         """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
         parameters it leaves free. `claim` (relative): the Krylov estimate may stop once it
         knows on which side of it the gap is."""
@@ -162,13 +163,16 @@ class Curvature:
         if self.how == KRYLOV:
             loss, grad = self.loss_grad(params)
             target = None if claim is None else claim * self.scale(params, loss)
-            # undecided, it costs its products and then the differences: at most half of p more
+            # undecided, it costs its products and then the differences (to MAX_STATISTICS parameters)
             budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
-            found = krylov_gap(self._product(params, grad, free), grad if free is None else grad[free],
-                               radius, target, budget)
+            step = 1e-7 * max(norm(params), 1.0)   # h ≈ √ε·max(‖θ‖, 1)
+            product = forward_products(self.kernel, self.data, params, grad, free, step)
+            found = krylov_gap(product, grad if free is None else grad[free], radius, target, budget)
             self.passes, self.products = 1 + found.passes, found.passes
             if found.decided:
                 return loss, found.gap
+            if len(params) > MAX_STATISTICS:   # the differences would cost 2p + 1 passes: undecided
+                return loss, None
             self.how = DIFFERENCES   # undecided at the budget: the whole Hessian after all
             try:
                 loss, gap = self.gap(params, radius)
@@ -198,24 +202,6 @@ class Curvature:
         kept = singular > 1e-14 * (singular[0] if len(singular) else 0.0)
         along = left[:, kept].T @ residuals
         return loss, self.factor * float(along @ along)
-
-    def _product(self, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None):
-        """v ↦ Hv over the free elements, by a forward difference of the gradient (one pass):
-        (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1 and h ≈ √ε·max(‖θ‖, 1)."""
-        step = 1e-7 * max(norm(params), 1.0)
-        shifted, up = np.empty_like(params), np.zeros_like(params)
-        direction = np.zeros_like(params)
-
-        def product(v: np.ndarray) -> np.ndarray:
-            if free is None:
-                direction[:] = v
-            else:
-                direction[free] = v
-            np.add(params, step * direction, out=shifted)
-            self.kernel(shifted, *self.data, up)
-            image = (up - grad) / step
-            return image if free is None else image[free]
-        return product
 
     def _matrix(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         k, data, size = self.kernels, self.data, len(params)
@@ -384,12 +370,15 @@ def _plateau(names: list[str]) -> dict:
 def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
              start: np.ndarray) -> dict:
     if curvature.how is None:   # the stop rule alone: say so, lest "converged" read as certified
-        return dict(message=f"{result.message}; not certified: {len(params)} parameter values are too "
-                            f"many for a curvature estimate (at most {MAX_STATISTICS}), so only the "
-                            "stop rule vouches for it")
+        return _uncertified(result, f"{len(params)} parameter values are too many for a curvature "
+                                    f"estimate (at most {MAX_STATISTICS})")
     radius = max(norm(params), norm(params - start), 1.0)
     claim = claim_for(options)
     loss, gap = curvature.gap(params, radius, claim)
+    if gap is None:   # the stop rule alone, as above
+        return _uncertified(result, f"the {KRYLOV} did not decide within {curvature.products} products, "
+                                    f"and {len(params)} parameter values are too many for a Hessian by "
+                                    f"differences (at most {MAX_STATISTICS})")
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
     scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
@@ -404,6 +393,10 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
                f"{claim:g}, by the {curvature.described()})")
     stopped = result.message.removeprefix("converged: ")
     return dict(reason=Stop.STALLED, converged=False, gap=gap, message=f"not converged: {stopped}, but {why}")
+
+
+def _uncertified(result: FitResult, why: str) -> dict:
+    return dict(message=f"{result.message}; not certified: {why}, so only the stop rule vouches for it")
 
 
 def _advise(problem: Problem, result: FitResult, changes: dict) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import gdc
+from gdc.fitting import verdict
 from gdc.errors import GdcError
 from gdc.fitting.lbfgs import C1, C2, Memory, _Line, lbfgs, wolfe_search
 from gdc.fitting.reasons import Stop
@@ -244,15 +245,28 @@ def test_a_bounded_quadratic_ends_at_its_known_constrained_minimum():
     assert [why for why in result.held] == ["at lower bound -0.5", "", "", "", "at upper bound 0.5"]
 
 
-def test_past_200_parameter_values_a_converged_fit_says_it_is_not_certified():
+def _past_200():
     rng = np.random.default_rng(3)
     n, d = 400, 210   # 211 parameter values: past MAX_STATISTICS, no Hessian kernel, not least squares
     x = rng.standard_normal((n, d))
     y = (rng.random(n) < 1 / (1 + np.exp(-x[:, 0]))).astype(float)
-    result = gdc.fit(LOGISTIC, {"x": x, "Y": y}, method="lbfgs")
+    return {"x": x, "Y": y}
+
+
+def test_past_200_parameter_values_a_converged_fit_is_certified_by_the_krylov_estimate():
+    result = gdc.fit(LOGISTIC, _past_200(), method="lbfgs")
+    assert result.converged and result.gap <= 1e-8 * abs(result.loss)
+    assert "by the Krylov estimate from Hessian-vector products" in result.message
+    assert result.grad_norm < 1e-6
+
+
+def test_past_200_parameter_values_an_undecided_estimate_says_it_is_not_certified(monkeypatch):
+    monkeypatch.setattr(verdict, "KRYLOV_BUDGET", 1)   # one product: it cannot decide
+    result = gdc.fit(LOGISTIC, _past_200(), method="lbfgs")
     assert result.converged and math.isnan(result.gap)   # no gap was estimated
     assert result.message.startswith("converged: ")
-    assert "; not certified: 211 parameter values are too many for a curvature estimate (at most 200)" \
+    assert ("; not certified: the Krylov estimate from Hessian-vector products did not decide within 1 "
+            "products, and 211 parameter values are too many for a Hessian by differences (at most 200)") \
         in result.message
     # the stop rule held: the projected gradient is where the default gtol of lbfgs puts it
     assert result.grad_norm < 1e-6
