@@ -291,6 +291,9 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     wanted = None if ci is None else parse_ci(ci)
     closing = []
+    if stream and client is not None:
+        from gdc.scale.problem import refuse_stream_with_dask
+        refuse_stream_with_dask(stream, True)
     if isinstance(client, str):   # "local:N" or an address: a client for this fit alone
         from gdc.scale.dask_source import connect
         client, cluster = connect(client)

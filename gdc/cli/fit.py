@@ -263,6 +263,8 @@ def run_fit(args) -> int:
                        hint="give the column of errors: --sigma COLUMN")
     if args.dask is not None:   # the cluster lives as long as the command
         from gdc.scale.dask_source import connect
+        from gdc.scale.problem import refuse_stream_with_dask
+        refuse_stream_with_dask(args.stream, True)
         client, cluster = connect(args.dask)
         try:
             return _fit_with(args, options, outputs, wanted, client)

@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from gdc.errors import GdcError
+from gdc.errors import GdcError, InternalError
 from gdc.runtime.kernels import Kernels, module_constants
 
 
@@ -68,8 +68,8 @@ class _Weighted:
         *data, r_out, jac_out = args
         rows = len(data[0])
         if rows > self.rows:
-            raise GdcError(f"the weighted kernels take at most the {self.rows} rows of their σ "
-                           f"column, not {rows}", where="--sigma")
+            raise InternalError(f"the weighted kernels take at most the {self.rows} rows of their σ "
+                                f"column, not {rows}")   # only gdc's own callers pass rows
         w = self.w if rows == self.rows else self.w[:rows]   # the one-row warm-up: the first rows
         self.kernels.residuals_jacobian(params, *data, r_out, jac_out)
         r_out *= w

@@ -16,7 +16,7 @@ from gdc.runtime.kernels import Kernels
 from .files import batches, column_names, partition_files, same_columns
 from .partitioned import Column, Streamed, partitioned_kernels
 
-__all__ = ["Parts", "Streamed", "prepare_parts", "check_kernels", "partitioned_problem", "with_passes",
+__all__ = ["Parts", "Streamed", "prepare_parts", "refuse_stream_with_dask", "check_kernels", "partitioned_problem", "with_passes",
            "free_memory"]
 
 MEMORY_SHARE = 0.25   # a glob is loaded into memory when its columns take at most this share of the free memory
@@ -76,6 +76,7 @@ def prepare_parts(compiled: Callable, data, mapping: dict, *, drop: bool, sigma:
     origin, the data's names, its source, mapping)` gives (kernels, model text, model file)."""
     from .dask_source import is_dask_frame
     frame = data if is_dask_frame(data) else None
+    refuse_stream_with_dask(stream, client is not None or frame is not None)
     parts = Parts(None if frame is not None else data, frame)
     known = parts.names + tuple(name for name in mapping if name not in parts.names)
     origin = parts.origin + (" or --map" if mapping else "")
@@ -99,6 +100,14 @@ def prepare_parts(compiled: Callable, data, mapping: dict, *, drop: bool, sigma:
     source = _source(kernels, parts, frame, used, groups, drop, client)
     shown = tuple(":".join(bound[name]) for name in kernels.data_names)
     return partitioned_problem(kernels, parts, shown, used, source, **given)
+
+
+def refuse_stream_with_dask(stream: bool, dask: bool) -> None:
+    """--stream reads in this process, Dask on its workers: asked for both, say so (before a
+    cluster is started or reached)."""
+    if stream and dask:
+        raise GdcError("--stream reads the files in this process, and Dask fits on its workers: "
+                       "give one of them", where="--stream", hint="leave out --stream to fit on Dask")
 
 
 def _source(kernels: Kernels, parts: Parts, frame, used: tuple[str, ...], groups, drop: bool, client):

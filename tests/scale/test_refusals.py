@@ -182,3 +182,15 @@ def test_class_labels_are_refused_when_streamed(tmp_path):
     model = "data x[d], Y[K] from label\nparam c[K] = 0\nmodel z = c\nloss mean(logsumexp(z) - sum(Y * z))\n"
     with pytest.raises(GdcError, match=r"cannot take a model with class labels \(`data Y\[K\] from label`\) yet"):
         gdc.fit(model, str(tmp_path / "*.csv"), stream=True, method="lm")
+
+
+def test_stream_and_dask_together_are_refused(tmp_path):
+    """--stream reads in this process, Dask on its workers: asked for both, gdc does not pick one."""
+    import pandas as pd
+    import dask.dataframe as dd
+    _parquet(tmp_path / "a.parquet")
+    frame = dd.from_pandas(pd.DataFrame({"x": np.arange(4.0), "Y": np.arange(4.0)}), npartitions=2)
+    for data, options in ((tmp_path, dict(client="tcp://127.0.0.1:1")), (frame, {})):   # refused before connecting
+        error = _refused(data, "--stream reads the files in this process, and Dask fits on its workers",
+                         stream=True, **options)
+        assert error.where == "--stream" and "leave out --stream" in error.hint

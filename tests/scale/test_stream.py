@@ -149,6 +149,10 @@ def test_the_command_line_streams_and_counts_passes(parts, tmp_path, capsys):
     assert any("passes over the data" in note for note in found["notes"])
     assert main(["fit", str(model), str(folder), "--stream", "--plot", str(tmp_path / "a.png")]) == 1
     assert "--plot" in capsys.readouterr().err
+    assert main(["fit", str(model), str(folder), "--stream", "--dask", "local:2"]) == 1   # before any cluster starts
+    error = capsys.readouterr().err
+    assert "--stream: error: --stream reads the files in this process, and Dask fits on its workers" in error
+    assert "Traceback" not in error
 
 
 def test_no_files_match(tmp_path):
