@@ -83,46 +83,38 @@ def _number_log(u, base: int):
     return None
 
 
-class log10(sympy.Function):
+class _BaseLog(sympy.Function):
+    """log_b u for a fixed base b (a subclass's BASE); d/du log_b u = 1/(u·ln b)."""
+
+    nargs = 1
+    BASE = 10
+
+    @classmethod
+    def eval(cls, u):
+        return _number_log(u, cls.BASE)
+
+    def fdiff(self, argindex=1):
+        return 1 / (self.args[0] * sympy.log(self.BASE))
+
+    def _eval_rewrite_as_log(self, u, **kwargs):
+        return sympy.log(u) / sympy.log(self.BASE)
+
+    _eval_rewrite_as_exp = _eval_rewrite_as_log
+
+    def _eval_is_real(self):
+        return self.args[0].is_positive or None
+
+
+class log10(_BaseLog):
     """The common logarithm; d/du log₁₀ u = 1/(u·ln 10)."""
 
-    nargs = 1
-
-    @classmethod
-    def eval(cls, u):
-        return _number_log(u, 10)
-
-    def fdiff(self, argindex=1):
-        return 1 / (self.args[0] * sympy.log(10))
-
-    def _eval_rewrite_as_log(self, u, **kwargs):
-        return sympy.log(u) / sympy.log(10)
-
-    _eval_rewrite_as_exp = _eval_rewrite_as_log
-
-    def _eval_is_real(self):
-        return self.args[0].is_positive or None
+    BASE = 10
 
 
-class log2(sympy.Function):
+class log2(_BaseLog):
     """The binary logarithm; d/du log₂ u = 1/(u·ln 2)."""
 
-    nargs = 1
-
-    @classmethod
-    def eval(cls, u):
-        return _number_log(u, 2)
-
-    def fdiff(self, argindex=1):
-        return 1 / (self.args[0] * sympy.log(2))
-
-    def _eval_rewrite_as_log(self, u, **kwargs):
-        return sympy.log(u) / sympy.log(2)
-
-    _eval_rewrite_as_exp = _eval_rewrite_as_log
-
-    def _eval_is_real(self):
-        return self.args[0].is_positive or None
+    BASE = 2
 
 
 class relu(sympy.Function):
