@@ -235,13 +235,14 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
         history: str | os.PathLike | None = None, bounds: Mapping[str, object] | None = None,
         fixed: Mapping[str, float] | None = None, sigma: str | None = None,
         absolute_sigma: bool = False, ci: float | str | None = None, device: str = "cpu",
-        dtype: str = "float64", stream: bool = False, client=None) -> FitResult:
+        dtype: str = "float64", stream: bool = False, client=None, certify: bool = True) -> FitResult:
     """Fit `model` (a .gd path, model text, or Kernels) to `data`: a file path, a DataFrame
     (pandas, polars, a pyarrow Table) or a mapping of arrays (1-D for each scalar data name,
     2-D (N, d) for a data vector `x[d]`); columns are found by name, `mapping` as `--map`.
     Raises FitFailed (gdc.fitting.problem) when the loss blows up or is unbounded below, or the
     start is undefined or a saddle; GdcError for bad input. A fit that ran but did not converge
-    is returned, `converged` False, its `reason`, `message` and `advice` saying why.
+    is returned, `converged` False, its `reason`, `message` and `advice` saying why. A converged
+    fit is certified by a gap estimate at its answer (a few passes); `certify=False` skips it.
     `result.params` maps each parameter to a float, or to an array of its shape for a vector or
     matrix parameter; `init` gives numbers by name (a number fills a whole vector or matrix).
     `plot`, `save` and `history` write the files of `gdc fit --plot/--save/--history`.
@@ -284,10 +285,10 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     from gdc.fitting.problem import FitFailed
     from gdc.fitting.run import run
 
-    options = fit_options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size,
-                       schedule=schedule, power_t=power_t, step_every=step_every,
-                       step_factor=step_factor, momentum=momentum, nesterov=nesterov, beta1=beta1,
-                       beta2=beta2, eps=eps, seed=seed, shuffle=shuffle)
+    options = fit_options(method, lr, epochs=epochs, tol=tol, gtol=gtol, batch_size=batch_size, schedule=schedule,
+                          power_t=power_t, step_every=step_every, step_factor=step_factor, momentum=momentum,
+                          nesterov=nesterov, beta1=beta1, beta2=beta2, eps=eps, seed=seed, shuffle=shuffle,
+                          certify=certify)
     _check_outputs(model, data, {"plot": plot, "save": save, "history": history})
     wanted = None if ci is None else parse_ci(ci)
     closing = []
@@ -370,8 +371,7 @@ def _write_outputs(result: FitResult, plot, history) -> None:
     from gdc.io.files import guard_output, write_atomic
     if history is not None:   # streamed, as the command line writes it
         from gdc.fitting.report import history_lines
-        write_atomic(guard_output(history, [], "history="),
-                     history_lines(result, result.problem.kernels.param_names))
+        write_atomic(guard_output(history, [], "history="), history_lines(result, result.problem.kernels.param_names))
     if plot is not None:
         result.plot(plot)
 

@@ -182,6 +182,9 @@ def _common(p) -> None:
                    help=f"first-order methods: stop when the gradient norm falls to this (default "
                         f"{GTOL:g}); lbfgs: when the largest |∂J/∂θ| does, as scikit-learn's tol "
                         f"(default {LBFGS_GTOL:g}, with --tol {LBFGS_TOL:.3g})")
+    s.add_argument("--no-certify", action="store_true",
+                   help="skip the curvature estimate that certifies a converged fit (a few passes over "
+                        "the data); the report then says that only the stop rule vouches for it")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display and no preamble")
 
 
@@ -219,7 +222,7 @@ def _options(args, lr: float | None):
     options = Options(method=method, lr=lr, schedule=schedule, epochs=args.epochs,
                       batch_size=args.batch_size, momentum=args.momentum, nesterov=args.nesterov,
                       beta1=args.beta1, beta2=args.beta2, eps=args.eps, seed=args.seed,
-                      shuffle=not args.no_shuffle)
+                      shuffle=not args.no_shuffle, certify=not args.no_certify)
     return options.with_tolerances(args.tol, args.gtol).validate()
 
 

@@ -143,6 +143,7 @@ class Options:
     eps: float = EPS
     seed: int = 0
     shuffle: bool = True
+    certify: bool = True                # False (--no-certify): no curvature estimate at the answer
     given_tolerances: frozenset = frozenset()   # which of "tol", "gtol" the user set (the rest: defaults)
 
     @property

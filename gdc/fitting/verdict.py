@@ -275,6 +275,8 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
         saturated = _saturated(curvature, params, loss)
         if saturated:
             return _plateau(saturated)
+    if not options.certify:   # the caller's choice: the stop rule alone, and the message says so
+        return _uncertified(result, "certify=False (--no-certify) skipped the curvature estimate")
     return _certify(curvature, options, result, params, start)
 
 

@@ -68,6 +68,15 @@ def test_quiet_json_is_one_object(work, capsys):
     assert result["converged"] is True and result["lr_auto"] is True
 
 
+def test_no_certify_says_the_stop_rule_alone_vouches(work, capsys):
+    status, out, err = gdc(capsys, *FIT, "--json", "--quiet", "--no-certify")
+    result = json.loads(out)
+    assert status == 0 and err == "" and "gap" not in result
+    assert "; not certified: certify=False (--no-certify) skipped the curvature estimate" in result["message"]
+    status, out, err = gdc(capsys, *FIT, "--json", "--quiet")
+    assert "gap" in json.loads(out) and "not certified" not in json.loads(out)["message"]
+
+
 def test_save_then_predict(work, capsys):
     status, out, err = gdc(capsys, *FIT, "--save", "params.json", "--gtol", "1e-9")
     assert status == 0 and "wrote the parameters to params.json" in out

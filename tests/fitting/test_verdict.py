@@ -3,6 +3,7 @@ bundle method's quadratic program, the gap estimate, the checks of a start, the 
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import numpy as np
@@ -106,13 +107,13 @@ def test_a_start_where_the_loss_is_not_finite_names_the_culprit():
 
 # --- the ray test ----------------------------------------------------------------------------------
 
-def judged(loss, start, end, reason=Stop.XTOL):
+def judged(loss, start, end, reason=Stop.XTOL, certify=True):
     kernels = fake_kernels("wb", loss)
     problem = Problem(kernels, (), (), "<arrays>", 0)
     params = np.array(end, dtype=float)
     result = FitResult(params={}, loss=loss(params), iterations=1, converged=reason.converged, reason=reason,
                        seconds=0.0, method="gd", lr=None, history=np.zeros(2), message="converged: test")
-    return judge(problem, Options(method="gd"), result, params, np.array(start, dtype=float))
+    return judge(problem, Options(method="gd", certify=certify), result, params, np.array(start, dtype=float))
 
 
 def test_a_loss_falling_without_bound_along_the_fit_is_unbounded():
@@ -128,3 +129,15 @@ def test_a_loss_falling_to_an_asymptote_has_its_minimum_at_infinity():
 def test_a_true_minimum_keeps_its_claim_and_states_its_gap():
     result = judged(lambda p: (p[0] - 2.0) ** 2 + (p[1] + 1.0) ** 2 + 5.0, [0.0, 0.0], [2.0, -1.0])
     assert result.converged and "of a minimum" in result.message
+
+
+def test_certify_false_skips_the_gap_and_says_only_the_stop_rule_vouches():
+    """A saddle the certificate would refuse passes without it, but its message says why it
+    was not checked (and the ray test still runs: an unbounded loss is still refused)."""
+    saddle = judged(lambda p: p[0] ** 2 - p[1] ** 2, [1.0, 0.0], [0.0, 0.0], certify=False)
+    assert saddle.converged and math.isnan(saddle.gap)
+    assert saddle.message == ("converged: test; not certified: certify=False (--no-certify) skipped the "
+                              "curvature estimate, so only the stop rule vouches for it")
+    assert not judged(lambda p: p[0] ** 2 - p[1] ** 2, [1.0, 0.0], [0.0, 0.0]).converged
+    unbounded = judged(lambda p: -(p[0] ** 2) - p[1], [0.0, 0.0], [3.0, 1.0], certify=False)
+    assert unbounded.reason == Stop.UNBOUNDED
