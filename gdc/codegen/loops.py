@@ -169,6 +169,7 @@ class Function:
         self.depth = 1  # where temps are emitted: the top of the per-sample code
         self.pending: list = []  # scalars not emitted yet (see later)
         self.scalars: set = set()  # the per-sample scalar temps
+        self.shared: dict = {}  # per-sample calls emitted (exp, log, …), by their whole value: see reuse
 
     # ---------------------------------------------------------------- text
 
@@ -211,8 +212,9 @@ class Function:
             self.emit(f"for {self.index(ix)} in range({self.size(sizes[ix])}):", depth + n)
         return depth + len(order)
 
-    def values(self, assigns, depth: int) -> None:
-        """Emit `lhs op value` lines, their common subexpressions first as local temps."""
+    def values(self, assigns, depth: int) -> list:
+        """Emit `lhs op value` lines, their common subexpressions first as local temps (returned,
+        as cse's (temp, value) pairs)."""
         temps = sympy.numbered_symbols("t", cls=sympy.Dummy)
         replacements, reduced = sympy.cse([e for _, _, e in assigns], symbols=temps, order="canonical")
         for sym, value in replacements:
@@ -220,6 +222,7 @@ class Function:
             self.emit(f"{self.names[sym]} = {self.text(value)}", depth)
         for (lhs, op, _), value in zip(assigns, reduced):
             self.emit(f"{lhs} {op} {self.text(value)}", depth)
+        return replacements
 
     def later(self, lhs: str, op: str, value: sympy.Expr, sym: sympy.Symbol | None = None) -> None:
         """A per-sample scalar, emitted with the others (one cse) before the next loop needs it."""
@@ -237,7 +240,16 @@ class Function:
                 known[sym] = value
         self.pending = []
         if assigns:
-            self.values(assigns, self.depth)
+            whole = {}
+            for sym, value in self.values(assigns, self.depth):
+                whole[sym] = value.xreplace(whole)
+                if _expensive(whole[sym]):
+                    self.shared[whole[sym]] = sym
+
+    def reuse(self, e: sympy.Expr) -> sympy.Expr:
+        """e with each call the per-sample code already emitted (an exp of the same argument, say)
+        read from its temp: a later loop over the same samples buffers it instead of calling again."""
+        return e.xreplace(self.shared)
 
     def new_array(self, sizes: tuple, prefix: str = "u") -> IndexedBase:
         base = IndexedBase(sympy.Dummy(prefix), shape=sizes)

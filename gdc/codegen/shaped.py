@@ -80,11 +80,13 @@ class ShapedGenerator(Generator):
         for k, (place, axes, sizes, body) in enumerate(zip(places, slots.axes, slots.sizes, slots.acc.bodies)):
             text = place if isinstance(place, str) else f"a_{k}[" + ", ".join(["{}"] * len(axes)) + "]"
             targets.append(Target(text, "+=", axes, sizes, body))
-        tail = f.targets(targets, 3, defer=True)
         # The scalar sums (the loss, ∂J/∂b) in a second loop over the block, from buffered scalars:
-        # their log1p/exp chains then vectorize across samples instead of stalling each one.
+        # their log1p/exp chains then vectorize across samples instead of stalling each one; a call
+        # the first loop already made (exp(−|z|) of the sigmoid) is buffered, not made again.
+        tail = [(place, op, f.reuse(value)) for place, op, value in f.targets(targets, 3, defer=True)]
         row = "r" if indexed else "i"
-        kept = sorted(set().union(*(v.free_symbols for _, _, v in tail)) & f.scalars, key=lambda t: f.names[t])
+        known = f.scalars | set(f.shared.values())
+        kept = sorted(set().union(*(v.free_symbols for _, _, v in tail)) & known, key=lambda t: f.names[t])
         buffers = {sym: f"v_{next(f.count)}" for sym in kept}
         for sym, buffer in buffers.items():
             f.allocs.append(f"{buffer} = np.empty({_BLOCK})")

@@ -340,6 +340,17 @@ def test_hoisting_keeps_the_matrix_gradient_one_multiply_per_element():
     assert len(inner) == 1 and "tanh" not in inner[0] and inner[0].count("*") == 2
 
 
+def test_the_scalar_tail_reads_the_first_loops_exp_instead_of_calling_it_again(golden):
+    """The logistic pass calls exp(−|z|) once per sample: the sigmoid of the gradient's loop
+    makes it, and the loss's vectorized loop reads it from a buffer (it called _exp again). The
+    whole module is golden."""
+    text = module_body(logistic_plan(), "# logistic", "0" * 64)
+    sums = text.split("def _sums(")[1].split("\ndef ")[0]
+    first, tail = sums.split("        for i in range(blo, bhi):")[1:]
+    assert first.count("_exp(") == 1 and tail.count("_exp(") == 0 and "_log1p(t_" in tail
+    golden("codegen/logistic_shaped.py", text)
+
+
 def test_module_text_is_deterministic_across_hash_seeds():
     script = ("import sys; sys.path[:0] = sys.argv[1:]; import test_shaped as t; "
               "from gdc.codegen.shaped import module_body; "
