@@ -12,7 +12,8 @@ Which of X's columns feed which model names (the model itself says which names a
 - X without names (an array) fills the inputs in the order of `k.input_names`: one column
   per scalar input, and all the remaining columns for the one data vector, if there is one.
 
-The estimator's parameters are the fit's options (`method`, `lr`, `epochs`, …) and the model's
+The estimator's parameters are the fit's options (`method`, `lr`, `epochs`, …, `certify=False`
+to skip each fit's certificate in a grid search of a model you trust) and the model's
 named constants, its `let NAME = NUMBER` lines: `let lam = 0.01` makes `lam` a parameter that
 `set_params(lam=0.1)` and a grid search can set (each new value compiles a model, once: the
 kernel cache keeps it).
@@ -36,7 +37,7 @@ class _ModelEstimator(BaseEstimator):
     """What the regressor and the classifier share: the model, its options, its constants."""
 
     def __init__(self, model, *, method="auto", lr=None, epochs=None, tol=None, gtol=None,
-                 batch_size=None, seed=0, init=None, columns=None, constants=None):
+                 batch_size=None, seed=0, init=None, columns=None, constants=None, certify=True):
         self.model = model
         self.method = method
         self.lr = lr
@@ -48,6 +49,7 @@ class _ModelEstimator(BaseEstimator):
         self.init = init
         self.columns = columns
         self.constants = constants   # {name: value} for the model's constants set so far
+        self.certify = certify       # False: no certificate at each answer (gdc.fit's certify)
 
     # --- parameters: the options, and the model's constants by name
 
@@ -103,7 +105,7 @@ class _ModelEstimator(BaseEstimator):
                            where=_read(self.model)[0], hint="declare the data names: data x, Y")
         data = {**self._inputs(kernels, X, names), targets[0]: target}
         options = fit_options(self.method, self.lr, epochs=self.epochs, tol=self.tol, gtol=self.gtol,
-                              batch_size=self.batch_size, seed=self.seed)
+                              batch_size=self.batch_size, seed=self.seed, certify=self.certify)
         problem = prepare(kernels, data)
         result = run(problem, options, init=self.init)
         if result.reason == "diverged":

@@ -57,6 +57,14 @@ def test_the_regressor_is_least_squares(diabetes):
     assert model.result_.converged and model.n_features_in_ == 10
 
 
+def test_certify_false_reaches_the_fit_and_leaves_the_answer_alone(diabetes):
+    X, y = (part.to_numpy() for part in diabetes)
+    certified, bare = ModelRegressor(LINEAR).fit(X, y), ModelRegressor(LINEAR, certify=False).fit(X, y)
+    np.testing.assert_array_equal(bare.params_["w"], certified.params_["w"])
+    assert "not certified: certify=False" in bare.result_.message
+    assert "not certified" not in certified.result_.message and clone(bare).certify is False
+
+
 def test_a_dataframe_is_matched_by_name_whatever_its_column_order(diabetes):
     X, y = diabetes
     shuffled = X[list(reversed(X.columns))]
