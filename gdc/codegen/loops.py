@@ -169,7 +169,7 @@ class Function:
         self.depth = 1  # where temps are emitted: the top of the per-sample code
         self.pending: list = []  # scalars not emitted yet (see later)
         self.scalars: set = set()  # the per-sample scalar temps
-        self.shared: dict = {}  # per-sample calls emitted (exp, log, …), by their whole value: see reuse
+        self.shared: dict = {}  # per-sample calls emitted (exp, log, …) by whole value, for a later loop
 
     # ---------------------------------------------------------------- text
 
@@ -213,8 +213,7 @@ class Function:
         return depth + len(order)
 
     def values(self, assigns, depth: int) -> list:
-        """Emit `lhs op value` lines, their common subexpressions first as local temps (returned,
-        as cse's (temp, value) pairs)."""
+        """Emit `lhs op value` lines, their common subexpressions first as temps (returned)."""
         temps = sympy.numbered_symbols("t", cls=sympy.Dummy)
         replacements, reduced = sympy.cse([e for _, _, e in assigns], symbols=temps, order="canonical")
         for sym, value in replacements:
@@ -231,8 +230,7 @@ class Function:
     def flush(self) -> None:
         """Emit the pending scalars, each with the pending ones it uses substituted, so that one
         cse over all of them is safe and shares what they have in common (one exp(−|z|))."""
-        known = {}
-        assigns = []
+        known, assigns = {}, []
         for lhs, op, value, sym in self.pending:
             value = value.xreplace(known)
             assigns.append((lhs, op, value))
@@ -245,11 +243,6 @@ class Function:
                 whole[sym] = value.xreplace(whole)
                 if _expensive(whole[sym]):
                     self.shared[whole[sym]] = sym
-
-    def reuse(self, e: sympy.Expr) -> sympy.Expr:
-        """e with each call the per-sample code already emitted (an exp of the same argument, say)
-        read from its temp: a later loop over the same samples buffers it instead of calling again."""
-        return e.xreplace(self.shared)
 
     def new_array(self, sizes: tuple, prefix: str = "u") -> IndexedBase:
         base = IndexedBase(sympy.Dummy(prefix), shape=sizes)

@@ -83,7 +83,7 @@ class ShapedGenerator(Generator):
         # The scalar sums (the loss, ∂J/∂b) in a second loop over the block, from buffered scalars:
         # their log1p/exp chains then vectorize across samples instead of stalling each one; a call
         # the first loop already made (exp(−|z|) of the sigmoid) is buffered, not made again.
-        tail = [(place, op, f.reuse(value)) for place, op, value in f.targets(targets, 3, defer=True)]
+        tail = [(place, op, value.xreplace(f.shared)) for place, op, value in f.targets(targets, 3, defer=True)]
         row = "r" if indexed else "i"
         known = f.scalars | set(f.shared.values())
         kept = sorted(set().union(*(v.free_symbols for _, _, v in tail)) & known, key=lambda t: f.names[t])
