@@ -6,6 +6,7 @@ partitions again from their source (the files, or the DataFrame's graph)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Sequence
 
@@ -26,9 +27,12 @@ def connect(spec: str):
     """(client, cluster or None) for `--dask local:N` or `--dask tcp://host:port`; the caller closes them."""
     distributed = _distributed()
     if spec.startswith("local:"):
-        count = spec.removeprefix("local:")
+        count, cores = spec.removeprefix("local:"), _cores()
         if not count.isdigit() or int(count) < 1:
             raise GdcError(f"--dask {spec}: local:N takes a number of workers N ≥ 1", where="--dask")
+        if int(count) > cores:   # each worker is a process: more than the cores only compete for them
+            raise GdcError(f"--dask {spec}: this machine has {cores} cores for {count} worker processes",
+                           where="--dask", hint=f"give at most local:{cores}, or a scheduler's address")
         cluster = distributed.LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True,
                                            dashboard_address=None)
         return distributed.Client(cluster), cluster
@@ -37,10 +41,18 @@ def connect(spec: str):
                        where="--dask")
     try:
         return distributed.Client(spec, timeout=CONNECT_SECONDS), None
+    except ValueError as exc:   # distributed's own words for an address it cannot parse
+        raise GdcError(f"--dask {spec} is not a scheduler's address ({exc})", where="--dask",
+                       hint="give tcp://HOST:PORT, such as tcp://127.0.0.1:8786") from None
     except (OSError, TimeoutError) as exc:
         raise GdcError(f"cannot reach the Dask scheduler at {spec} within {CONNECT_SECONDS} s ({exc})",
                        where="--dask", hint="start it (`dask scheduler`, then `dask worker ADDRESS`), "
                                             "or use --dask local:N for workers on this machine") from None
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, which a container narrows), else all."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def default_client():

@@ -87,6 +87,20 @@ def test_local_dask_needs_a_number_of_workers():
             connect(spec)
 
 
+def test_more_local_workers_than_cores_and_an_unparsable_address_are_refused(monkeypatch):
+    """local:99999 started 99999 processes (a hang), tcp:// was an internal error: both are
+    refused before any cluster starts or any connection is tried."""
+    from gdc.scale import dask_source
+    monkeypatch.setattr(dask_source, "_cores", lambda: 2)
+    with pytest.raises(GdcError, match="this machine has 2 cores for 3 worker processes") as refused:
+        dask_source.connect("local:3")
+    assert refused.value.hint == "give at most local:2, or a scheduler's address"
+    for spec in ("tcp://", "tcp://host:notaport"):
+        with pytest.raises(GdcError, match=f"--dask {spec} is not a scheduler's address") as refused:
+            dask_source.connect(spec)
+        assert "tcp://HOST:PORT" in refused.value.hint
+
+
 def test_a_device_array_of_integers_is_refused():
     from numba import cuda as numba_cuda
     from gdc.runtime import cuda
