@@ -169,7 +169,7 @@ class Settling:
         self.curvature = Curvature(problem.kernels, problem.data, problem.box)
         # The fit stops at the claimed accuracy, or at --tol when the user gave one (0: run
         # every epoch); either way it is reported converged when the claim holds at the end.
-        self.claim, self.gtol = claim_for(options), options.gtol
+        self.claim, self.gtol, self.certify = claim_for(options), options.gtol, options.certify
         self.stop_at = options.tol if options.tolerances_given else self.claim
         self.best = self.average = None
         self.best_loss = self.gap = math.nan
@@ -191,17 +191,18 @@ class Settling:
             if value < self.best_loss:
                 self.best[:], self.best_loss, improved = point, value, True
         # A certificate costs `passes` full-batch passes (1 with a Hessian kernel, 2p + 1 by
-        # differences): check no more often than that many epochs, so it costs at most half.
-        if improved and epoch - self.checked >= self.curvature.passes:
+        # differences): check no more often than that many epochs, so it costs at most half;
+        # never with certify=False (the loop's other stop rules end it then).
+        if improved and self.certify and epoch - self.checked >= self.curvature.passes:
             self.checked = epoch
             return self.certified(self.stop_at)
         return False
 
     def certified(self, claim: float) -> bool:
         """Whether the best iterate's gap is within `claim` (relative), or its gradient within
-        --gtol where no curvature can be had."""
+        --gtol where no curvature can be had (or certify=False forgoes it)."""
         gap = None
-        if self.curvature.how is not None:
+        if self.curvature.how is not None and self.certify:
             loss, gap = self.curvature.gap(self.best, max(float(np.linalg.norm(self.best)), 1.0), claim)
         if gap is None:   # no curvature, or a Krylov estimate that did not decide: the gradient test
             _, grad = self.curvature.loss_grad(self.best)

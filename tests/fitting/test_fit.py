@@ -13,6 +13,7 @@ import gdc
 from gdc.errors import GdcError
 from gdc.api import prepare
 from gdc.fitting.problem import FitDiverged, FitResult
+from gdc.fitting.reasons import Stop
 from gdc.fitting.run import run
 from gdc.fitting.optimizers import Objective, curvature
 from gdc.fitting.options import Options, Schedule
@@ -147,6 +148,23 @@ def test_logistic_regression_is_certified_and_matches_scikit_learn(method):
         reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(X[:, 1:], data["Y"])
     want = np.concatenate([reference.intercept_, reference.coef_[0]])
     assert relative_error(got, want) < 1e-5
+
+
+def test_certify_false_takes_no_curvature_estimate_in_the_loop_or_after(monkeypatch):
+    """A stochastic fit's stop rule is the certificate of its best iterate (gdc.fitting.
+    run_first_order.Settling); certify=False skips it there as after a full-batch fit, and the
+    fits say so: sgd cannot call itself settled then, gd converges on --gtol alone."""
+    from gdc.fitting.verdict import Curvature
+    certified = gdc.fit(SCALED, STUDENTS, mapping=MAP, method="sgd")
+    assert certified.converged and certified.reason == Stop.NEAR_MINIMUM and math.isfinite(certified.gap)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("certify=False took a curvature estimate")
+    monkeypatch.setattr(Curvature, "gap", refused)
+    bare = gdc.fit(SCALED, STUDENTS, mapping=MAP, method="sgd", certify=False)
+    assert not bare.converged and math.isnan(bare.gap)
+    gd = gdc.fit(SCALED, STUDENTS, mapping=MAP, method="gd", certify=False)
+    assert gd.converged and "is at most --gtol" in gd.message and "not certified: certify=False" in gd.message
 
 
 def test_curvature_estimate_is_the_largest_hessian_eigenvalue():
