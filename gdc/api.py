@@ -383,10 +383,10 @@ def sweep(model, data, lr: Iterable[float], method: str = "gd", *, init: Mapping
     """The learning-rate experiment of `gdc lr-sweep`: one fit per rate (a diverged one is kept,
     not raised). `options` are those of `fit`, and `bounds` and `fixed` too (every fit keeps to
     them); the Sweep prints as a table and draws its curves."""
-    from gdc.fitting.sweep import run_sweep
+    from gdc.fitting.sweep import rates_of, run_sweep
 
-    rates = [float(rate) for rate in lr]
-    base = fit_options(method, rates[0] if rates else None, **options)
+    rates = rates_of(lr)
+    base = fit_options(method, rates[0], **options)
     _check_outputs(model, data, {"plot": plot})
     problem = prepare(model, data, mapping=mapping, drop_nonfinite=drop_nonfinite)
     result = run_sweep(problem, base, rates, init, bounds, fixed)

@@ -103,6 +103,10 @@ def make_box(kernels, layout: Layout, bounds: Mapping[str, object] | None,
              fixed: Mapping[str, float] | None) -> Box | None:
     """The box of a fit: the model's bounds narrowed by `bounds` (by parameter or element name),
     and `fixed` values; None when nothing bounds or fixes any element."""
+    for what, given in (("bounds", bounds), ("fixed", fixed)):
+        if given is not None and not isinstance(given, Mapping):
+            raise GdcError(f"{what} must be a dict by parameter name, not {type(given).__name__}",
+                           where=what, hint=f"e.g. {what}={{'k': {'(0, 10)' if what == 'bounds' else '0'}}}")
     size = layout.size
     intervals: list[Interval | None] = [None] * size
     for name, interval in kernels.bounds.items():

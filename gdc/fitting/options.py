@@ -8,6 +8,7 @@ import dataclasses
 import difflib
 import itertools
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -184,6 +185,7 @@ class Options:
 
     def validate(self) -> "Options":
         """Raise a GdcError naming the option for a value that cannot work."""
+        self._validate_types()
         if self.method not in METHODS:
             raise _option_error("--method", f"unknown method {self.method!r}",
                                 f"choose one of {', '.join(METHODS)}", self.method, tuple(METHODS))
@@ -220,6 +222,26 @@ class Options:
             raise GdcError("--nesterov applies to --method momentum only", where="--nesterov")
         return self
 
+    def _validate_types(self) -> None:
+        real, whole, flag = (numbers.Real,), (numbers.Integral,), (bool,)
+        _typed("--method", self.method, (str,), "a method's name")
+        _typed("--schedule", self.schedule.kind, (str,), "a schedule's name")
+        for name, value, kinds, what in (
+                ("--lr", self.lr, real, "a number"), ("--epochs", self.epochs, whole, "a whole number"),
+                ("--batch-size", self.batch_size, whole, "a whole number")):
+            if value is not None:
+                _typed(name, value, kinds, what)
+        for name, value in (("--tol", self.tol), ("--gtol", self.gtol), ("--momentum", self.momentum),
+                            ("--beta1", self.beta1), ("--beta2", self.beta2), ("--eps", self.eps),
+                            ("--power-t", self.schedule.power_t), ("--step-factor", self.schedule.step_factor)):
+            _typed(name, value, real, "a number")
+        for name, value in (("--seed", self.seed), ("--step-every", self.schedule.step_every),
+                            ("--patience", self.patience)):
+            _typed(name, value, whole, "a whole number")
+        for name, value in (("--nesterov", self.nesterov), ("--no-shuffle", self.shuffle),
+                            ("--no-certify", self.certify)):
+            _typed(name, value, flag, "True or False")
+
     def _validate_batches(self) -> None:
         if self.method == "sgd" and self.batch_size is not None:
             raise GdcError("sgd updates after every row; --batch-size is for minibatch, "
@@ -230,6 +252,12 @@ class Options:
                     else "--method auto chooses lm, newton, bundle or gd, which use")
             raise GdcError(f"{what} the full batch", where="--batch-size",
                            hint="use --method minibatch --batch-size N for mini-batch gradient descent")
+
+
+def _typed(name: str, value, kinds: tuple, what: str) -> None:
+    """From Python any value reaches an option: one of the wrong type is named, not a TypeError."""
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise GdcError(f"must be {what}, not {value!r}", where=name)
 
 
 def _positive(name: str, value, allow_none: bool = False) -> None:

@@ -11,6 +11,8 @@ from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from gdc.errors import GdcError
+
 from .options import Options
 from .problem import FitResult, Problem
 from .run import run
@@ -52,6 +54,18 @@ class Sweep:
     def _repr_html_(self) -> str:
         from .html import sweep_html
         return sweep_html(self.results)
+
+
+def rates_of(lr) -> list[float]:
+    """gdc.sweep's `lr`: one or more positive numbers (checked here; each fit checks its own)."""
+    given = [lr] if isinstance(lr, (int, float)) else lr
+    try:
+        rates = [float(rate) for rate in given]
+    except (TypeError, ValueError):
+        raise GdcError(f"lr must be a list of numbers, not {lr!r}", where="lr", hint="e.g. lr=[0.001, 0.01, 0.1]") from None
+    if not rates:
+        raise GdcError("give at least one learning rate", where="lr", hint="e.g. lr=[0.001, 0.01, 0.1]")
+    return rates
 
 
 def run_sweep(problem: Problem, options: Options, rates: Sequence[float],

@@ -257,11 +257,24 @@ def test_init_overrides_and_is_checked():
     (dict(epochs=0), "--epochs"), (dict(method="sgd", batch_size=4), "--batch-size"),
     (dict(momentum=1.0, method="momentum"), "--momentum"), (dict(nesterov=True), "--nesterov"),
     (dict(schedule="cosine"), "--schedule"), (dict(tol=-1.0), "--tol"),
+    # from Python any value can arrive: a wrong type is named too, not a TypeError
+    (dict(lr="a"), "--lr"), (dict(epochs=1.5), "--epochs"), (dict(method=None), "--method"),
+    (dict(seed="a", method="sgd"), "--seed"), (dict(certify="no"), "--no-certify"),
+    (dict(batch_size=2.5, method="minibatch"), "--batch-size"), (dict(gtol="1e-6"), "--gtol"),
+    (dict(bounds=[("m", 0, 1)]), "bounds"), (dict(fixed=["b"]), "fixed"),
 ])
 def test_bad_options_name_the_option(options, where):
     with pytest.raises(GdcError) as caught:
         gdc.fit(SCALED, STUDENTS, mapping=MAP, **options)
     assert caught.value.where == where
+
+
+@pytest.mark.parametrize("lr, message", [([], "give at least one learning rate"),
+                                         (None, "lr must be a list of numbers, not None"),
+                                         ([0.1, "x"], "lr must be a list of numbers")])
+def test_a_sweep_needs_rates(lr, message):
+    with pytest.raises(GdcError, match=message):
+        gdc.sweep(SCALED, STUDENTS, lr=lr, mapping=MAP)
 
 
 def test_schedules():
