@@ -84,12 +84,13 @@ class Curvature:
         self._fused = None    # (params, loss, gradient): so do their gradients
         self._jtj = None      # (params, Σr², JᵀJ, Jᵀr): and their Gauss–Newton passes
         self.products = None  # Hessian-vector products the last Krylov estimate took
+        self.split = 0        # … of which a box split so many in two (gdc.fitting.krylov)
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
     def described(self) -> str:
         """Where the last gap came from, in words (the Krylov estimate says what it cost)."""
         if self.how == KRYLOV and self.products is not None:
-            if self.passes > 1 + self.products:   # undecided: the differences decided
+            if self.passes > 1 + self.products + self.split:   # undecided: the differences decided
                 return f"{DIFFERENCES}, the Krylov estimate undecided after {self.products} products"
             return f"{self.how}, {self.passes} gradient passes"
         return str(self.how)
@@ -166,9 +167,10 @@ class Curvature:
             # undecided, it costs its products and then the differences (to MAX_STATISTICS parameters)
             budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
             step = 1e-7 * max(norm(params), 1.0)   # h ≈ √ε·max(‖θ‖, 1)
-            product = forward_products(self.kernel, self.data, params, grad, free, step)
+            product = forward_products(self.kernel, self.data, params, grad, free, step, self.box)
             found = krylov_gap(product, grad if free is None else grad[free], radius, target, budget)
-            self.passes, self.products = 1 + found.passes, found.passes
+            self.passes, self.products = 1 + found.passes + product.extra, found.passes
+            self.split = product.extra   # products a box split in two: a pass more each
             if found.decided:
                 return loss, found.gap
             if len(params) > MAX_STATISTICS:   # the differences would cost 2p + 1 passes: undecided
@@ -214,13 +216,31 @@ class Curvature:
         matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
         for j in range(size):
             h = 6e-6 * max(abs(params[j]), 1.0)
-            shifted = params.copy()
-            shifted[j] += h
-            self.kernel(shifted, *data, up)
-            shifted[j] -= 2.0 * h
-            self.kernel(shifted, *data, down)
-            matrix[:, j] = (up - down) / (2.0 * h)
+            ahead, behind = self._room(params, j, h)   # in a box: the steps that stay inside
+            if ahead + behind == 0.0:   # fixed: no column (the gap leaves it out)
+                continue
+            for shift, out in ((ahead, up), (-behind, down)):
+                shifted = params.copy()
+                shifted[j] += shift
+                if shift:
+                    self.kernel(shifted, *data, out)
+                else:
+                    out[:] = grad
+            matrix[:, j] = (up - down) / (ahead + behind)
         return loss, grad, 0.5 * (matrix + matrix.T)
+
+    def _room(self, params: np.ndarray, j: int, h: float) -> tuple[float, float]:
+        """The steps up and down for element j's central difference: h and h, or in a box,
+        where θⱼ ± h would leave it (the model may be undefined there), one side only (a
+        one-sided difference), with h shrunk where the interval is narrower than h."""
+        if self.box is None:
+            return h, h
+        up, down = self.box.upper[j] - params[j], params[j] - self.box.lower[j]
+        if up >= h and down >= h:
+            return h, h
+        if up >= h or down >= h:
+            return (h, 0.0) if up >= h else (0.0, h)
+        return (up, 0.0) if up >= down else (0.0, down)
 
 
 def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:
