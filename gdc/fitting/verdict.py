@@ -18,7 +18,9 @@ parameters a fit returns:
 
 In a box (bounds, fixed parameters: gdc.fitting.bounds) the gradient is the projected one, the
 probes of 2. are clipped into the box, and the gap of 4. is taken over the free parameters:
-those the box does not hold (fixed, or at an end with the gradient pushing outward).
+those the box does not hold (fixed, or at an end with the gradient pushing outward). Its
+differences of the gradient stay inside the box too (one-sided where a central or forward one
+would leave it), since the model may be undefined beyond a bound.
 """
 
 from __future__ import annotations
