@@ -29,6 +29,7 @@ import numpy as np
 from gdc.errors import GdcError
 from .distributions import t_quantile
 from .least_squares import LeastSquaresKernels
+from .profile_likelihood import Profile, end
 
 LEVEL = 0.95               # --ci profile without a level
 
@@ -122,7 +123,6 @@ def with_intervals(result, level: float, how: str):
 def profile(result, level: float) -> Intervals:
     """Both ends of each parameter's profile-likelihood interval, inside the fit's box (see
     gdc.fitting.profile_likelihood for what each end may be)."""
-    from . import profile_likelihood as pl
     from .weights import fit_kernels
     stats = _stats(result)
     if result.problem is None or not len(result.problem.data):
@@ -136,23 +136,22 @@ def profile(result, level: float) -> Intervals:
     t = t_quantile(0.5 * (1.0 + level), stats.dof)
     threshold = chi2 * (1.0 + t * t / stats.dof)
     held = _held(result, len(best))
-    lows, highs, low_why, high_why = [], [], [], []
-    for j, error in enumerate(stats.std_errors):
-        if held[j]:
-            for side in (lows, highs):
-                side.append(math.nan)
-            low_why.append(held[j])
-            high_why.append(held[j])
-            continue
-        curve = pl.Profile(ls, best, j, names[j], threshold, box)
-        lower, upper = (-math.inf, math.inf) if box is None else (box.lower[j], box.upper[j])
-        stated = box.intervals[j] if box is not None else None
-        low, why_low = pl.end(curve, best[j], error, -1.0, lower, stated.lower if stated else -math.inf)
-        high, why_high = pl.end(curve, best[j], error, 1.0, upper, stated.upper if stated else math.inf)
-        lows.append(low)
-        highs.append(high)
-        low_why.append(why_low)
-        high_why.append(why_high)
+    ends = []
+    for j, (error, why) in enumerate(zip(stats.std_errors, held)):
+        if why:   # fixed, or at a bound: no interval
+            ends.append((math.nan, math.nan, why, why))
+        else:
+            ends.append(_ends(Profile(ls, best, j, names[j], threshold, box), best[j], error, box, j))
+    low, high, low_why, high_why = (tuple(column) for column in zip(*ends))
     notes = any(low_why) or any(high_why)
-    return Intervals(level, "profile", tuple(lows), tuple(highs), stats.dof,
-                     tuple(low_why) if notes else (), tuple(high_why) if notes else ())
+    return Intervals(level, "profile", low, high, stats.dof, low_why if notes else (), high_why if notes else ())
+
+
+def _ends(curve: Profile, value: float, error: float, box, j: int) -> tuple[float, float, str, str]:
+    """Element j's (low, high, what the low end is, what the high end is), walking inside the box."""
+    limits = (-math.inf, math.inf) if box is None else (box.lower[j], box.upper[j])
+    stated = None if box is None else box.intervals[j]
+    said = (-math.inf, math.inf) if stated is None else (stated.lower, stated.upper)
+    low, why_low = end(curve, value, error, -1.0, limits[0], said[0])
+    high, why_high = end(curve, value, error, 1.0, limits[1], said[1])
+    return low, high, why_low, why_high
