@@ -2,7 +2,7 @@
 ½gᵀH⁻¹g for models too large for a Hessian by differences (2p + 1 gradient passes).
 
 Each product Hv costs one gradient pass, a forward difference of the fused gradient kernel
-(gdc.fitting.verdict supplies it). The products span a Krylov space from the gradient g
+(gdc.fitting.differences.forward_products, kept inside the box). The products span a Krylov space from the gradient g
 (g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random vector (each chain kept
 pure: H times its own vectors, never the other's), so that negative
 curvature the gradient does not see (a saddle reached along a symmetric path) can show. On
@@ -40,6 +40,8 @@ from typing import Callable
 
 import numpy as np
 
+from .differences import forward_products  # noqa: F401 (its home before gdc.fitting.differences)
+
 NEGATIVE = 1e-4   # a Ritz value below −NEGATIVE·|top| is negative curvature (differences are noisy)
 FLAT = 1e-7       # a Ritz value below FLAT·top is a flat direction (as gdc.fitting.verdict's estimate)
 PROBES = 3        # vectors of the random branch: r, Hr, H²r (its Lanczos sees H's extreme eigenvalues)
@@ -55,68 +57,6 @@ class Estimate:
     passes: int
     decided: bool
     lower: float = math.nan   # G, the gap over the space searched
-
-
-def forward_products(kernel, data, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None,
-                     step: float, box=None) -> Callable[[np.ndarray], np.ndarray]:
-    """v ↦ Hv over the free elements, by a forward difference of the fused gradient `kernel`
-    (one pass): (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1, `grad` = ∇J(θ) and h = `step`.
-
-    In a `box` (gdc.fitting.bounds.Box) the point differenced stays inside it, where the model
-    is defined (log(k) at k < 0 is NaN, which would read as a gradient that is not finite):
-    where θ + hv leaves the box the product is the backward difference (∇J(θ) − ∇J(θ − hv))/h;
-    where θ − hv leaves it too (θ on a lower and an upper end at once along v), v is split
-    into the elements that may go forward and those that may go back, two passes (counted in
-    the function's `extra`); an element with room for neither shrinks h to the room it has."""
-    shifted, up, direction = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
-    lower, upper = (None, None) if box is None else (box.lower, box.upper)
-
-    def difference(d: np.ndarray, h: float) -> np.ndarray:
-        """(∇J(θ + h·d) − ∇J(θ))/h: h < 0 is the backward difference."""
-        np.add(params, h * d, out=shifted)
-        kernel(shifted, *data, up)
-        return (up - grad) / h
-
-    def product(v: np.ndarray) -> np.ndarray:
-        direction[:] = 0.0
-        if free is None:
-            direction[:] = v
-        else:
-            direction[free] = v
-        if box is None or _inside(params + step * direction, lower, upper):
-            image = difference(direction, step)
-        elif _inside(params - step * direction, lower, upper):
-            image = difference(direction, -step)
-        else:
-            image = _split(difference, params, direction, step, lower, upper)
-            product.extra += 1
-        return image if free is None else image[free]
-    product.extra = 0
-    return product
-
-
-def _inside(point: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
-    return bool(np.all((point >= lower) & (point <= upper)))
-
-
-def _split(difference, params, direction, step, lower, upper) -> np.ndarray:
-    """H·direction as H·(forward part) + H·(backward part): each element goes the way the box
-    has room for (forward where both have), with h shrunk to the room of one that has neither."""
-    up_room = np.where(direction > 0, upper - params, params - lower)     # room along +direction
-    down_room = np.where(direction > 0, params - lower, upper - params)   # room along −direction
-    size = np.abs(direction)
-    forward = up_room >= step * size
-    backward = ~forward & (down_room >= step * size)
-    tight = ~forward & ~backward & (size > 0)
-    h = step
-    if np.any(tight):   # neither side has room for h: go the roomier way, as far as it allows
-        roomier = np.maximum(up_room, down_room)[tight] / size[tight]
-        h = max(float(np.min(roomier)), 1e-300)
-        forward |= tight & (up_room >= down_room)
-        backward |= tight & ~(up_room >= down_room)
-    ahead = np.where(forward, direction, 0.0)
-    behind = np.where(backward, direction, 0.0)
-    return difference(ahead, h) + difference(behind, -h)
 
 
 def krylov_gap(product: Callable[[np.ndarray], np.ndarray], grad: np.ndarray, radius: float,

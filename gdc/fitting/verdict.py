@@ -30,7 +30,8 @@ import math
 
 import numpy as np
 
-from .krylov import forward_products, krylov_gap
+from .differences import central_hessian, forward_products
+from .krylov import krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
@@ -215,34 +216,7 @@ class Curvature:
         loss, grad = self.loss_grad(params)
         if self.how == "Gauss–Newton matrix":
             return loss, grad, self._gauss_newton(params)[1] * (2.0 * self.factor)
-        matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
-        for j in range(size):
-            h = 6e-6 * max(abs(params[j]), 1.0)
-            ahead, behind = self._room(params, j, h)   # in a box: the steps that stay inside
-            if ahead + behind == 0.0:   # fixed: no column (the gap leaves it out)
-                continue
-            for shift, out in ((ahead, up), (-behind, down)):
-                shifted = params.copy()
-                shifted[j] += shift
-                if shift:
-                    self.kernel(shifted, *data, out)
-                else:
-                    out[:] = grad
-            matrix[:, j] = (up - down) / (ahead + behind)
-        return loss, grad, 0.5 * (matrix + matrix.T)
-
-    def _room(self, params: np.ndarray, j: int, h: float) -> tuple[float, float]:
-        """The steps up and down for element j's central difference: h and h, or in a box,
-        where θⱼ ± h would leave it (the model may be undefined there), one side only (a
-        one-sided difference), with h shrunk where the interval is narrower than h."""
-        if self.box is None:
-            return h, h
-        up, down = self.box.upper[j] - params[j], params[j] - self.box.lower[j]
-        if up >= h and down >= h:
-            return h, h
-        if up >= h or down >= h:
-            return (h, 0.0) if up >= h else (0.0, h)
-        return (up, 0.0) if up >= down else (0.0, down)
+        return loss, grad, central_hessian(self.kernel, data, params, grad, self.box)
 
 
 def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:

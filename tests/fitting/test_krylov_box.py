@@ -1,7 +1,7 @@
 """The curvature estimates keep their differences inside the box: a parameter whose answer sits at
 (or within a difference step of) a bound beyond which the model's gradient is undefined is
-certified, not called "not finite". The Hessian-vector products of gdc.fitting.krylov against an
-explicit Hessian, and the Krylov estimate and the differences on a compiled model."""
+certified, not called "not finite". The differences of gdc.fitting.differences against an
+explicit Hessian, and the Krylov estimate and the Hessian by differences on a compiled model."""
 
 from __future__ import annotations
 
@@ -12,9 +12,8 @@ import pytest
 
 import gdc
 from gdc.api import prepare
-from gdc.fitting.bounds import Box
-from gdc.fitting.bounds import make_box
-from gdc.fitting.krylov import forward_products
+from gdc.fitting.bounds import Box, make_box
+from gdc.fitting.differences import central_hessian, forward_products
 from gdc.fitting.verdict import DIFFERENCES, KRYLOV, Curvature
 from gdc.fitting.weights import fit_kernels
 
@@ -60,6 +59,14 @@ def test_a_product_in_an_interval_narrower_than_the_step_shrinks_the_step():
     kernel(theta, grad)
     image = forward_products(kernel, (), theta, grad, None, 1e-7, narrow)(np.array([1.0, 0.0, 0.0]))
     np.testing.assert_allclose(image, hessian(theta)[:, 0], atol=1e-6)
+
+
+def test_a_central_hessian_on_a_bound_is_one_sided_there():
+    theta = np.array([0.0, 0.7, 1.0])   # θ₀ on its lower bound, θ₂ on its upper
+    grad = np.zeros(3)
+    kernel(theta, grad)
+    np.testing.assert_allclose(central_hessian(kernel, (), theta, grad, BOX), hessian(theta), atol=1e-5)
+    assert not np.all(np.isfinite(central_hessian(kernel, (), theta, grad)))   # as before: NaN
 
 
 # a logistic regression with a parameter k whose answer, 1e-9, is a difference step away from
