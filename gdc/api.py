@@ -264,7 +264,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     A least-squares fit has `covariance`, `correlation`, `std_errors` (by name) and
     `conf_int(level)`; `ci` (`--ci`) computes intervals for the report: a level such as 0.95
     (asymptotic: value ± t·standard error, Student's t with N − p degrees of freedom), or
-    "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval).
+    "profile" / "profile:0.95" (profile likelihood, lmfit's; `result.intervals.notes` say why an end is NaN).
 
     `device` (`--device`): "cpu"; "gpu" copies the data to an NVIDIA GPU once and runs every
     pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; the full-batch methods:

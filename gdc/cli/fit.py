@@ -77,8 +77,9 @@ def add_parser(sub) -> None:
     u.add_argument("--ci", metavar="LEVEL|profile",
                    help="confidence intervals in the report: a level such as 0.95 (value ± t·standard "
                         "error, Student's t with N − p degrees of freedom), or profile / profile:0.9 "
-                        "(profile likelihood: each parameter held, the others refitted, as lmfit's "
-                        "conf_interval; default level 0.95)")
+                        "(profile likelihood: each parameter held, the others refitted within the "
+                        "bounds, as lmfit's conf_interval; default level 0.95). An end may be a bound, "
+                        "or unknown where a refit does not converge; the report says which")
     fit.add_argument("--save", metavar="PARAMS.json", help="write the fitted parameters (for gdc predict)")
     fit.add_argument("--history", metavar="LOSS.csv", help="write the loss after every epoch")
     fit.add_argument("--plot", metavar="FIT.png",

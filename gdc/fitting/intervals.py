@@ -10,7 +10,12 @@ fixed parameter reaches the level,
     F_cdf((χ²(θⱼ)/χ²_best − 1)·(N − p), 1, N − p) = level,
 
 that is χ²(θⱼ) = χ²_best·(1 + t²/(N − p)) with the same t, since F(1, ν) = t(ν)². Unlike the
-asymptotic interval it follows the model's curvature, so it need not be symmetric.
+asymptotic interval it follows the model's curvature, so it need not be symmetric. The walk,
+its refits inside the fit's box, and what an end that is a bound or unknown says, are
+gdc.fitting.profile_likelihood's.
+
+A parameter the fit's box holds (fixed, or at a bound: no standard error) gets no interval of
+either kind: NaN at both ends, and the note says why.
 """
 
 from __future__ import annotations
@@ -23,24 +28,31 @@ import numpy as np
 
 from gdc.errors import GdcError
 from .distributions import t_quantile
-from .least_squares import LeastSquaresKernels, levenberg_marquardt
+from .least_squares import LeastSquaresKernels
+from .profile_likelihood import Profile, end
 
 LEVEL = 0.95               # --ci profile without a level
-PROFILE_STEPS = 100        # steps of one standard error outwards before an end is called infinite
-PROFILE_RTOL = 1e-10       # the ends are found to this relative precision in θⱼ
-PROFILE_REFIT = 200        # Levenberg–Marquardt iterations of each refit with θⱼ held
 
 
 @dataclass(frozen=True)
 class Intervals:
     """Confidence intervals, one (low, high) per flat parameter element; inf where a profile
-    never reaches the level on that side."""
+    never reaches the level on that side, NaN where there is no end to give (a parameter the
+    box holds, a profile end that could not be found). `low_why`/`high_why` (per element, ""
+    for a plain end; empty tuples for none at all) say what an end is when it is not a plain
+    crossing: the bound, unknown and why, or why there is no interval."""
 
     level: float
     how: str                         # "asymptotic" or "profile"
     low: tuple[float, ...]
     high: tuple[float, ...]
     dof: int
+    low_why: tuple[str, ...] = ()
+    high_why: tuple[str, ...] = ()
+
+    def notes(self, k: int) -> tuple[str, str]:
+        """What element k's low and high ends are, when not plain numbers ("" otherwise)."""
+        return (self.low_why[k] if self.low_why else "", self.high_why[k] if self.high_why else "")
 
     def describe(self) -> str:
         what = "value ± t·standard error" if self.how == "asymptotic" else "profile likelihood, lmfit's F-test"
@@ -82,12 +94,22 @@ def flat_values(result) -> np.ndarray:
     return np.array([float(v) for v in result.params.values()])
 
 
+def _held(result, size: int) -> tuple[str, ...]:
+    """Per element, why the box gives it no interval ("fixed", "at lower bound 0") or ""."""
+    return tuple(f"none: {why}" if why else "" for why in (result.held or ("",) * size))
+
+
 def asymptotic(result, level: float) -> Intervals:
     stats = _stats(result)
     t = t_quantile(0.5 * (1.0 + level), stats.dof)
     values, errors = flat_values(result), np.array(stats.std_errors)
-    return Intervals(level, "asymptotic", tuple((values - t * errors).tolist()),
-                     tuple((values + t * errors).tolist()), stats.dof)
+    held = _held(result, len(values))
+    low, high = values - t * errors, values + t * errors
+    for k, why in enumerate(held):
+        if why:
+            low[k] = high[k] = math.nan
+    notes = held if any(held) else ()
+    return Intervals(level, "asymptotic", tuple(low.tolist()), tuple(high.tolist()), stats.dof, notes, notes)
 
 
 def with_intervals(result, level: float, how: str):
@@ -96,115 +118,40 @@ def with_intervals(result, level: float, how: str):
     return dataclasses.replace(result, intervals=found)
 
 
-# --- profile likelihood ------------------------------------------------------------------------
-
-class _Held:
-    """The least-squares kernels with parameter j held at a value: JᵀJ and Jᵀr of the others,
-    the interface levenberg_marquardt drives."""
-
-    def __init__(self, ls: LeastSquaresKernels, j: int, full: np.ndarray):
-        self.ls, self.j, self.values = ls, j, full.copy()
-        self.keep = np.arange(len(full)) != j
-        self.n, self.factor = ls.n, ls.factor
-        size = len(full) - 1
-        self.jtj, self.jtr = np.zeros((size, size)), np.zeros(size)
-
-    def _at(self, reduced: np.ndarray) -> np.ndarray:
-        self.values[self.keep] = reduced
-        return self.values
-
-    def full(self, reduced: np.ndarray) -> float:
-        rss = self.ls.full(self._at(reduced))
-        self.jtj[:] = self.ls.jtj[np.ix_(self.keep, self.keep)]
-        self.jtr[:] = self.ls.jtr[self.keep]
-        return rss
-
-    def rss(self, reduced: np.ndarray) -> float:
-        return self.ls.rss(self._at(reduced))
-
-
-class _Profile:
-    """χ²(θⱼ = v): the others refitted from the nearest profile point found so far."""
-
-    def __init__(self, ls: LeastSquaresKernels, best: np.ndarray, j: int):
-        self.ls, self.best, self.j = ls, best, j
-        self.points: list[tuple[float, np.ndarray]] = [(float(best[j]), best.copy())]
-
-    def __call__(self, value: float) -> float:
-        start = min(self.points, key=lambda point: abs(point[0] - value))[1].copy()
-        start[self.j] = value
-        if len(start) == 1:
-            return self.ls.rss(start)
-        held = _Held(self.ls, self.j, start)
-        reduced = start[held.keep].copy()
-        with np.errstate(all="ignore"):
-            out = levenberg_marquardt(held, reduced, PROFILE_REFIT)
-        start[held.keep] = reduced
-        rss = out.loss / self.ls.factor
-        if math.isfinite(rss):
-            self.points.append((value, start))
-        return rss
-
+# --- profile likelihood (the walk and its refits: gdc.fitting.profile_likelihood) --------------
 
 def profile(result, level: float) -> Intervals:
-    """Both ends of each parameter's profile-likelihood interval (see the module's docstring)."""
+    """Both ends of each parameter's profile-likelihood interval, inside the fit's box (see
+    gdc.fitting.profile_likelihood for what each end may be)."""
     from .weights import fit_kernels
     stats = _stats(result)
     if result.problem is None or not len(result.problem.data):
         raise GdcError("profile intervals refit the model, so they need its data", where="--ci",
                        hint="use gdc.fit's result, or --ci LEVEL for asymptotic intervals")
-    problem = result.problem
+    problem, box = result.problem, result.box
     ls = LeastSquaresKernels(fit_kernels(problem), problem.data)
     best = flat_values(result)
+    names = result.layout.element_names if result.layout is not None else tuple(result.params)
     chi2 = ls.full(best.copy())
     t = t_quantile(0.5 * (1.0 + level), stats.dof)
     threshold = chi2 * (1.0 + t * t / stats.dof)
-    lows, highs = [], []
-    for j, error in enumerate(stats.std_errors):
-        curve = _Profile(ls, best, j)
-        lows.append(_end(curve, best[j], error, -1.0, threshold))
-        highs.append(_end(curve, best[j], error, 1.0, threshold))
-    return Intervals(level, "profile", tuple(lows), tuple(highs), stats.dof)
-
-
-def _end(curve: _Profile, value: float, error: float, direction: float, threshold: float) -> float:
-    """Where χ² crosses the threshold on one side: walk out in steps of a standard error until it
-    is crossed, then close in on the crossing (Illinois false position); ±inf when never crossed."""
-    step = error if 0.0 < error < math.inf else max(0.2 * abs(value), 1e-3)
-    inside, outside, f_in, f_out = value, None, curve(value) - threshold, math.nan
-    for k in range(1, PROFILE_STEPS + 1):
-        trial = value + direction * k * step
-        f = curve(trial) - threshold
-        if f > 0.0 or math.isnan(f):
-            outside, f_out = trial, f
-            break
-        inside, f_in = trial, f
-    if outside is None:
-        return direction * math.inf
-    return _crossing(curve, threshold, inside, f_in, outside, f_out)
-
-
-def _crossing(curve, threshold, a: float, fa: float, b: float, fb: float) -> float:
-    """The root of curve − threshold between a (below) and b (above, or NaN: too far)."""
-    side = 0
-    for _ in range(200):
-        if abs(b - a) <= PROFILE_RTOL * max(abs(a), abs(b), 1e-300):
-            break
-        if math.isfinite(fb):
-            c = b - fb * (b - a) / (fb - fa)
-            if not min(a, b) < c < max(a, b):
-                c = 0.5 * (a + b)
+    held = _held(result, len(best))
+    ends = []
+    for j, (error, why) in enumerate(zip(stats.std_errors, held)):
+        if why:   # fixed, or at a bound: no interval
+            ends.append((math.nan, math.nan, why, why))
         else:
-            c = 0.5 * (a + b)
-        fc = curve(c) - threshold
-        if fc > 0.0 or math.isnan(fc):
-            b, fb = c, fc
-            if side == 1:
-                fa *= 0.5   # Illinois: halve the end that stayed, so false position does not stall
-            side = 1
-        else:
-            a, fa = c, fc
-            if side == -1 and math.isfinite(fb):
-                fb *= 0.5
-            side = -1
-    return 0.5 * (a + b)
+            ends.append(_ends(Profile(ls, best, j, names[j], threshold, box), best[j], error, box, j))
+    low, high, low_why, high_why = (tuple(column) for column in zip(*ends))
+    notes = any(low_why) or any(high_why)
+    return Intervals(level, "profile", low, high, stats.dof, low_why if notes else (), high_why if notes else ())
+
+
+def _ends(curve: Profile, value: float, error: float, box, j: int) -> tuple[float, float, str, str]:
+    """Element j's (low, high, what the low end is, what the high end is), walking inside the box."""
+    limits = (-math.inf, math.inf) if box is None else (box.lower[j], box.upper[j])
+    stated = None if box is None else box.intervals[j]
+    said = (-math.inf, math.inf) if stated is None else (stated.lower, stated.upper)
+    low, why_low = end(curve, value, error, -1.0, limits[0], said[0])
+    high, why_high = end(curve, value, error, 1.0, limits[1], said[1])
+    return low, high, why_low, why_high

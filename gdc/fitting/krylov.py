@@ -2,7 +2,7 @@
 ½gᵀH⁻¹g for models too large for a Hessian by differences (2p + 1 gradient passes).
 
 Each product Hv costs one gradient pass, a forward difference of the fused gradient kernel
-(gdc.fitting.verdict supplies it). The products span a Krylov space from the gradient g
+(gdc.fitting.differences.forward_products, kept inside the box). The products span a Krylov space from the gradient g
 (g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random vector (each chain kept
 pure: H times its own vectors, never the other's), so that negative
 curvature the gradient does not see (a saddle reached along a symmetric path) can show. On
@@ -40,6 +40,8 @@ from typing import Callable
 
 import numpy as np
 
+from .differences import forward_products  # noqa: F401 (its home before gdc.fitting.differences)
+
 NEGATIVE = 1e-4   # a Ritz value below −NEGATIVE·|top| is negative curvature (differences are noisy)
 FLAT = 1e-7       # a Ritz value below FLAT·top is a flat direction (as gdc.fitting.verdict's estimate)
 PROBES = 3        # vectors of the random branch: r, Hr, H²r (its Lanczos sees H's extreme eigenvalues)
@@ -55,24 +57,6 @@ class Estimate:
     passes: int
     decided: bool
     lower: float = math.nan   # G, the gap over the space searched
-
-
-def forward_products(kernel, data, params: np.ndarray, grad: np.ndarray, free: np.ndarray | None,
-                     step: float) -> Callable[[np.ndarray], np.ndarray]:
-    """v ↦ Hv over the free elements, by a forward difference of the fused gradient `kernel`
-    (one pass): (∇J(θ + hv) − ∇J(θ))/h, with ‖v‖ = 1, `grad` = ∇J(θ) and h = `step`."""
-    shifted, up, direction = np.empty_like(params), np.zeros_like(params), np.zeros_like(params)
-
-    def product(v: np.ndarray) -> np.ndarray:
-        if free is None:
-            direction[:] = v
-        else:
-            direction[free] = v
-        np.add(params, step * direction, out=shifted)
-        kernel(shifted, *data, up)
-        image = (up - grad) / step
-        return image if free is None else image[free]
-    return product
 
 
 def krylov_gap(product: Callable[[np.ndarray], np.ndarray], grad: np.ndarray, radius: float,

@@ -87,6 +87,7 @@ class FitResult:
     problem: Problem | None = field(default=None, repr=False)   # what gdc.fit fitted: for predict, save, plot
     held: tuple[str, ...] = ()       # per element: "fixed", "at lower bound 0", … or "" (bounds.Box.held)
     intervals: object | None = None  # intervals.Intervals, when asked for (--ci, gdc.fit(ci=...))
+    box: object | None = field(default=None, repr=False)   # bounds.Box the fit kept to: profiles keep to it too
 
     def __str__(self) -> str:
         from .report import result_text
@@ -116,7 +117,9 @@ class FitResult:
     def conf_int(self, level: float = 0.95, profile: bool = False) -> dict:
         """Each parameter's (low, high) confidence interval at `level` (arrays of its shape for a
         vector or matrix): asymptotic, value ± t·standard error with Student's t at N − p
-        degrees of freedom; with profile=True by profile likelihood, as lmfit's conf_interval."""
+        degrees of freedom; with profile=True by profile likelihood, as lmfit's conf_interval.
+        NaN for an end that is not known and for a parameter fixed or at a bound (no interval);
+        with gdc.fit(..., ci="profile") `result.intervals.notes(k)` says why for element k."""
         from .intervals import asymptotic, profile as profiled
         found = (profiled if profile else asymptotic)(self, level)
         from .result import by_name

@@ -24,8 +24,8 @@ import numpy as np
 
 from .bounds import Box
 from .reasons import Stop
-from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, Damping, Outcome, damped_step, drive,
-                           negligible, ratio, ACCEPT)
+from .second_order import (FTOL, GTOL, MAX_ITERATIONS, TAU, Damping, Outcome, below_rounding, damped_step,
+                           drive, negligible, ratio, ACCEPT)
 from .trust_region import column_scales
 
 
@@ -120,7 +120,8 @@ class _Projected:
                 new = self.s.value_at(trial)
                 actual = self.value - new
                 rho = ratio(actual, predicted)
-                if rho > ACCEPT and math.isfinite(new):
+                if (rho > ACCEPT and math.isfinite(new)) or below_rounding(actual, predicted, self.value,
+                                                                           dz, xnorm):
                     self.actual, self.predicted = actual, predicted
                     self.params[:] = trial
                     self.value = self.s.engine.full(self.params)

@@ -122,7 +122,7 @@ def run(problem: Problem, options: Options = Options(), *, init: Mapping[str, fl
     except np.linalg.LinAlgError as error:   # a step's linear algebra failed: say so, no traceback
         result = _failed_step(flat, options, params, why, start, error)
     if box is not None:
-        result = dataclasses.replace(result, held=box.held(params))
+        result = dataclasses.replace(result, held=box.held(params), box=box)
     return _regroup(result, problem, params, examined)
 
 

@@ -34,7 +34,10 @@ def run_second_order(problem: Problem, options: Options, params: np.ndarray, why
         engine.full(row)   # numba compiles or loads the kernels now, not inside the fit
     elif BundleMetric(kernels, problem.data).how is not None:
         BundleMetric(kernels, problem.data).at(row)
-    kernels.loss_grad(row, *problem.data, np.zeros_like(row))
+    # the gradient kernel too, on one row where the data are read pass by pass (the verdict may
+    # need it; a whole pass over streamed files would be a read of every file for nothing)
+    warm = problem.data if problem.backend in ("cpu", "gpu") else tuple(column[:1] for column in problem.data)
+    kernels.loss_grad(row, *warm, np.zeros_like(row))
     started = time.perf_counter()
     record = len(params) <= 2
     if method == "bundle":

@@ -8,7 +8,8 @@ Runtime only (numpy; no sympy, no lark). Levenberg–Marquardt (least_squares.py
 with M = JᵀJ, g = Jᵀr (lm) or M = ∇²J, g = ∇J (newton), the scales d from the diagonal of
 M, never decreasing (Moré 1978), so parameters that differ by orders of magnitude are treated
 alike. A step is taken when the loss falls by a fair share of what the quadratic model
-predicts (ratio ρ > ACCEPT); λ follows Nielsen's rule (1999): ×max(1/3, 1 − (2ρ − 1)³) after a
+predicts (ratio ρ > ACCEPT), or when the loss's rounding hides both and the step is tiny
+(`below_rounding`: the last step of a fit, which the ftol test then ends); λ follows Nielsen's rule (1999): ×max(1/3, 1 − (2ρ − 1)³) after a
 taken step, ×ν (ν doubling) after a refused one (`Damping`). With λ = 0 and M positive definite
 a newton step is the raw Newton step: damping only enters when the raw step would go uphill.
 """
@@ -29,6 +30,7 @@ MAX_ITERATIONS = SECOND_ORDER_ITERATIONS
 TAU = 1e-3         # lm's first λ, relative to the scaled diagonal; newton's first nonzero λ
 LAMBDA_LIMIT = 1e32  # λ beyond this: no step can lower the loss any more
 ACCEPT = 1e-4      # a step is taken when the loss falls by this share of the predicted fall
+SMALL_STEP = 1e-8  # … or, below the loss's rounding, when it is this small beside the parameters (√ε)
 
 
 @dataclass
@@ -194,10 +196,23 @@ def search(a, g, d, damping: Damping, params, h, trial, loss, current: float, sc
                 predicted = -scale * (products[0] + 0.5 * products[1])
                 actual = current - new
                 rho = ratio(actual, predicted)
-                if rho > ACCEPT and math.isfinite(new):
+                if (rho > ACCEPT and math.isfinite(new)) or below_rounding(actual, predicted, current, dz, xnorm):
                     return Trial(None, rho, actual, predicted)
         if not damping.refuse():
             return Trial(Stop.STALLED)
+
+
+def below_rounding(actual: float, predicted: float, current: float, step: float, size: float) -> bool:
+    """Whether a trial lies below what the loss can judge, and is taken: its predicted and actual
+    reductions are both within FTOL of the loss (its rounding, so ρ is noise), and its scaled
+    step within SMALL_STEP of the scaled parameters, where the quadratic model that chose it is
+    exact to that rounding. Refusing it would only raise λ, trial after trial (a pass over the
+    data each: 8 of a streamed line fit's 18), until the step is negligible or one is taken
+    by the noise; the ftol test (`settled`) then ends the fit, as MINPACK's does on such a step.
+    A larger step (a flat valley) is judged by ρ as before."""
+    scale = abs(current)
+    return (0.0 <= predicted <= FTOL * scale and abs(actual) <= FTOL * scale
+            and step <= SMALL_STEP * size)
 
 
 def drive(run, out: Outcome, max_iter: int, progress) -> Outcome:

@@ -47,9 +47,27 @@ def uncertainty_lines(result) -> list[str]:
     if found is not None and not result.reason.failed:
         width = max(len(n) for n in names)
         lines += ["", f"  {found.describe()}"]
-        for name, low, high, why in zip(names, found.low, found.high, held):
-            lines.append(f"  {name:<{width}}  " + (f"none: {why}" if why else f"[{low:.10g}, {high:.10g}]"))
+        for k, (name, why) in enumerate(zip(names, held)):
+            text, notes = interval_text(found, k, why)
+            lines.append(f"  {name:<{width}}  {text}")
+            lines += [f"  {'':<{width}}    {note}" for note in notes]
     return lines
+
+
+def _end(value: float) -> str:
+    return "unknown" if math.isnan(value) else f"{value:.10g}"
+
+
+def interval_text(found, k: int, held: str = "") -> tuple[str, list[str]]:
+    """Element k's interval as the report prints it, `[low, high]`, and what each end that is
+    not a plain number is (the bound; unknown, and why); `none: why` for an element the box holds."""
+    low_why, high_why = found.notes(k)
+    if low_why.startswith("none: "):
+        return low_why, []
+    if held and not (low_why or high_why):   # a saved report from before the notes
+        return f"none: {held}", []
+    text = f"[{_end(found.low[k])}, {_end(found.high[k])}]"
+    return text, [f"{side} end: {why}" for side, why in (("low", low_why), ("high", high_why)) if why]
 
 
 def uncertainty_json(result) -> dict:
@@ -68,6 +86,10 @@ def uncertainty_json(result) -> dict:
         out["intervals"] = {"level": found.level, "method": found.how, "dof": found.dof,
                             "low": dict(zip(names, map(_number, found.low))),
                             "high": dict(zip(names, map(_number, found.high)))}
+        notes = {name: {side: why for side, why in zip(("low", "high"), found.notes(k)) if why}
+                 for k, name in enumerate(names) if any(found.notes(k))}
+        if notes:   # an end that is null here with a note is unknown (or none); null without one is ±inf
+            out["intervals"]["notes"] = notes
     return out
 
 
@@ -81,8 +103,16 @@ def restored(fit: dict, names: tuple[str, ...]):
     intervals = None
     if fit.get("intervals"):
         saved = fit["intervals"]
-        value = (lambda side, n: math.inf * (1 if side == "high" else -1) if saved[side].get(n) is None
-                 else float(saved[side][n]))
-        intervals = Intervals(float(saved["level"]), saved["method"], tuple(value("low", n) for n in names),
-                              tuple(value("high", n) for n in names), int(saved.get("dof", 0)))
+        notes = saved.get("notes") or {}
+        why = {side: tuple(str(notes.get(n, {}).get(side, "")) for n in names) for side in ("low", "high")}
+
+        def value(side: str, k: int, n: str) -> float:
+            if saved[side].get(n) is not None:
+                return float(saved[side][n])
+            return math.nan if why[side][k] else math.inf * (1 if side == "high" else -1)
+
+        intervals = Intervals(float(saved["level"]), saved["method"],
+                              tuple(value("low", k, n) for k, n in enumerate(names)),
+                              tuple(value("high", k, n) for k, n in enumerate(names)), int(saved.get("dof", 0)),
+                              why["low"] if notes else (), why["high"] if notes else ())
     return covariance, intervals

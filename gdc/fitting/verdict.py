@@ -18,7 +18,9 @@ parameters a fit returns:
 
 In a box (bounds, fixed parameters: gdc.fitting.bounds) the gradient is the projected one, the
 probes of 2. are clipped into the box, and the gap of 4. is taken over the free parameters:
-those the box does not hold (fixed, or at an end with the gradient pushing outward).
+those the box does not hold (fixed, or at an end with the gradient pushing outward). Its
+differences of the gradient stay inside the box too (one-sided where a central or forward one
+would leave it), since the model may be undefined beyond a bound.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import math
 
 import numpy as np
 
-from .krylov import forward_products, krylov_gap
+from .differences import central_hessian, forward_products
+from .krylov import krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
@@ -84,12 +87,13 @@ class Curvature:
         self._fused = None    # (params, loss, gradient): so do their gradients
         self._jtj = None      # (params, Σr², JᵀJ, Jᵀr): and their Gauss–Newton passes
         self.products = None  # Hessian-vector products the last Krylov estimate took
+        self.split = 0        # … of which a box split so many in two (gdc.fitting.krylov)
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
     def described(self) -> str:
         """Where the last gap came from, in words (the Krylov estimate says what it cost)."""
         if self.how == KRYLOV and self.products is not None:
-            if self.passes > 1 + self.products:   # undecided: the differences decided
+            if self.passes > 1 + self.products + self.split:   # undecided: the differences decided
                 return f"{DIFFERENCES}, the Krylov estimate undecided after {self.products} products"
             return f"{self.how}, {self.passes} gradient passes"
         return str(self.how)
@@ -166,9 +170,10 @@ class Curvature:
             # undecided, it costs its products and then the differences (to MAX_STATISTICS parameters)
             budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
             step = 1e-7 * max(norm(params), 1.0)   # h ≈ √ε·max(‖θ‖, 1)
-            product = forward_products(self.kernel, self.data, params, grad, free, step)
+            product = forward_products(self.kernel, self.data, params, grad, free, step, self.box)
             found = krylov_gap(product, grad if free is None else grad[free], radius, target, budget)
-            self.passes, self.products = 1 + found.passes, found.passes
+            self.passes, self.products = 1 + found.passes + product.extra, found.passes
+            self.split = product.extra   # products a box split in two: a pass more each
             if found.decided:
                 return loss, found.gap
             if len(params) > MAX_STATISTICS:   # the differences would cost 2p + 1 passes: undecided
@@ -211,16 +216,7 @@ class Curvature:
         loss, grad = self.loss_grad(params)
         if self.how == "Gauss–Newton matrix":
             return loss, grad, self._gauss_newton(params)[1] * (2.0 * self.factor)
-        matrix, up, down = np.zeros((size, size)), np.zeros(size), np.zeros(size)
-        for j in range(size):
-            h = 6e-6 * max(abs(params[j]), 1.0)
-            shifted = params.copy()
-            shifted[j] += h
-            self.kernel(shifted, *data, up)
-            shifted[j] -= 2.0 * h
-            self.kernel(shifted, *data, down)
-            matrix[:, j] = (up - down) / (2.0 * h)
-        return loss, grad, 0.5 * (matrix + matrix.T)
+        return loss, grad, central_hessian(self.kernel, data, params, grad, self.box)
 
 
 def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:

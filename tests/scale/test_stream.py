@@ -60,6 +60,21 @@ def test_a_streamed_fit_gives_the_in_memory_answer(parts, method):
     assert passes and passes[0].startswith(f"{streamed.problem.data[0].source.passes} passes")
 
 
+def test_a_streamed_line_fit_reads_its_files_a_dozen_times(parts):
+    """Near the answer Levenberg–Marquardt's trial steps fall below the loss's rounding: the first
+    is taken and the fit ends (gdc.fitting.second_order.below_rounding), where λ used to grow
+    trial after trial, a read of every file each; and the gradient kernel is compiled on one
+    row, not a pass. 18 passes for this fit, now 12 (the check pass, the least-squares and
+    start checks, 4 iterations of a trial and a JᵀJ pass each, the verdict's probe). The answer
+    is the in-memory one and the closed form's."""
+    data, folder = parts
+    streamed = gdc.fit(LINE, str(folder / "*.parquet"), method="lm", stream=True)
+    assert streamed.converged and streamed.problem.data[0].source.passes <= 12
+    design = np.column_stack([data["x"], np.ones_like(data["x"])])
+    exact, *_ = np.linalg.lstsq(design, data["Y"], rcond=None)
+    np.testing.assert_allclose([streamed.params["m"], streamed.params["b"]], exact, rtol=1e-12)
+
+
 def test_a_pass_at_parameters_already_summed_reads_nothing_again(parts):
     """Every pass reads all the files, so the kernels remember each one's last total: a second
     call at the same parameters gives the same bits without a read; other parameters read."""
