@@ -59,50 +59,60 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
                  data_origin: str = "--data", cache_dir: str | os.PathLike | None = None):
     """The CUDA kernels (gdc.runtime.cuda.CudaKernels) beside `kernels`, the CPU kernels of the
     model text compiled with these data names: their module is cached beside the CPU one
-    (generated on a miss), checked as it is, and finished by its `_finish` functions."""
+    (generated on a miss), checked as it is, and finished by its `_finish` functions. A shaped
+    model's (gdc.runtime.cuda_shaped.ShapedCudaKernels) make a module per set of sizes."""
     from gdc.runtime import cache, cuda
     from gdc.runtime.keys import model_key
 
     cuda.require("the GPU kernels")
-    if kernels.shaped:
-        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
-                       "model has vectors or matrices", where=where, hint="run it on the CPU")
     names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
     cpu_key = model_key(text, names)
     if cpu_key != kernels.model_hash:
         raise InternalError("the CPU kernels do not belong to this model text and these data names")
-    key = _cuda_key(cpu_key)
     directory = None if cache_dir is None else Path(cache_dir)
-    module_text, path, reason = cache.cached_text(key, directory)
-    if module_text is None:
-        module_text = _generate_cuda(text, where, names, data_origin, cpu_key)
-        path = cache.store_text(key, module_text, reason, directory)
-    return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
+
+    def at(sizes: dict[str, int]):
+        key = _cuda_key(cpu_key, sizes)
+        module_text, path, reason = cache.cached_text(key, directory)
+        if module_text is None:
+            module_text = _generate_cuda(text, where, names, data_origin, cpu_key, sizes)
+            path = cache.store_text(key, module_text, reason, directory)
+        return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
+    from gdc.runtime.passes import shaped
+    if not shaped(kernels.module):
+        return at({})
+    from gdc.runtime.cuda_shaped import ShapedCudaKernels
+    return ShapedCudaKernels(kernels, at)
 
 
 def cuda_source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
-                data_origin: str = "--data") -> str:
-    """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run."""
+                data_origin: str = "--data", sizes: dict[str, int] | None = None) -> str:
+    """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run
+    (a shaped model's at `sizes`, which its data would give: {"d": 30})."""
     from gdc.io.source import read_model
     from gdc.runtime.keys import model_key
 
     where, text = read_model(source)
     names = None if data_names is None else tuple(data_names)
-    return _generate_cuda(text, where, names, data_origin, model_key(text, names))
+    return _generate_cuda(text, where, names, data_origin, model_key(text, names), sizes or {})
 
 
-def _cuda_key(cpu_key: str) -> str:
-    """The CUDA module's cache key: the CPU module's, whose finish functions it needs."""
+def _cuda_key(cpu_key: str, sizes: dict[str, int]) -> str:
+    """The CUDA module's cache key: the CPU module's, whose finish functions it needs, and the
+    sizes a shaped model's kernels are made for."""
     import hashlib
-    return hashlib.sha256(f"cuda:{cpu_key}".encode("utf-8")).hexdigest()
+    at = "".join(f":{name}={int(value)}" for name, value in sorted(sizes.items()))
+    return hashlib.sha256(f"cuda:{cpu_key}{at}".encode("utf-8")).hexdigest()
 
 
-def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str) -> str:
+def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str,
+                   sizes: dict[str, int]) -> str:
     from gdc.calculus.symbolic import symbolic
     from gdc.codegen.cuda import generate_cuda
     from gdc.language.frontend import check_text
 
-    return generate_cuda(symbolic(check_text(text, where, names, data_origin)), _cuda_key(cpu_key), cpu_key)
+    return generate_cuda(symbolic(check_text(text, where, names, data_origin)), _cuda_key(cpu_key, sizes), cpu_key,
+                         sizes)
 
 
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
@@ -266,7 +276,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     "profile" / "profile:0.95" (profile likelihood, as lmfit's conf_interval).
 
     `device` (`--device`): "cpu"; "gpu" copies the data to an NVIDIA GPU once and runs every
-    pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; the full-batch methods:
+    pass there (numba-cuda, `pip install 'gdc[gpu]'`; the full-batch methods:
     not sgd, minibatch or a batch_size); "auto" takes the GPU when there is one and the data have at least
     gdc.fitting.device.AUTO_MIN_ROWS rows, and says which. `dtype="float32"` stores the data
     on the GPU in single precision (half the memory traffic; the sums stay float64).
@@ -330,9 +340,6 @@ def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per
     checked_device(device, dtype)
     if not wants_gpu(problem, device, per_sample):
         return problem
-    if problem.kernels.shaped:
-        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
-                       "model has vectors or matrices", where="--device", hint="use --device cpu")
     if problem.model_text is None:   # gdc.fit(gdc.compile(...), ...): their text is known to .cuda
         return on_gpu(problem, problem.kernels.cuda, dtype)
     known, origin = problem.classified_by

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 
 from gdc.calculus.symbolic import SymbolicModel
-from gdc.errors import GdcError
 from gdc.runtime.sealed import seal
 from gdc.version import __version__
 from .module import check_module, join, model_comment
@@ -126,14 +125,17 @@ sums of the CPU module's passes, on the device. They need numba-cuda only; the r
 """
 
 
-def generate_cuda(sm: SymbolicModel, model_hash: str, cpu_hash: str) -> str:
-    """The complete, sealed CUDA module for one model; `cpu_hash` names its CPU module."""
+def generate_cuda(sm: SymbolicModel, model_hash: str, cpu_hash: str, sizes: dict[str, int] | None = None) -> str:
+    """The complete, sealed CUDA module for one model; `cpu_hash` names its CPU module. A shaped
+    model's kernels are made for the `sizes` its data give (codegen.cuda_shaped)."""
+    where = sm.checked.program.where
+    comment = model_comment(sm.checked.program.source, where)
+    p = plan(sm)
     if sm.shaped:
-        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
-                       "model has vectors or matrices", where=sm.checked.program.where,
-                       hint="fit it on the CPU (--device cpu)")
-    comment = model_comment(sm.checked.program.source, sm.checked.program.where)
-    return seal(cuda_body(plan(sm), comment, model_hash, cpu_hash), model_hash)
+        from .cuda_shaped import shaped_body   # it builds on this module's helpers
+        return seal(shaped_body(p, cuda_head(p, comment, model_hash, cpu_hash), dict(sizes or {}), where),
+                    model_hash)
+    return seal(cuda_body(p, comment, model_hash, cpu_hash), model_hash)
 
 
 def passes(p: Plan) -> dict[str, Accumulation]:
@@ -146,15 +148,21 @@ def passes(p: Plan) -> dict[str, Accumulation]:
     return found
 
 
+def cuda_head(p: Plan, comment: str, model_hash: str, cpu_hash: str) -> str:
+    """The module's opening: the model as comments, the docstring, imports, the names and hashes."""
+    constants = dict(MODEL_HASH=model_hash, CPU_MODEL_HASH=cpu_hash, PARAM_NAMES=tuple(q.name for q in p.params),
+                     DATA_NAMES=tuple(d.name for d in p.data), INPUT_NAMES=tuple(d.name for d in p.inputs),
+                     THREADS=THREADS)
+    values = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
+    return (f'{comment}"""{DOC}"""\n\nimport math\n\nimport numba\nfrom numba import cuda\n\n'
+            f"GDC_VERSION = {__version__!r}\n{values}")
+
+
 def cuda_body(p: Plan, comment: str, model_hash: str, cpu_hash: str) -> str:
     """The module text (unsealed) of a scalar model's CUDA kernels."""
     found = passes(p)
-    constants = dict(MODEL_HASH=model_hash, CPU_MODEL_HASH=cpu_hash, PARAM_NAMES=tuple(q.name for q in p.params),
-                     DATA_NAMES=tuple(d.name for d in p.data), INPUT_NAMES=tuple(d.name for d in p.inputs),
-                     THREADS=THREADS, SUMS={name: len(acc.sums) for name, acc in found.items()})
-    values = "".join(f"{name} = {value!r}\n" for name, value in constants.items())
-    head = (f'{comment}"""{DOC}"""\n\nimport math\n\nimport numba\nfrom numba import cuda\n\n'
-            f"GDC_VERSION = {__version__!r}\n{values}")
+    sums = {name: len(acc.sums) for name, acc in found.items()}
+    head = cuda_head(p, comment, model_hash, cpu_hash) + f"SUMS = {sums!r}\n"
     parts = [head, CUDA_HELPERS.lstrip("\n"), *(blocks_kernel(p, name, acc) for name, acc in found.items()),
              predict_kernel(p)]
     body = join(parts)

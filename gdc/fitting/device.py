@@ -18,6 +18,8 @@ from __future__ import annotations
 import dataclasses
 from types import SimpleNamespace
 
+import numpy as np
+
 from gdc.errors import GdcError, notice
 from gdc.runtime import cuda
 from gdc.runtime.kernels import module_constants
@@ -52,7 +54,7 @@ def checked_device(device: str, dtype: str = "float64") -> None:
 
 def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
     """Whether a fit of `problem` runs on the GPU: `gpu` (an error when there is none), or
-    `auto` with a GPU, a fit the GPU kernels can do (a scalar model, full batches, no --sigma)
+    `auto` with a GPU, a fit the GPU kernels can do (full batches, no --sigma)
     and rows enough to pay for the copy (said in a note either way)."""
     if device == "cpu":
         return False
@@ -75,8 +77,6 @@ def _beyond_the_gpu(problem: Problem, per_sample: bool) -> str | None:
     """Why the GPU kernels cannot do this fit (None when they can)."""
     if problem.backend != "cpu":
         return f"the data are {_PARTITIONED.get(problem.backend, problem.backend)}"
-    if problem.kernels.shaped:
-        return "the GPU kernels take scalar models only for now"
     if per_sample:
         return "the method updates from samples, which the GPU kernels do not do"
     if problem.sigma is not None:
@@ -95,9 +95,13 @@ def on_gpu(problem: Problem, kernels, dtype: str = "float64") -> Problem:
                        f"{_PARTITIONED.get(problem.backend, problem.backend)}", where="--device",
                        hint="fit them on the CPU (leave --device out), or load a part that fits on the GPU")
     host = problem.kernels
+    kernels = kernels.bound(problem.data)   # a shaped model's: the module of these data's sizes
     keep_lsq = host.residuals_jacobian is None or least_squares_holds(
         host, problem.data, host.layout(problem.data).initial())
-    data = tuple(cuda.to_device(column, dtype) for column in problem.data)
+    # A row of a data vector is read element by element: stored column by column (Fortran
+    # order), the threads of a warp read neighbouring values (one transaction), not a stride apart.
+    data = tuple(cuda.to_device(np.asarray(column, dtype=cuda.DTYPES[dtype], order="F"), dtype)
+                 for column in problem.data)
     module = _proxy(host.module, kernels, keep_lsq, problem.n_rows)
     return dataclasses.replace(problem, kernels=dataclasses.replace(host, module=module), data=data,
                                backend="gpu")
