@@ -107,12 +107,31 @@ def _cuda_key(cpu_key: str, sizes: dict[str, int]) -> str:
 
 def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str,
                    sizes: dict[str, int]) -> str:
-    from gdc.calculus.symbolic import symbolic
     from gdc.codegen.cuda import generate_cuda
+    from gdc.codegen.cuda_shaped import check_sizes
+
+    key = (text, where, names, data_origin)
+    sm = _symbolic(*key)
+    if sm.shaped:
+        check_sizes(sm, sizes)   # before the derivation (seconds)
+    return generate_cuda(sm, _cuda_key(cpu_key, sizes), cpu_key, sizes, _plan(*key))
+
+
+# The checked model's symbolic form and its plan, kept for the few models a process compiles:
+# the plan (the derivation, every step verified: seconds) serves the CPU module and the CUDA
+# modules of each set of sizes. Both are immutable.
+@functools.lru_cache(maxsize=8)
+def _symbolic(text: str, where: str, names: tuple[str, ...] | None, data_origin: str):
+    from gdc.calculus.symbolic import symbolic
     from gdc.language.frontend import check_text
 
-    return generate_cuda(symbolic(check_text(text, where, names, data_origin)), _cuda_key(cpu_key, sizes), cpu_key,
-                         sizes)
+    return symbolic(check_text(text, where, names, data_origin))
+
+
+@functools.lru_cache(maxsize=8)
+def _plan(text: str, where: str, names: tuple[str, ...] | None, data_origin: str):
+    from gdc.codegen.plan import plan
+    return plan(_symbolic(text, where, names, data_origin))
 
 
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
@@ -147,14 +166,12 @@ def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
 def generate_source(text: str, where: str, data_names: Iterable[str] | None, data_origin: str,
                     model_hash: str) -> str:
     """Model text to module text, through every stage of the compiler."""
-    from gdc.calculus.symbolic import symbolic
     from gdc.codegen.scalar import generate
-    from gdc.language.frontend import check_text
 
-    checked = check_text(text, where, data_names, data_origin)  # parse, lower, check
-    model = symbolic(checked)                                    # sympy expressions
+    key = (text, where, None if data_names is None else tuple(data_names), data_origin)
+    model = _symbolic(*key)                                      # parse, lower, check; sympy expressions
     try:
-        return generate(model, model_hash)                       # derive, stabilize, print
+        return generate(model, model_hash, _plan(*key))          # derive, stabilize, print
     except OverflowError:
         # The checks keep the model's own numbers in float64's range; a derivative can still
         # multiply them past it (the second derivative of 1e306*x^1000, say).
@@ -334,18 +351,37 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
 def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per_sample: bool = False) -> Problem:
     """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
     GPU its data copied there and its CUDA kernels (gdc.fitting.device). `per_sample`: the fit
-    updates from samples (sgd, minibatch), which `auto` leaves on the CPU."""
+    updates from samples (sgd, minibatch), which `auto` leaves on the CPU, as it does a shaped
+    model too large for a GPU thread's local arrays."""
+    import functools
+
     from gdc.fitting.device import checked_device, on_gpu, wants_gpu
 
     checked_device(device, dtype)
-    if not wants_gpu(problem, device, per_sample):
+    kernels = functools.cache(lambda: _cuda_of(problem))
+    if not wants_gpu(problem, device, per_sample, lambda: _too_large(kernels)):
         return problem
+    return on_gpu(problem, kernels(), dtype)
+
+
+def _cuda_of(problem: Problem):
+    """The CUDA kernels of the problem's model, for its data's sizes."""
     if problem.model_text is None:   # gdc.fit(gdc.compile(...), ...): their text is known to .cuda
-        return on_gpu(problem, problem.kernels.cuda, dtype)
-    known, origin = problem.classified_by
-    kernels = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>",
-                           known, origin)
-    return on_gpu(problem, kernels, dtype)
+        found = problem.kernels.cuda
+    else:
+        known, origin = problem.classified_by
+        found = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>", known, origin)
+    return found.bound(problem.data)
+
+
+def _too_large(kernels) -> str | None:
+    """Why the CUDA kernels cannot be made for these sizes (None when they can)."""
+    from gdc.codegen.cuda_shaped import TooLarge
+    try:
+        kernels()
+    except TooLarge as exc:
+        return exc.message
+    return None
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

@@ -125,17 +125,20 @@ sums of the CPU module's passes, on the device. They need numba-cuda only; the r
 """
 
 
-def generate_cuda(sm: SymbolicModel, model_hash: str, cpu_hash: str, sizes: dict[str, int] | None = None) -> str:
-    """The complete, sealed CUDA module for one model; `cpu_hash` names its CPU module. A shaped
-    model's kernels are made for the `sizes` its data give (codegen.cuda_shaped)."""
+def generate_cuda(sm: SymbolicModel, model_hash: str, cpu_hash: str, sizes: dict[str, int] | None = None,
+                  planned: Plan | None = None) -> str:
+    """The complete, sealed CUDA module for one model (`planned`: its plan, when made already);
+    `cpu_hash` names its CPU module. A shaped model's kernels are made for the `sizes` its data
+    give (codegen.cuda_shaped)."""
     where = sm.checked.program.where
     comment = model_comment(sm.checked.program.source, where)
-    p = plan(sm)
-    if sm.shaped:
-        from .cuda_shaped import shaped_body   # it builds on this module's helpers
-        return seal(shaped_body(p, cuda_head(p, comment, model_hash, cpu_hash), dict(sizes or {}), where),
-                    model_hash)
-    return seal(cuda_body(p, comment, model_hash, cpu_hash), model_hash)
+    if not sm.shaped:
+        return seal(cuda_body(plan(sm) if planned is None else planned, comment, model_hash, cpu_hash), model_hash)
+    from .cuda_shaped import check_sizes, shaped_body   # they build on this module's helpers
+    sizes = dict(sizes or {})
+    check_sizes(sm, sizes)   # before the plan's derivation (seconds)
+    p = plan(sm) if planned is None else planned
+    return seal(shaped_body(p, cuda_head(p, comment, model_hash, cpu_hash), sizes, where), model_hash)
 
 
 def passes(p: Plan) -> dict[str, Accumulation]:

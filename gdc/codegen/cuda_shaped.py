@@ -25,6 +25,7 @@ import re
 import sympy
 from sympy import IndexedBase
 
+from gdc.calculus.symbolic import SymbolicModel
 from gdc.errors import GdcError
 from .cuda import CUDA_ATTRIBUTES, CUDA_FIXED, CUDA_HELPERS, DEVICE, HELPER_DEVICE_NAMES, KERNEL, THREADS
 from .loops import Function, Target
@@ -78,13 +79,22 @@ class LocalFunction(Function):
         return _DATA_READ.sub(lambda read: f"float({read.group(0)})", super().text(e))
 
 
-def at_sizes(p: Plan, sizes: dict[str, int]) -> ShapedLayout:
-    """The CPU kernels' layout with each size printed as its number."""
-    m = ShapedLayout(p)
-    missing = sorted(set(p.sizes) - set(sizes))
+def check_sizes(sm: SymbolicModel, sizes: dict[str, int]) -> None:
+    """A GdcError unless `sizes` gives a value to each size the model reads from its data, and no other."""
+    named = {size for value in sm.checked.data for size in value.shape if isinstance(size, str)}
+    missing, unknown = sorted(named - set(sizes)), sorted(set(sizes) - named)
     if missing:
-        raise GdcError(f"the GPU kernels are compiled for the sizes the data give; {', '.join(missing)} "
-                       "not given", where="the GPU kernels", hint="pass the data (or --size NAME=N)")
+        raise GdcError("the GPU kernels of a model with vectors or matrices are made for the sizes its data "
+                       f"give; no value for {', '.join(missing)}", where="--size",
+                       hint=f"give each: --size {missing[0]}=N (gdc compile --cuda), or fit on the data")
+    if unknown:
+        raise GdcError(f"the model has no size {', '.join(unknown)} read from the data "
+                       f"(its sizes: {', '.join(sorted(named)) or 'none'})", where="--size")
+
+
+def at_sizes(p: Plan, sizes: dict[str, int]) -> ShapedLayout:
+    """The CPU kernels' layout with each size printed as its number (check_sizes checked them)."""
+    m = ShapedLayout(p)
     for sym in m.size_names:
         m.size_names[sym] = m.names[sym] = str(int(sizes[sym.name]))
     return m
@@ -211,9 +221,14 @@ def predict_kernel(m: ShapedLayout) -> tuple[str, int]:
     return f.source(), f.local
 
 
-def _too_large(where: str, kernel: str, local: int, sizes: dict[str, int]) -> GdcError:
+class TooLarge(GdcError):
+    """A shaped model whose kernels would need more than LOCAL_LIMIT local doubles per thread at
+    these sizes (`--device auto` then stays on the CPU)."""
+
+
+def _too_large(where: str, kernel: str, local: int, sizes: dict[str, int]) -> TooLarge:
     at = ", ".join(f"{name} = {value}" for name, value in sorted(sizes.items()))
-    return GdcError(f"on the GPU each thread keeps a row's element values and its share of the sums in "
+    return TooLarge(f"on the GPU each thread keeps a row's element values and its share of the sums in "
                     f"local arrays; {kernel} of this model{' at ' + at if at else ''} needs {local:,} doubles "
                     f"per thread, more than the {LOCAL_LIMIT:,} the GPU kernels allow", where=where,
                     hint="fit it on the CPU (--device cpu)")

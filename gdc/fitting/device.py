@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from types import SimpleNamespace
+from typing import Callable
 
 import numpy as np
 
@@ -52,10 +53,12 @@ def checked_device(device: str, dtype: str = "float64") -> None:
         cuda.require("--device gpu")
 
 
-def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
+def wants_gpu(problem: Problem, device: str, per_sample: bool = False,
+              beyond: Callable[[], str | None] | None = None) -> bool:
     """Whether a fit of `problem` runs on the GPU: `gpu` (an error when there is none), or
     `auto` with a GPU, a fit the GPU kernels can do (full batches, no --sigma)
-    and rows enough to pay for the copy (said in a note either way)."""
+    and rows enough to pay for the copy, and kernels that fit a GPU thread (`beyond` says why
+    not: a shaped model too large); said in a note either way."""
     if device == "cpu":
         return False
     if device == "gpu":
@@ -68,6 +71,10 @@ def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
     if problem.n_rows < AUTO_MIN_ROWS:
         notice(f"--device auto: on the CPU ({problem.n_rows} rows; the GPU pays for its copy from "
                f"{AUTO_MIN_ROWS:,} rows)")
+        return False
+    why = beyond() if beyond is not None else None   # last: it makes the CUDA kernels
+    if why is not None:
+        notice(f"--device auto: on the CPU ({why})")
         return False
     notice(f"--device auto: on the GPU ({problem.n_rows} rows)")
     return True
