@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from gdc.errors import GdcError, InternalError
+from gdc.errors import GdcError
 from gdc.fitting.options import BETA1, BETA2, EPS, MOMENTUM, POWER_T, STEP_EVERY, STEP_FACTOR
 
 if TYPE_CHECKING:
@@ -60,78 +60,23 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
     """The CUDA kernels (gdc.runtime.cuda.CudaKernels) beside `kernels`, the CPU kernels of the
     model text compiled with these data names: their module is cached beside the CPU one
     (generated on a miss), checked as it is, and finished by its `_finish` functions. A shaped
-    model's (gdc.runtime.cuda_shaped.ShapedCudaKernels) make a module per set of sizes."""
-    from gdc.runtime import cache, cuda
-    from gdc.runtime.keys import model_key
-
-    cuda.require("the GPU kernels")
+    model's (gdc.runtime.cuda_shaped.ShapedCudaKernels) make a module per set of sizes (gdc.gpu)."""
+    from gdc.gpu import cuda_kernels_of
     names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
-    cpu_key = model_key(text, names)
-    if cpu_key != kernels.model_hash:
-        raise InternalError("the CPU kernels do not belong to this model text and these data names")
-    directory = None if cache_dir is None else Path(cache_dir)
-
-    def at(sizes: dict[str, int]):
-        key = _cuda_key(cpu_key, sizes)
-        module_text, path, reason = cache.cached_text(key, directory)
-        if module_text is None:
-            module_text = _generate_cuda(text, where, names, data_origin, cpu_key, sizes)
-            path = cache.store_text(key, module_text, reason, directory)
-        return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
-    from gdc.runtime.passes import shaped
-    if not shaped(kernels.module):
-        return at({})
-    from gdc.runtime.cuda_shaped import ShapedCudaKernels
-    return ShapedCudaKernels(kernels, at)
+    return cuda_kernels_of(kernels, text, where, names, data_origin, cache_dir)
 
 
 def cuda_source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
                 data_origin: str = "--data", sizes: dict[str, int] | None = None) -> str:
     """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run
     (a shaped model's at `sizes`, which its data would give: {"d": 30})."""
+    from gdc.gpu import cuda_module_text
     from gdc.io.source import read_model
     from gdc.runtime.keys import model_key
 
     where, text = read_model(source)
     names = None if data_names is None else tuple(data_names)
-    return _generate_cuda(text, where, names, data_origin, model_key(text, names), sizes or {})
-
-
-def _cuda_key(cpu_key: str, sizes: dict[str, int]) -> str:
-    """The CUDA module's cache key: the CPU module's, whose finish functions it needs, and the
-    sizes a shaped model's kernels are made for."""
-    import hashlib
-    at = "".join(f":{name}={int(value)}" for name, value in sorted(sizes.items()))
-    return hashlib.sha256(f"cuda:{cpu_key}{at}".encode("utf-8")).hexdigest()
-
-
-def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str,
-                   sizes: dict[str, int]) -> str:
-    from gdc.codegen.cuda import generate_cuda
-    from gdc.codegen.cuda_shaped import check_sizes
-
-    key = (text, where, names, data_origin)
-    sm = _symbolic(*key)
-    if sm.shaped:
-        check_sizes(sm, sizes)   # before the derivation (seconds)
-    return generate_cuda(sm, _cuda_key(cpu_key, sizes), cpu_key, sizes, _plan(*key))
-
-
-# The checked model's symbolic form and its plan, kept for the few models a process compiles:
-# the plan (the derivation, every step verified: seconds) serves the CPU module and the CUDA
-# modules of each set of sizes. Both are immutable.
-@functools.lru_cache(maxsize=8)
-def _symbolic(text: str, where: str, names: tuple[str, ...] | None, data_origin: str):
-    from gdc.calculus.symbolic import symbolic
-    from gdc.language.frontend import check_text
-
-    return symbolic(check_text(text, where, names, data_origin))
-
-
-@functools.lru_cache(maxsize=8)
-def _plan(text: str, where: str, names: tuple[str, ...] | None, data_origin: str):
-    from gdc.codegen.plan import plan
-    return plan(_symbolic(text, where, names, data_origin))
+    return cuda_module_text(text, where, names, data_origin, model_key(text, names), sizes or {})
 
 
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
@@ -166,12 +111,13 @@ def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
 def generate_source(text: str, where: str, data_names: Iterable[str] | None, data_origin: str,
                     model_hash: str) -> str:
     """Model text to module text, through every stage of the compiler."""
+    from gdc.codegen.planned import planned, symbolic_model
     from gdc.codegen.scalar import generate
 
     key = (text, where, None if data_names is None else tuple(data_names), data_origin)
-    model = _symbolic(*key)                                      # parse, lower, check; sympy expressions
+    model = symbolic_model(*key)                                 # parse, lower, check; sympy expressions
     try:
-        return generate(model, model_hash, _plan(*key))          # derive, stabilize, print
+        return generate(model, model_hash, planned(*key))        # derive, stabilize, print
     except OverflowError:
         # The checks keep the model's own numbers in float64's range; a derivative can still
         # multiply them past it (the second derivative of 1e306*x^1000, say).
@@ -350,38 +296,11 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
 
 def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per_sample: bool = False) -> Problem:
     """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
-    GPU its data copied there and its CUDA kernels (gdc.fitting.device). `per_sample`: the fit
-    updates from samples (sgd, minibatch), which `auto` leaves on the CPU, as it does a shaped
-    model too large for a GPU thread's local arrays."""
-    import functools
-
-    from gdc.fitting.device import checked_device, on_gpu, wants_gpu
-
-    checked_device(device, dtype)
-    kernels = functools.cache(lambda: _cuda_of(problem))
-    if not wants_gpu(problem, device, per_sample, lambda: _too_large(kernels)):
-        return problem
-    return on_gpu(problem, kernels(), dtype)
-
-
-def _cuda_of(problem: Problem):
-    """The CUDA kernels of the problem's model, for its data's sizes."""
-    if problem.model_text is None:   # gdc.fit(gdc.compile(...), ...): their text is known to .cuda
-        found = problem.kernels.cuda
-    else:
-        known, origin = problem.classified_by
-        found = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>", known, origin)
-    return found.bound(problem.data)
-
-
-def _too_large(kernels) -> str | None:
-    """Why the CUDA kernels cannot be made for these sizes (None when they can)."""
-    from gdc.codegen.cuda_shaped import TooLarge
-    try:
-        kernels()
-    except TooLarge as exc:
-        return exc.message
-    return None
+    GPU its data copied there and its CUDA kernels (gdc.gpu, gdc.fitting.device). `per_sample`:
+    the fit updates from samples (sgd, minibatch), which `auto` leaves on the CPU, as it does a
+    shaped model too large for a GPU thread's local arrays."""
+    from gdc.gpu import on_device as placed
+    return placed(problem, device, dtype, per_sample, cuda_kernels)
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

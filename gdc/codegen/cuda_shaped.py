@@ -6,7 +6,7 @@ is compiled, so this module is generated for given sizes (d = 30), printed as nu
 loop has a fixed trip count. Per thread, the row's temp arrays and the thread's own share of
 each sum are `cuda.local.array`s, filled by the same loop nests as on the CPU (codegen.loops
 lowers the same slots of the same plan). After the grid-stride loop, the block adds the sum
-entries one at a time as a tree in ONE shared buffer of THREADS doubles (codegen.cuda's
+entries one at a time as a tree in ONE shared buffer of THREADS doubles (codegen.cuda_device's
 `_block_sum`), and thread 0 writes each to the block's row of `partial`, at the entry's place
 in the CPU module's accumulator; `_add_blocks` adds the blocks in block order. So the CPU
 module's shaped `_finish` functions finish the sums, and the bits repeat (no atomics).
@@ -27,7 +27,7 @@ from sympy import IndexedBase
 
 from gdc.calculus.symbolic import SymbolicModel
 from gdc.errors import GdcError
-from .cuda import CUDA_ATTRIBUTES, CUDA_FIXED, CUDA_HELPERS, DEVICE, HELPER_DEVICE_NAMES, KERNEL, THREADS
+from .cuda_device import CUDA_ATTRIBUTES, CUDA_FIXED, CUDA_HELPERS, DEVICE, HELPER_DEVICE_NAMES, KERNEL
 from .loops import Function, Target
 from .module import check_module, join
 from .plan import Plan
@@ -38,7 +38,7 @@ from .shaped_layout import ShapedLayout, Slots, name_of, shape_of, slots_of
 
 # Doubles of local arrays per thread (8 KiB). The driver reserves a thread's local memory for
 # every thread that can be resident (2048 per multiprocessor; 132 of them on an H200): 2.2 GB
-# at this size. It fits logistic regression up to d ≈ 1000 and a hidden layer of 32 on 28 inputs.
+# at this size. It fits logistic regression up to d = 1024 and a hidden layer of 32 units on 27 inputs.
 LOCAL_LIMIT = 1024
 
 # math.tanh is libdevice's on a GPU: the CPU's branch-free _tanh (loops.LOOP_HELPERS) is for SIMD.

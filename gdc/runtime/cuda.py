@@ -110,7 +110,7 @@ def threads() -> int:
     return SIMULATOR_THREADS if simulated() else _THREADS
 
 
-_THREADS = 256   # gdc.codegen.cuda.THREADS; checked against each module's own when loaded
+_THREADS = 256   # gdc.codegen.cuda_device.THREADS; checked against each module's own when loaded
 
 
 class CudaKernels:
