@@ -250,10 +250,9 @@ def shaped_body(p: Plan, head: str, sizes: dict[str, int], where: str) -> str:
             kernels.append(text)
             sums["_jtj_blocks"], local["_jtj_blocks"] = count, need
     predict, local["_predict"] = predict_kernel(m)
-    for kernel in ("_grad_blocks", "_predict"):
+    for kernel, what in (("_grad_blocks", "the gradient"), ("_loss_blocks", "the loss"), ("_predict", "the prediction")):
         if local[kernel] > LOCAL_LIMIT:
-            raise _too_large(where, "the gradient" if kernel == "_grad_blocks" else "the prediction",
-                             local[kernel], sizes)
+            raise _too_large(where, what, local[kernel], sizes)
     params = sum(math.prod(int(m.size_names.get(s, s)) for s in shape_of(q)) for q in p.params)
     output = () if p.prediction_size is None else (int(m.size_names.get(p.prediction_size, p.prediction_size)),)
     constants = dict(SUMS=sums, AT_SIZES=dict(sorted(sizes.items())), N_PARAMS=params, OUTPUT_SHAPE=output,
