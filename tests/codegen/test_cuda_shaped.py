@@ -156,7 +156,9 @@ def test_too_large_a_shape_is_a_clear_error_and_auto_stays_on_the_cpu(capsys, mo
     assert "--device cpu" in info.value.hint
     monkeypatch.setattr("gdc.fitting.device.AUTO_MIN_ROWS", 2)
     gdc.fit(LOGISTIC, wide, device="auto", method="gd", epochs=1)
-    assert "--device auto: on the CPU (" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--device auto: on the CPU (" in err and "at d = 1100 needs 1,100 doubles per thread" in err, err
+    assert "--device auto: on the GPU" not in err
 
 
 def test_compiled_kernels_and_gdc_compile_cuda_take_shaped_models(line, tmp_path, capsys):
