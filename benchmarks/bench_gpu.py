@@ -13,8 +13,10 @@ One run, everything side by side on the same device:
    sums x and Y once: the time to read every byte once), gdc's fused loss_grad (one pass of
    its CUDA kernel and the fixed-order sum of the block sums, the parameters in and the sums
    out), and their ratio; held to ≤ 1.3.
-2. Logistic regression, d inputs (columns x1…xd of a (d, N) float64 array, a view per column
-   for gdc, the same memory for jax and torch) and labels Y: the read floor, gdc's loss_grad,
+2. Logistic regression on a vector of d inputs, the natural shaped model (`data x[d], Y`,
+   `param w[d]`; x an N × d float64 array stored column by column, as `--device gpu` stores
+   it; the same memory, as its (d, N) transpose, for jax and torch) and labels Y: the read
+   floor, gdc's loss_grad,
    `jax.jit(jax.value_and_grad(loss))` and torch's autograd of the same loss; gdc held to
    ≤ 1.5× the floor and faster than both.
 3. Whole fits, `gdc.fit(..., device="gpu")` against `device="cpu"` on the same data (data
@@ -42,10 +44,10 @@ LINE = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 HELD_LINE, HELD_LOGISTIC = 1.3, 1.5
 
 
-def logistic_text(d: int) -> str:
-    """Logistic regression on d inputs, written as a scalar model (x1…xd: one column each)."""
-    terms = " + ".join(f"w{j}*x{j}" for j in range(1, d + 1))
-    return f"model p = sigmoid({terms} + b)\nloss mean(-Y*log(p) - (1 - Y)*log(1 - p))\n"
+# Logistic regression on a vector of inputs (its size d read from the data): the CUDA module is
+# made for the d of the data (gdc.codegen.cuda_shaped).
+LOGISTIC = ("data x[d], Y\nparam w[d] = 0, b = 0\nmodel p = sigmoid(dot(w, x) + b)\n"
+            "loss mean(-Y*log(p) - (1 - Y)*log(1 - p))\n")
 
 
 def no_gpu() -> str | None:
@@ -206,17 +208,16 @@ def main(argv: list[str] | None = None) -> int:
 
     # 2. logistic regression
     m, d = args.logistic_rows, args.d
-    text = logistic_text(d)
-    names = tuple(f"x{j}" for j in range(1, d + 1)) + ("Y",)
+    text = LOGISTIC
     print(f"compiling the logistic model (d = {d}; cached after the first run)…", flush=True)
-    logistic_cpu = compile_text("<logistic>", text, names)
-    logistic_gpu = cuda_kernels(logistic_cpu, text, "<logistic>", names)
-    xt_host = rng.standard_normal((d, m))
+    logistic_cpu = compile_text("<logistic>", text, ("x", "Y"))
+    xt_host = rng.standard_normal((d, m))   # x = xt_host.T: N × d, column by column (Fortran order)
     w = rng.standard_normal(d) / np.sqrt(d)
     labels = (w @ xt_host + 0.5 * rng.standard_normal(m) > 0).astype(np.float64)
-    dxt, dlabels = cuda.to_device(xt_host), cuda.to_device(labels)
-    columns = tuple(dxt[j] for j in range(d)) + (dlabels,)   # views: row j of (d, N) is column x_j
-    xt_cp = cp.asarray(dxt) if cp is not None else None
+    dx, dlabels = cuda.to_device(xt_host.T), cuda.to_device(labels)
+    logistic_gpu = cuda_kernels(logistic_cpu, text, "<logistic>", ("x", "Y")).bound((dx, dlabels))
+    columns = (dx, dlabels)
+    xt_cp = cp.asarray(dx).T if cp is not None else None   # (d, N), the same memory
     y_cp = cp.asarray(dlabels) if cp is not None else None
     floor = read_floor(cp, [xt_cp, y_cp] if cp is not None else [], args.repeat)
     fused = gdc_loss_grad(logistic_gpu, columns, d + 1, args.repeat)
@@ -226,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     lines.append(row("logistic: jax.jit(jax.value_and_grad(loss))", jx, floor, "slower than gdc"))
     tt = torch_logistic(torch, xt_cp, y_cp, d, args.repeat) if cp is not None else None
     lines.append(row("logistic: torch autograd", tt, floor, "slower than gdc"))
-    del dxt, dlabels, columns, xt_cp, y_cp
+    del dx, dlabels, columns, xt_cp, y_cp
     print("\n".join(lines))
 
     # 3. whole fits, GPU against CPU
@@ -234,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n| fit                                   | device | wall time | iterations | converged | method |")
         print("|---------------------------------------|--------|-----------|------------|-----------|--------|")
         cases = [(f"line, {n:.0e} rows", LINE, {"x": x, "Y": y}),
-                 (f"logistic, {m:.0e} × {d}", text, {**{f"x{j + 1}": xt_host[j] for j in range(d)}, "Y": labels})]
+                 (f"logistic, {m:.0e} × {d}", text, {"x": xt_host.T, "Y": labels})]
         for name, model, data in cases:
             found = {}
             for where in ("gpu", "cpu"):   # a fit of 1000 rows first compiles every kernel it calls

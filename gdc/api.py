@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from gdc.errors import GdcError, InternalError
+from gdc.errors import GdcError
 from gdc.fitting.options import BETA1, BETA2, EPS, MOMENTUM, POWER_T, STEP_EVERY, STEP_FACTOR
 
 if TYPE_CHECKING:
@@ -59,50 +59,24 @@ def cuda_kernels(kernels: Kernels, text: str, where: str, data_names: Iterable[s
                  data_origin: str = "--data", cache_dir: str | os.PathLike | None = None):
     """The CUDA kernels (gdc.runtime.cuda.CudaKernels) beside `kernels`, the CPU kernels of the
     model text compiled with these data names: their module is cached beside the CPU one
-    (generated on a miss), checked as it is, and finished by its `_finish` functions."""
-    from gdc.runtime import cache, cuda
-    from gdc.runtime.keys import model_key
-
-    cuda.require("the GPU kernels")
-    if kernels.shaped:
-        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
-                       "model has vectors or matrices", where=where, hint="run it on the CPU")
+    (generated on a miss), checked as it is, and finished by its `_finish` functions. A shaped
+    model's (gdc.runtime.cuda_shaped.ShapedCudaKernels) make a module per set of sizes (gdc.gpu)."""
+    from gdc.gpu import cuda_kernels_of
     names = None if data_names is None or _as_the_rule_says(text, data_names) else tuple(data_names)
-    cpu_key = model_key(text, names)
-    if cpu_key != kernels.model_hash:
-        raise InternalError("the CPU kernels do not belong to this model text and these data names")
-    key = _cuda_key(cpu_key)
-    directory = None if cache_dir is None else Path(cache_dir)
-    module_text, path, reason = cache.cached_text(key, directory)
-    if module_text is None:
-        module_text = _generate_cuda(text, where, names, data_origin, cpu_key)
-        path = cache.store_text(key, module_text, reason, directory)
-    return cuda.CudaKernels(kernels, cuda.load(str(path), module_text))
+    return cuda_kernels_of(kernels, text, where, names, data_origin, cache_dir)
 
 
 def cuda_source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
-                data_origin: str = "--data") -> str:
-    """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run."""
+                data_origin: str = "--data", sizes: dict[str, int] | None = None) -> str:
+    """The CUDA module's text (`gdc compile --cuda`): what `Kernels.cuda` and `--device gpu` run
+    (a shaped model's at `sizes`, which its data would give: {"d": 30})."""
+    from gdc.gpu import cuda_module_text
     from gdc.io.source import read_model
     from gdc.runtime.keys import model_key
 
     where, text = read_model(source)
     names = None if data_names is None else tuple(data_names)
-    return _generate_cuda(text, where, names, data_origin, model_key(text, names))
-
-
-def _cuda_key(cpu_key: str) -> str:
-    """The CUDA module's cache key: the CPU module's, whose finish functions it needs."""
-    import hashlib
-    return hashlib.sha256(f"cuda:{cpu_key}".encode("utf-8")).hexdigest()
-
-
-def _generate_cuda(text: str, where: str, names: tuple[str, ...] | None, data_origin: str, cpu_key: str) -> str:
-    from gdc.calculus.symbolic import symbolic
-    from gdc.codegen.cuda import generate_cuda
-    from gdc.language.frontend import check_text
-
-    return generate_cuda(symbolic(check_text(text, where, names, data_origin)), _cuda_key(cpu_key), cpu_key)
+    return cuda_module_text(text, where, names, data_origin, model_key(text, names), sizes or {})
 
 
 def _as_the_rule_says(text: str, data_names: Iterable[str]) -> bool:
@@ -137,14 +111,13 @@ def source(source: str | os.PathLike, data_names: Iterable[str] | None = None,
 def generate_source(text: str, where: str, data_names: Iterable[str] | None, data_origin: str,
                     model_hash: str) -> str:
     """Model text to module text, through every stage of the compiler."""
-    from gdc.calculus.symbolic import symbolic
+    from gdc.codegen.planned import planned, symbolic_model
     from gdc.codegen.scalar import generate
-    from gdc.language.frontend import check_text
 
-    checked = check_text(text, where, data_names, data_origin)  # parse, lower, check
-    model = symbolic(checked)                                    # sympy expressions
+    key = (text, where, None if data_names is None else tuple(data_names), data_origin)
+    model = symbolic_model(*key)                                 # parse, lower, check; sympy expressions
     try:
-        return generate(model, model_hash)                       # derive, stabilize, print
+        return generate(model, model_hash, planned(*key))        # derive, stabilize, print
     except OverflowError:
         # The checks keep the model's own numbers in float64's range; a derivative can still
         # multiply them past it (the second derivative of 1e306*x^1000, say).
@@ -267,7 +240,7 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
     "profile" / "profile:0.95" (profile likelihood, lmfit's; `result.intervals.notes` say why an end is NaN).
 
     `device` (`--device`): "cpu"; "gpu" copies the data to an NVIDIA GPU once and runs every
-    pass there (numba-cuda, `pip install 'gdc[gpu]'`; scalar models; the full-batch methods:
+    pass there (numba-cuda, `pip install 'gdc[gpu]'`; the full-batch methods:
     not sgd, minibatch or a batch_size); "auto" takes the GPU when there is one and the data have at least
     gdc.fitting.device.AUTO_MIN_ROWS rows, and says which. `dtype="float32"` stores the data
     on the GPU in single precision (half the memory traffic; the sums stay float64).
@@ -324,22 +297,11 @@ def fit(model, data, method: str = "auto", lr: float | None = None, *, epochs: i
 
 def on_device(problem: Problem, device: str = "cpu", dtype: str = "float64", per_sample: bool = False) -> Problem:
     """The problem a fit runs on `device` (`--device cpu|gpu|auto`): itself on the CPU; on the
-    GPU its data copied there and its CUDA kernels (gdc.fitting.device). `per_sample`: the fit
-    updates from samples (sgd, minibatch), which `auto` leaves on the CPU."""
-    from gdc.fitting.device import checked_device, on_gpu, wants_gpu
-
-    checked_device(device, dtype)
-    if not wants_gpu(problem, device, per_sample):
-        return problem
-    if problem.kernels.shaped:
-        raise GdcError("the GPU kernels take models of scalar parameters and data for now; this "
-                       "model has vectors or matrices", where="--device", hint="use --device cpu")
-    if problem.model_text is None:   # gdc.fit(gdc.compile(...), ...): their text is known to .cuda
-        return on_gpu(problem, problem.kernels.cuda, dtype)
-    known, origin = problem.classified_by
-    kernels = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>",
-                           known, origin)
-    return on_gpu(problem, kernels, dtype)
+    GPU its data copied there and its CUDA kernels (gdc.gpu, gdc.fitting.device). `per_sample`:
+    the fit updates from samples (sgd, minibatch), which `auto` leaves on the CPU, as it does a
+    shaped model too large for a GPU thread's local arrays."""
+    from gdc.gpu import on_device as placed
+    return placed(problem, device, dtype, per_sample, cuda_kernels)
 
 
 def fit_options(method: str, lr: float | None, *, tol: float | None = None, gtol: float | None = None,

@@ -38,11 +38,13 @@ update; bundle takes none); a parameter that ends on a bound or is fixed is mark
 report and has no standard error.
 
 On an NVIDIA GPU (--device gpu; numba-cuda, pip install 'gdc[gpu]'): the data are copied to
-the device once, and each step moves only the parameters there and the sums back. Scalar
-models; every full-batch method (sgd, minibatch and --batch-size update from samples on the
-CPU only). --device auto takes the GPU when there is one and the data have a million rows or
-more, and says which. --dtype float32 stores the data on the GPU in single precision (half the
-traffic; sums in float64; each value then carries a relative rounding of about 6e-8).
+the device once, and each step moves only the parameters there and the sums back. Every
+full-batch method (sgd, minibatch and --batch-size update from samples on the CPU only);
+vectors and matrices up to what a GPU thread's local arrays hold (logistic regression on
+1024 inputs; an error says so past it). --device auto takes the GPU when there is one, the
+data have a million rows or more and the model fits, and says which. --dtype float32 stores
+the data on the GPU in single precision (half the traffic; sums in float64; each value then
+carries a relative rounding of about 6e-8).
 
 Larger data: DATA may be a glob ('data/*.parquet', quoted) or a folder of Parquet or CSV
 files with the same columns. They are loaded into memory when they fit in a quarter of the

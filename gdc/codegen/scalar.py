@@ -24,14 +24,16 @@ array is one positional argument, in the order of DATA_NAMES (predict: INPUT_NAM
 """
 
 
-def generate(sm: SymbolicModel, model_hash: str) -> str:
-    """The complete, sealed module text for one model (deterministic for a given model)."""
+def generate(sm: SymbolicModel, model_hash: str, planned: Plan | None = None) -> str:
+    """The complete, sealed module text for one model (deterministic for a given model);
+    `planned`: its plan, when made already (the CUDA module's generator shares it)."""
     comment = model_comment(sm.checked.program.source, sm.checked.program.where)
     kinks = kinked_parameters(sm.loss, sm.params)   # where the runtime must not assume a smooth loss
     bounds = {q.name: q.bounds for q in sm.checked.params if q.bounds is not None}
+    p = plan(sm) if planned is None else planned
     if sm.shaped:   # vectors and matrices: loops over elements
-        return seal(module_body(plan(sm), comment, model_hash, kinks, bounds), model_hash)
-    return seal(scalar_body(plan(sm), comment, model_hash, kinks, bounds), model_hash)
+        return seal(module_body(p, comment, model_hash, kinks, bounds), model_hash)
+    return seal(scalar_body(p, comment, model_hash, kinks, bounds), model_hash)
 
 
 def scalar_body(p: Plan, comment: str, model_hash: str, kinks: tuple[str, ...] = (),

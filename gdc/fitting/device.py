@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
 
 from gdc.errors import GdcError, notice
 from gdc.runtime import cuda
@@ -50,10 +53,12 @@ def checked_device(device: str, dtype: str = "float64") -> None:
         cuda.require("--device gpu")
 
 
-def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
+def wants_gpu(problem: Problem, device: str, per_sample: bool = False,
+              beyond: Callable[[], str | None] | None = None) -> bool:
     """Whether a fit of `problem` runs on the GPU: `gpu` (an error when there is none), or
-    `auto` with a GPU, a fit the GPU kernels can do (a scalar model, full batches, no --sigma)
-    and rows enough to pay for the copy (said in a note either way)."""
+    `auto` with a GPU, a fit the GPU kernels can do (full batches, no --sigma)
+    and rows enough to pay for the copy, and kernels that fit a GPU thread (`beyond` says why
+    not: a shaped model too large); said in a note either way."""
     if device == "cpu":
         return False
     if device == "gpu":
@@ -67,6 +72,10 @@ def wants_gpu(problem: Problem, device: str, per_sample: bool = False) -> bool:
         notice(f"--device auto: on the CPU ({problem.n_rows} rows; the GPU pays for its copy from "
                f"{AUTO_MIN_ROWS:,} rows)")
         return False
+    why = beyond() if beyond is not None else None   # last: it makes the CUDA kernels
+    if why is not None:
+        notice(f"--device auto: on the CPU ({why})")
+        return False
     notice(f"--device auto: on the GPU ({problem.n_rows} rows)")
     return True
 
@@ -75,8 +84,6 @@ def _beyond_the_gpu(problem: Problem, per_sample: bool) -> str | None:
     """Why the GPU kernels cannot do this fit (None when they can)."""
     if problem.backend != "cpu":
         return f"the data are {_PARTITIONED.get(problem.backend, problem.backend)}"
-    if problem.kernels.shaped:
-        return "the GPU kernels take scalar models only for now"
     if per_sample:
         return "the method updates from samples, which the GPU kernels do not do"
     if problem.sigma is not None:
@@ -95,9 +102,13 @@ def on_gpu(problem: Problem, kernels, dtype: str = "float64") -> Problem:
                        f"{_PARTITIONED.get(problem.backend, problem.backend)}", where="--device",
                        hint="fit them on the CPU (leave --device out), or load a part that fits on the GPU")
     host = problem.kernels
+    kernels = kernels.bound(problem.data)   # a shaped model's: the module of these data's sizes
     keep_lsq = host.residuals_jacobian is None or least_squares_holds(
         host, problem.data, host.layout(problem.data).initial())
-    data = tuple(cuda.to_device(column, dtype) for column in problem.data)
+    # A row of a data vector is read element by element: stored column by column (Fortran
+    # order), the threads of a warp read neighbouring values (one transaction), not a stride apart.
+    data = tuple(cuda.to_device(np.asarray(column, dtype=cuda.DTYPES[dtype], order="F"), dtype)
+                 for column in problem.data)
     module = _proxy(host.module, kernels, keep_lsq, problem.n_rows)
     return dataclasses.replace(problem, kernels=dataclasses.replace(host, module=module), data=data,
                                backend="gpu")

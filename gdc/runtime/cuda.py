@@ -82,7 +82,10 @@ def to_device(array, dtype: str = "float64"):
     elif hasattr(array, "__cuda_array_interface__"):
         found = cuda.as_cuda_array(array)
     else:
-        return cuda.to_device(np.ascontiguousarray(array, dtype=DTYPES[dtype]))
+        host = np.asarray(array, dtype=DTYPES[dtype])
+        if not host.flags.f_contiguous:   # column-major data (gdc.fitting.device) stay so
+            host = np.ascontiguousarray(host)
+        return cuda.to_device(host)
     if found.dtype not in (np.float64, np.float32):
         raise GdcError(f"a device array must hold float64 or float32, not {found.dtype}",
                        where="the GPU kernels")
@@ -107,7 +110,7 @@ def threads() -> int:
     return SIMULATOR_THREADS if simulated() else _THREADS
 
 
-_THREADS = 256   # gdc.codegen.cuda.THREADS; checked against each module's own when loaded
+_THREADS = 256   # gdc.codegen.cuda_device.THREADS; checked against each module's own when loaded
 
 
 class CudaKernels:
@@ -125,6 +128,18 @@ class CudaKernels:
         self.input_names = kernels.input_names
         self._scratch: dict[tuple[str, int], tuple] = {}
         self._device_params = None
+        # A shaped model's module is made for the sizes AT_SIZES (gdc.codegen.cuda_shaped): its
+        # finish reads them from a row of each data array (a row of zeros will do), its rows
+        # must have these shapes, and its parameters are N_PARAMS values.
+        self.shaped = hasattr(module, "AT_SIZES")
+        self.row_shapes = tuple(tuple(module.AT_SIZES[dim] if isinstance(dim, str) else dim for dim in shape)
+                                for shape in getattr(self.cpu, "DATA_SHAPES", ((),) * len(self.data_names)))
+        self._heads = tuple(np.zeros((1, *shape)) for shape in self.row_shapes)
+        self.n_params = getattr(module, "N_PARAMS", len(self.param_names))
+
+    def bound(self, data) -> "CudaKernels":
+        """The kernels for these data (gdc.runtime.cuda_shaped picks a shaped model's by sizes)."""
+        return self
 
     # ---------------------------------------------------------------- the passes
 
@@ -143,8 +158,9 @@ class CudaKernels:
         """The parameters copied into the device buffer that every launch reads (allocated once)."""
         from numba import cuda
         flat = np.ascontiguousarray(params, dtype=np.float64)
-        if flat.shape != (len(self.param_names),):
-            raise ValueError("params must hold one value per name in PARAM_NAMES")
+        if flat.shape != (self.n_params,):
+            raise ValueError("params must hold one value per name in PARAM_NAMES (per element of a vector "
+                             "or matrix)")
         if self._device_params is None:
             self._device_params = cuda.device_array(len(flat))
         self._device_params.copy_to_device(flat)
@@ -155,8 +171,9 @@ class CudaKernels:
             raise ValueError(f"the kernels take {len(self.data_names)} data arrays "
                              f"({', '.join(self.data_names)}), not {len(data)}")
         rows = data[0].shape[0] if data else 0
-        if any(column.shape != (rows,) for column in data):
-            raise ValueError("the data arrays must all be 1-D and of the same length")
+        if any(column.shape != (rows, *shape) for column, shape in zip(data, self.row_shapes)):
+            raise ValueError("the data arrays must all have the same length, and the shape of a row the "
+                             f"kernels were made for ({self.row_shapes})")
         if rows == 0:
             raise ValueError("the data hold no rows")
         return rows
@@ -172,7 +189,11 @@ class CudaKernels:
     def _finish(self, finish: Callable, params, sums, rows: int, *outs) -> float:
         """The CPU module's finish on the sums, into host copies of device outputs."""
         host = [out if isinstance(out, np.ndarray) else np.empty(out.shape) for out in outs]
-        value = finish(np.ascontiguousarray(params, dtype=np.float64), sums, 1.0 / rows, *host)
+        flat = np.ascontiguousarray(params, dtype=np.float64)
+        if self.shaped:   # the CPU module's shaped finish: sizes from the rows, sums in an array
+            value = finish(flat, *self._heads, np.array(sums), 1.0 / rows, *host)
+        else:
+            value = finish(flat, sums, 1.0 / rows, *host)
         for out, filled in zip(outs, host):
             if out is not filled:
                 _copy_into(out, filled)
@@ -195,8 +216,9 @@ class CudaKernels:
 
     def _jtj_jtr(self, params, *args) -> float:
         *data, jtj_out, jtr_out = args
-        return self._finish(self.cpu._jtj_finish, params, self.sums("_jtj_blocks", params, data),
-                            self._rows(data), jtj_out, jtr_out)
+        sums = self.sums("_jtj_blocks", params, data)
+        finish = _packed_jtj if self.shaped else self.cpu._jtj_finish
+        return self._finish(finish, params, sums, self._rows(data), jtj_out, jtr_out)
 
     @property
     def loss_grad_hess(self) -> Callable | None:
@@ -211,7 +233,7 @@ class CudaKernels:
         """The model's value per row, as a device array (one value for a model without inputs)."""
         from numba import cuda
         count = inputs[0].shape[0] if inputs else (rows or 1)
-        out = cuda.device_array(count)
+        out = cuda.device_array((count, *getattr(self.module, "OUTPUT_SHAPE", ())))
         self.module._predict[grid(count), threads()](self._params(params), *inputs, out)
         return out
 
@@ -237,6 +259,18 @@ def counterpart(kernels: "Kernels") -> CudaKernels:
                            hint="gdc.compile(model).cuda")
         found = _MADE[kernels.model_hash] = make()
     return found
+
+
+def _packed_jtj(params, *args) -> float:
+    """A shaped module's JᵀJ pass finished: its sums are Σr², Jᵀr, then JᵀJ's upper triangle row by
+    row (gdc.codegen.cuda_shaped); both triangles are filled."""
+    *_, total, _inv_n, jtj_out, jtr_out = args
+    size = len(params)
+    jtr_out[:] = total[1:1 + size]
+    upper = np.triu_indices(size)
+    jtj_out[upper] = total[1 + size:]
+    jtj_out.T[upper] = total[1 + size:]
+    return float(total[0])
 
 
 def _copy_into(out, values: np.ndarray) -> None:

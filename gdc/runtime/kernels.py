@@ -134,7 +134,8 @@ class Kernels:
         install 'gdc[gpu]'`): loss, loss_grad, jtj_jtr, loss_grad_hess and predict with this
         calling convention on device arrays (numba's, or CuPy and torch tensors through
         `__cuda_array_interface__`, without a copy); params a host array; outputs host or device
-        arrays. Scalar models. A GdcError where there is no GPU."""
+        arrays. A model with vectors or matrices gets the kernels of its data's sizes on each call
+        (gdc.runtime.cuda_shaped). A GdcError where there is no GPU."""
         from .cuda import counterpart
         return counterpart(self)
 

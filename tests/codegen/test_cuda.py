@@ -177,9 +177,6 @@ def test_compiled_kernels_have_a_cuda_counterpart(decay):
     assert gpu is kernels.cuda and gpu.param_names == kernels.param_names
     device = _on_device(data)
     assert gpu.loss(params, *device) == pytest.approx(kernels.loss(params, *data), rel=1e-13)
-    shaped = gdc.compile("param w[2]\ndata x[2]\ndata Y\nmodel y = dot(w, x)\nloss mean((y - Y)^2)\n")
-    with pytest.raises(GdcError, match="scalar parameters"):
-        shaped.cuda
 
 
 def test_the_cuda_module_of_a_line_is_golden(golden):
@@ -192,10 +189,13 @@ def test_the_cuda_module_of_a_line_is_golden(golden):
     golden("codegen/linear_cuda.py", generate_cuda(symbolic(check_text(text, "model.gd")), "0" * 64, "1" * 64))
 
 
-def test_gdc_compile_cuda_prints_the_module_and_refuses_shaped_models(capsys):
+def test_gdc_compile_cuda_prints_the_module_and_asks_a_shaped_model_its_sizes(capsys):
     from gdc.cli import main
     assert main(["compile", "--cuda", str(EXAMPLES / "linear.gd")]) == 0
     out = capsys.readouterr().out
     assert "def _grad_blocks(params, d_x, d_Y, partial):" in out and "_block_sum(shared, s_2)" in out
-    assert main(["compile", "--cuda", str(EXAMPLES / "softmax.gd")]) == 1
-    assert "scalar parameters" in capsys.readouterr().err
+    assert main(["compile", "--cuda", str(EXAMPLES / "softmax.gd")]) == 1   # before any derivation
+    assert "--size: error: the GPU kernels of a model with vectors or matrices are made for the sizes" in \
+        capsys.readouterr().err
+    assert main(["compile", "--size", "d=3", str(EXAMPLES / "linear.gd")]) == 1
+    assert "--size is for --cuda" in capsys.readouterr().err

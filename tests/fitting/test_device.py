@@ -142,3 +142,26 @@ def test_gdc_fit_device_gpu_from_the_command_line(tmp_path, line, capsys):
     slope, _ = np.polyfit(line["x"].astype(np.float32), line["Y"].astype(np.float32), 1)
     assert found["converged"] is True
     assert found["params"]["m"] == pytest.approx(slope, rel=1e-9)   # the fit of the rounded data
+
+
+def test_a_shaped_model_from_the_command_line_and_too_large_a_one(tmp_path, capsys):
+    """data x[d]: the columns x1..x3 feed x; the data go to the device column by column, as float32."""
+    from gdc.cli import main
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((30, 3))
+    Y = x @ np.array([1.0, -2.0, 0.5]) + 0.3 + 0.05 * rng.standard_normal(30)
+    data = tmp_path / "three.csv"
+    data.write_text("x1,x2,x3,Y\n" + "".join(",".join(f"{v:.17g}" for v in (*row, y)) + "\n" for row, y in zip(x, Y)))
+    model = str(EXAMPLES / "diabetes.gd")   # data x[d], Y; param w[d] = 0, b = 0; least squares
+    assert main(["fit", model, str(data), "--device", "gpu", "--dtype", "float32", "--json"]) == 0
+    import json
+    found = json.loads(capsys.readouterr().out)
+    rounded = np.column_stack([x.astype(np.float32), np.ones(30)]).astype(float)
+    want = np.linalg.lstsq(rounded, Y.astype(np.float32).astype(float), rcond=None)[0]
+    assert found["converged"] is True
+    np.testing.assert_allclose(found["params"]["w"], want[:3], rtol=1e-8)
+    wide = tmp_path / "wide.csv"   # d = 1100: more than a GPU thread's local arrays hold
+    wide.write_text(",".join(f"x{j}" for j in range(1, 1101)) + ",Y\n" + ("0.5," * 1100 + "1\n") * 3)
+    assert main(["fit", str(EXAMPLES / "breast_cancer.gd"), str(wide), "--device", "gpu"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "at d = 1100 needs" in err and "--device cpu" in err, err
