@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -11,6 +12,17 @@ from locations import GOLDEN
 # numba's CUDA simulator stands in for a GPU in the tests of the CUDA kernels (it must be on
 # before numba.cuda is first imported); NUMBA_ENABLE_CUDASIM=0 runs them on a real GPU.
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+
+@pytest.fixture(scope="module")
+def quick_simulator():
+    """The simulator's threads meet at every syncthreads; Python's default 5 ms between thread
+    switches makes each meeting slow (5× in test_cuda), so the CUDA tests' modules switch sooner
+    (`pytestmark = pytest.mark.usefixtures("quick_simulator")`)."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(before)
 
 
 @pytest.fixture(scope="session")

@@ -26,14 +26,7 @@ LOGISTIC = (EXAMPLES / "logistic.gd").read_text()      # cross-entropy: sigmoid,
 ROWS = 150
 
 
-@pytest.fixture(scope="module", autouse=True)
-def quick_simulator():
-    """The simulator's threads meet at every syncthreads; Python's default 5 ms between thread
-    switches makes each meeting slow (5× here), so the tests of this module switch sooner."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(before)
+pytestmark = pytest.mark.usefixtures("quick_simulator")
 
 
 def _pair(text, where, names):

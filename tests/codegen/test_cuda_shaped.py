@@ -29,13 +29,7 @@ SOFTMAX = (EXAMPLES / "softmax.gd").read_text()            # W @ x + c: two size
 LAYER = "data x[d], Y\nparam W[2, d], v[2], a = 0\nmodel y = dot(v, tanh(W @ x)) + a\nloss mean((y - Y)^2)\n"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def quick_simulator():
-    """The simulator's threads meet at every syncthreads: switch between them sooner (test_cuda)."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(before)
+pytestmark = pytest.mark.usefixtures("quick_simulator")
 
 
 def _case(text, data, params):

@@ -18,13 +18,7 @@ LINE = "model y = m*x + b\nloss mean((y - Y)^2)\n"
 LOGISTIC = EXAMPLES / "logistic.gd"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def quick_simulator():
-    """Sooner thread switches: the simulator's threads meet at every syncthreads (see test_cuda.py)."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(before)
+pytestmark = pytest.mark.usefixtures("quick_simulator")
 
 
 @pytest.fixture(scope="module")
