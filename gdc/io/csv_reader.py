@@ -307,6 +307,10 @@ def _number(cell: str, shown: str, line: int, name: str) -> float:
     value = as_float(text)
     if value is not None:
         return value
-    raise GdcError(f"{text!r} is not a number", where=shown, row=line, column=name,
-                   hint="cells must hold plain numbers such as 3, -0.5 or 1e-3 "
-                        "(no units, no thousands separators, '.' as the decimal point)")
+    separator = next((mark for mark in (";", "\t", "|") if mark in text), None)
+    hint = ("cells must hold plain numbers such as 3, -0.5 or 1e-3 "
+            "(no units, no thousands separators, '.' as the decimal point)")
+    if separator is not None:   # a whole row in one cell: the file is separated by another mark
+        hint = (f"the file looks separated by {separator!r}, not commas; gdc reads comma-separated "
+                f"files: save it as CSV with commas")
+    raise GdcError(f"{text!r} is not a number", where=shown, row=line, column=name, hint=hint)
