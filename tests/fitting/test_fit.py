@@ -286,7 +286,8 @@ def test_an_option_of_the_wrong_type_says_what_it_must_be(options, message, hint
 
 @pytest.mark.parametrize("lr, message", [([], "give at least one learning rate"),
                                          (None, "lr must be a list of numbers, not None"),
-                                         ([0.1, "x"], "lr must be a list of numbers")])
+                                         ([0.1, "x"], "lr must be a list of numbers"),
+                                         ("12", "lr must be a list of numbers, not '12'")])
 def test_a_sweep_needs_rates(lr, message):
     with pytest.raises(GdcError, match=message):
         gdc.sweep(SCALED, STUDENTS, lr=lr, mapping=MAP)
