@@ -99,8 +99,8 @@ def add_parser(sub) -> None:
                        help="read the files from disk on every pass, in bounded batches, instead of "
                             "loading them (the default when they do not fit in memory)")
     scale.add_argument("--dask", metavar="local:N|tcp://HOST:PORT",
-                       help="fit on Dask workers: N new worker processes on this machine, or those "
-                            "of a running scheduler (pip install 'gdc[dask]')")
+                       help="fit on Dask workers: N new worker processes on this machine (at most one "
+                            "per core), or those of a running scheduler (pip install 'gdc[dask]')")
     fit.set_defaults(run=run_fit, command_name="fit")
 
     sweep = sub.add_parser("lr-sweep", help="fit with several learning rates and compare",

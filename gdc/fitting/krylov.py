@@ -2,9 +2,9 @@
 ½gᵀH⁻¹g for models too large for a Hessian by differences (2p + 1 gradient passes).
 
 Each product Hv costs one gradient pass, a forward difference of the fused gradient kernel
-(gdc.fitting.differences.forward_products, kept inside the box). The products span a Krylov space from the gradient g
-(g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random vector (each chain kept
-pure: H times its own vectors, never the other's), so that negative
+(gdc.fitting.differences.forward_products, kept inside the box). The products span a Krylov
+space from the gradient g (g, Hg, H²g, …: Lanczos's) and, for a few steps, from a fixed random
+vector (each chain kept pure: H times its own vectors, never the other's), so that negative
 curvature the gradient does not see (a saddle reached along a symmetric path) can show. On
 that space Q the Rayleigh–Ritz matrix T = QᵀHQ gives, as the p×p Hessian would on the whole space:
 
@@ -39,8 +39,6 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-
-from .differences import forward_products  # noqa: F401 (its home before gdc.fitting.differences)
 
 NEGATIVE = 1e-4   # a Ritz value below −NEGATIVE·|top| is negative curvature (differences are noisy)
 FLAT = 1e-7       # a Ritz value below FLAT·top is a flat direction (as gdc.fitting.verdict's estimate)

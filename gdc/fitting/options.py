@@ -255,9 +255,12 @@ class Options:
 
 
 def _typed(name: str, value, kinds: tuple, what: str) -> None:
-    """From Python any value reaches an option: one of the wrong type is named, not a TypeError."""
+    """From Python any value reaches an option: one of the wrong type is named, not a TypeError.
+    (The command line's types never get here, so the message names the keyword a Python caller
+    wrote: `certify`, where the option's own name is the flag --no-certify.)"""
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        raise GdcError(f"must be {what}, not {value!r}", where=name)
+        keyword = name.removeprefix("--no-").removeprefix("--").replace("-", "_")
+        raise GdcError(f"{keyword} must be {what}, not {value!r}", where=name)
 
 
 def _positive(name: str, value, allow_none: bool = False) -> None:

@@ -88,7 +88,8 @@ class Profile:
         rss, converged, why = self._refit(nearest, value, PROFILE_REFIT)
         if not converged and not rss <= self.threshold:   # maybe too high: once more, from the best fit
             again, converged, why = self._refit(self.best, value, PROFILE_RETRY)
-            rss = min(rss, again) if math.isfinite(again) else rss
+            if math.isnan(rss) or again < rss:   # (min(nan, again) would keep the NaN)
+                rss = again
         if converged or rss <= self.threshold:
             return rss - self.threshold
         if not math.isfinite(rss):

@@ -60,6 +60,8 @@ def rates_of(lr) -> list[float]:
     """gdc.sweep's `lr`: one or more positive numbers (checked here; each fit checks its own)."""
     given = [lr] if isinstance(lr, (int, float)) else lr
     try:
+        if isinstance(lr, (str, bytes)):   # iterable, but lr="12" is not the rates 1 and 2
+            raise TypeError
         rates = [float(rate) for rate in given]
     except (TypeError, ValueError):
         raise GdcError(f"lr must be a list of numbers, not {lr!r}", where="lr", hint="e.g. lr=[0.001, 0.01, 0.1]") from None

@@ -269,9 +269,25 @@ def test_bad_options_name_the_option(options, where):
     assert caught.value.where == where
 
 
+@pytest.mark.parametrize("options, message, hint", [
+    (dict(lr="a"), "lr must be a number, not 'a'", None),
+    (dict(epochs=1.5), "epochs must be a whole number, not 1.5", None),
+    (dict(certify="no"), "certify must be True or False, not 'no'", None),
+    (dict(method="minibatch", batch_size=True), "batch_size must be a whole number, not True", None),
+    (dict(bounds=[("m", 0, 1)]), "bounds must be a dict by parameter name, not list", "e.g. bounds={'k': (0, 10)}"),
+    (dict(fixed=["b"]), "fixed must be a dict by parameter name, not list", "e.g. fixed={'k': 0}"),
+])
+def test_an_option_of_the_wrong_type_says_what_it_must_be(options, message, hint):
+    """The words a Python caller sees: the keyword they wrote, what it must be, what it was."""
+    with pytest.raises(GdcError) as caught:
+        gdc.fit(SCALED, STUDENTS, mapping=MAP, **options)
+    assert caught.value.message == message and caught.value.hint == hint
+
+
 @pytest.mark.parametrize("lr, message", [([], "give at least one learning rate"),
                                          (None, "lr must be a list of numbers, not None"),
-                                         ([0.1, "x"], "lr must be a list of numbers")])
+                                         ([0.1, "x"], "lr must be a list of numbers"),
+                                         ("12", "lr must be a list of numbers, not '12'")])
 def test_a_sweep_needs_rates(lr, message):
     with pytest.raises(GdcError, match=message):
         gdc.sweep(SCALED, STUDENTS, lr=lr, mapping=MAP)

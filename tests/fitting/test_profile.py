@@ -109,3 +109,23 @@ def test_a_fixed_parameter_and_one_at_a_bound_get_no_profile_interval():
     # the asymptotic intervals say the same, and a saved report reads their ends back as none, not ±inf
     asymptotic = gdc.fit(MODEL, DATA, ci=0.95, fixed={"a": 2.0})
     assert math.isnan(asymptotic.intervals.low[0]) and "  a  none: fixed" in str(asymptotic)
+
+
+def _curve_with_refits(monkeypatch, *refits):
+    """A Profile whose refits give `refits` in turn: (χ², converged, why)."""
+    given = iter(refits)
+    monkeypatch.setattr(pl.Profile, "_refit", lambda self, origin, value, iterations: next(given))
+    return pl.Profile(None, np.array([1.0, 2.0]), 0, "a", 10.0, None)
+
+
+def test_a_refit_whose_chi2_is_not_finite_takes_its_converged_retry(monkeypatch):
+    """A first refit that ends on a NaN χ² and a retry that converges: the retry's χ² decides
+    (a NaN kept instead would read as below the threshold, and the walk would go on past it)."""
+    assert _curve_with_refits(monkeypatch, (math.nan, False, "not finite"), (12.5, True, ""))(1.5) == 2.5
+    curve = _curve_with_refits(monkeypatch, (math.nan, False, "not finite"), (math.nan, False, "not finite"))
+    with pytest.raises(pl.Unknown, match="χ² is not finite at a = 1.5"):
+        curve(1.5)
+    # the walk's end says so: the best point, then a step of one standard error (0.1) up
+    walked = _curve_with_refits(monkeypatch, (0.0, True, ""), (math.nan, False, "x"), (math.nan, False, "x"))
+    low, why = pl.end(walked, 1.0, 0.1, 1.0, math.inf, math.inf)
+    assert math.isnan(low) and why == "unknown, χ² is not finite at a = 1.1"
