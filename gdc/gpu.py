@@ -66,8 +66,7 @@ def cuda_module_text(text: str, where: str, names: tuple[str, ...] | None, data_
 
     key = (text, where, names, data_origin)
     sm = symbolic_model(*key)
-    if sm.shaped:
-        check_sizes(sm, sizes)   # before the derivation (seconds)
+    sizes = check_sizes(sm, sizes)   # before the derivation (seconds); a scalar model has none
     return generate_cuda(sm, cuda_key(cpu_key, sizes), cpu_key, sizes, planned(*key))
 
 
