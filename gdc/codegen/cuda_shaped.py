@@ -39,7 +39,8 @@ from .shaped_layout import ShapedLayout, Slots, name_of, shape_of, slots_of
 
 # Doubles of local arrays per thread (8 KiB). The driver reserves a thread's local memory for
 # every thread that can be resident (2048 per multiprocessor; 132 of them on an H200): 2.2 GB
-# at this size. It fits logistic regression up to d = 1024 and a hidden layer of 32 units on 27 inputs.
+# at this size. It fits logistic regression up to d = 1024 and a hidden layer of 32 units on 28
+# inputs (both gradients: 1,024 doubles); JᵀJ a line in up to d = 41 inputs.
 LOCAL_LIMIT = 1024
 
 # math.tanh is libdevice's on a GPU: the CPU's branch-free _tanh (loops.LOOP_HELPERS) is for SIMD.
