@@ -89,7 +89,10 @@ def _cuda_of(problem: "Problem", cuda_kernels: Callable):
         found = problem.kernels.cuda
     else:
         known, origin = problem.classified_by
-        found = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>", known, origin)
+        # where as the CPU compile had it (gdc.io.source.read_model's name for model text): the
+        # same key of codegen.planned, so the plan derived for the CPU module serves this one
+        where = problem.model_source or "<string>"
+        found = cuda_kernels(problem.kernels, problem.model_text, where, known, origin)
     return found.bound(problem.data)
 
 
