@@ -10,8 +10,6 @@ logistic regression fitted.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
