@@ -9,7 +9,6 @@ models are compiled once per module.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
