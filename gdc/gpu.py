@@ -66,8 +66,7 @@ def cuda_module_text(text: str, where: str, names: tuple[str, ...] | None, data_
 
     key = (text, where, names, data_origin)
     sm = symbolic_model(*key)
-    if sm.shaped:
-        check_sizes(sm, sizes)   # before the derivation (seconds)
+    sizes = check_sizes(sm, sizes)   # before the derivation (seconds); a scalar model has none
     return generate_cuda(sm, cuda_key(cpu_key, sizes), cpu_key, sizes, planned(*key))
 
 
@@ -90,7 +89,10 @@ def _cuda_of(problem: "Problem", cuda_kernels: Callable):
         found = problem.kernels.cuda
     else:
         known, origin = problem.classified_by
-        found = cuda_kernels(problem.kernels, problem.model_text, problem.model_source or "<model>", known, origin)
+        # where as the CPU compile had it (gdc.io.source.read_model's name for model text): the
+        # same key of codegen.planned, so the plan derived for the CPU module serves this one
+        where = problem.model_source or "<string>"
+        found = cuda_kernels(problem.kernels, problem.model_text, where, known, origin)
     return found.bound(problem.data)
 
 

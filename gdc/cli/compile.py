@@ -84,7 +84,7 @@ def _sizes_option(items: list[str]) -> dict[str, int]:
     sizes = {}
     for item in items:
         name, _, value = item.partition("=")
-        if not name.strip().isidentifier() or not value.strip().isdigit() or int(value) < 1:
+        if not name.strip().isidentifier() or not value.strip().isdecimal() or int(value) < 1:   # not "²"
             raise GdcError(f"--size takes NAME=N with N a positive whole number, not {item!r}", where="--size",
                            hint="e.g. --size d=30")
         sizes[name.strip()] = int(value)

@@ -35,10 +35,9 @@ def generate_cuda(sm: SymbolicModel, model_hash: str, cpu_hash: str, sizes: dict
     give (codegen.cuda_shaped)."""
     where = sm.checked.program.where
     comment = model_comment(sm.checked.program.source, where)
+    sizes = check_sizes(sm, sizes or {})   # before the plan's derivation (seconds); none for a scalar model
     if not sm.shaped:
         return seal(cuda_body(plan(sm) if planned is None else planned, comment, model_hash, cpu_hash), model_hash)
-    sizes = dict(sizes or {})
-    check_sizes(sm, sizes)   # before the plan's derivation (seconds)
     p = plan(sm) if planned is None else planned
     return seal(shaped_body(p, cuda_head(p, comment, model_hash, cpu_hash), sizes, where), model_hash)
 

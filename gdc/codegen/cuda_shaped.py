@@ -20,6 +20,7 @@ offered on the GPU; gd and lbfgs are).
 from __future__ import annotations
 
 import math
+import numbers
 import re
 
 import sympy
@@ -38,7 +39,8 @@ from .shaped_layout import ShapedLayout, Slots, name_of, shape_of, slots_of
 
 # Doubles of local arrays per thread (8 KiB). The driver reserves a thread's local memory for
 # every thread that can be resident (2048 per multiprocessor; 132 of them on an H200): 2.2 GB
-# at this size. It fits logistic regression up to d = 1024 and a hidden layer of 32 units on 27 inputs.
+# at this size. It fits logistic regression up to d = 1024 and a hidden layer of 32 units on 28
+# inputs (both gradients: 1,024 doubles); JᵀJ a line in up to d = 41 inputs.
 LOCAL_LIMIT = 1024
 
 # math.tanh is libdevice's on a GPU: the CPU's branch-free _tanh (loops.LOOP_HELPERS) is for SIMD.
@@ -79,8 +81,10 @@ class LocalFunction(Function):
         return _DATA_READ.sub(lambda read: f"float({read.group(0)})", super().text(e))
 
 
-def check_sizes(sm: SymbolicModel, sizes: dict[str, int]) -> None:
-    """A GdcError unless `sizes` gives a value to each size the model reads from its data, and no other."""
+def check_sizes(sm: SymbolicModel, sizes: dict[str, int]) -> dict[str, int]:
+    """`sizes` as ints, or a GdcError unless they give a positive whole number to each size the
+    model reads from its data, and no other (a scalar model has none). The numbers are printed
+    into the module and its cache key: only ints pass."""
     named = {size for value in sm.checked.data for size in value.shape if isinstance(size, str)}
     missing, unknown = sorted(named - set(sizes)), sorted(set(sizes) - named)
     if missing:
@@ -90,6 +94,11 @@ def check_sizes(sm: SymbolicModel, sizes: dict[str, int]) -> None:
     if unknown:
         raise GdcError(f"the model has no size {', '.join(unknown)} read from the data "
                        f"(its sizes: {', '.join(sorted(named)) or 'none'})", where="--size")
+    wrong = sorted(name for name, value in sizes.items()
+                   if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1)
+    if wrong:
+        raise GdcError(f"a size is a positive whole number, not {sizes[wrong[0]]!r} ({wrong[0]})", where="--size")
+    return {name: int(value) for name, value in sizes.items()}
 
 
 def at_sizes(p: Plan, sizes: dict[str, int]) -> ShapedLayout:

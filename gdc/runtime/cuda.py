@@ -145,7 +145,6 @@ class CudaKernels:
 
     def sums(self, name: str, params, data) -> tuple[float, ...]:
         """The sums of pass `name` (`_grad_blocks`, …) over all rows, added on the device."""
-        from numba import cuda
         rows = self._rows(data)
         size = self.module.SUMS[name]
         blocks = grid(rows)

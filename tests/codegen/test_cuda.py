@@ -9,14 +9,11 @@ models are compiled once per module.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
 import gdc
 from gdc.api import cuda_kernels
-from gdc.errors import GdcError
 from gdc.runtime import cache, cuda
 from numba import cuda as numba_cuda
 from locations import EXAMPLES

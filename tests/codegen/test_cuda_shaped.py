@@ -10,8 +10,6 @@ logistic regression fitted.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -168,3 +166,40 @@ def test_compiled_kernels_and_gdc_compile_cuda_take_shaped_models(line, tmp_path
     assert "AT_SIZES = {'d': 3}" in out and "jtj_out = cuda.local.array((10,), numba.float64)" in out
     assert main(["compile", "--cuda", str(model)]) == 1
     assert "no value for d" in capsys.readouterr().err
+
+
+def test_wrong_sizes_are_clear_errors(capsys):
+    """--size and the sizes of gdc.api.cuda_source: only a positive whole number for each size the
+    data give is printed into a module (and its cache key), for a shaped model and a scalar one."""
+    from gdc.cli import main
+    shaped, scalar = str(EXAMPLES / "diabetes.gd"), str(EXAMPLES / "linear.gd")
+    bad = "--size takes NAME=N with N a positive whole number, not "
+    for args, message in [(["--size", "d=x", shaped], bad + "'d=x'"),
+                          (["--size", "d=²", shaped], bad + "'d=²'"),
+                          (["--size", "d=0", shaped], bad + "'d=0'"),
+                          (["--size", "d=3", "--size", "K=2", shaped], "the model has no size K read from the data "
+                                                                      "(its sizes: d)"),
+                          (["--size", "d=3", scalar], "the model has no size d read from the data (its sizes: none)")]:
+        assert main(["compile", "--cuda", *args]) == 1
+        err = capsys.readouterr().err
+        assert "--size: error: " + message in err and "Traceback" not in err, err
+    for value in (2.5, "3", True, -1):
+        with pytest.raises(GdcError) as info:
+            gdc.api.cuda_source(shaped, sizes={"d": value})
+        assert info.value.message == f"a size is a positive whole number, not {value!r} (d)"
+
+
+def test_jtj_too_wide_for_a_thread_and_predict_without_its_sizes_are_clear_errors(softmax):
+    from gdc.runtime.cuda_shaped import ShapedCudaKernels
+    kernels = gdc.compile(LINE)   # d = 45: 46 parameter values, JᵀJ's 1,081 sums past LOCAL_LIMIT
+    x = np.random.default_rng(4).standard_normal((6, 45))
+    device = _on_device((x, x[:, 0]))
+    with pytest.raises(GdcError) as info:
+        kernels.cuda.jtj_jtr(np.zeros(46), *device, np.zeros((46, 46)), np.zeros(46))
+    assert "JᵀJ of this many parameter values does not fit in a GPU thread's local arrays" in info.value.message
+    assert "use loss_grad (gd, lbfgs) on the GPU" in info.value.hint
+    cpu, _, (x2, _), params = softmax   # K from the count of 9 values; 8 give no K and nothing came before
+    fresh = ShapedCudaKernels(cpu, lambda sizes: pytest.fail(f"made a module for {sizes}"))
+    with pytest.raises(GdcError) as info:
+        fresh.predict(params[:-1], *_on_device((x2,)))
+    assert info.value.message == "the sizes K are not given by these inputs" and info.value.where == "predict"

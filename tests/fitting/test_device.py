@@ -159,3 +159,18 @@ def test_a_shaped_model_from_the_command_line_and_too_large_a_one(tmp_path, caps
     assert main(["fit", str(EXAMPLES / "breast_cancer.gd"), str(wide), "--device", "gpu"]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "at d = 1100 needs" in err and "--device cpu" in err, err
+
+
+def test_the_gpu_kernels_of_model_text_share_the_cpu_modules_plan(line):
+    """on_device asks for the CUDA kernels under the name the CPU compile gave the model text
+    (read_model's "<string>"), so codegen.planned's per-process plan is derived once, not twice."""
+    from gdc.gpu import on_device
+    from gdc.io.source import read_model
+    seen = []
+
+    def spy(kernels, text, where, names, origin):
+        seen.append(where)
+        return gdc.api.cuda_kernels(kernels, text, where, names, origin)
+    problem = gdc.api.prepare(LINE, line)
+    assert on_device(problem, "gpu", "float64", False, spy).backend == "gpu"
+    assert seen == [read_model(LINE)[0]]
