@@ -20,7 +20,7 @@ from .verdict import Curvature
 NEEDS = {
     "lm": "a loss that is a sum of squared residuals, c·sum(r^2) or c·mean(r^2)",
     "newton": ("second derivatives that the kernels can compute "
-               f"(a model of at most {MAX_SECOND_ORDER} parameters)"),
+               f"(a model of scalar parameters, at most {MAX_SECOND_ORDER}; not of vectors or matrices)"),
 }
 
 
