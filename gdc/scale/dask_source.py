@@ -39,11 +39,15 @@ def connect(spec: str):
     if "://" not in spec:
         raise GdcError(f"--dask {spec}: give local:N or a scheduler's address such as tcp://host:8786",
                        where="--dask")
-    try:
-        return distributed.Client(spec, timeout=CONNECT_SECONDS), None
+    try:   # parsed here, before any client: one made on an address it cannot parse may hang
+        scheme, location = distributed.comm.parse_address(spec)
+        if scheme in ("tcp", "tls"):
+            distributed.comm.parse_host_port(location)
     except ValueError as exc:   # distributed's own words for an address it cannot parse
         raise GdcError(f"--dask {spec} is not a scheduler's address ({exc})", where="--dask",
                        hint="give tcp://HOST:PORT, such as tcp://127.0.0.1:8786") from None
+    try:
+        return distributed.Client(spec, timeout=CONNECT_SECONDS), None
     except (OSError, TimeoutError) as exc:
         raise GdcError(f"cannot reach the Dask scheduler at {spec} within {CONNECT_SECONDS} s ({exc})",
                        where="--dask", hint="start it (`dask scheduler`, then `dask worker ADDRESS`), "
