@@ -129,7 +129,7 @@ def profile(result, level: float) -> Intervals:
         raise GdcError("profile intervals refit the model, so they need its data", where="--ci",
                        hint="use gdc.fit's result, or --ci LEVEL for asymptotic intervals")
     problem, box = result.problem, result.box
-    ls = LeastSquaresKernels(fit_kernels(problem), problem.data)
+    ls = LeastSquaresKernels(fit_kernels(problem), problem.data, problem.reads)
     best = flat_values(result)
     names = result.layout.element_names if result.layout is not None else tuple(result.params)
     chi2 = ls.full(best.copy())

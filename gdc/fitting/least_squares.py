@@ -29,8 +29,11 @@ UNDETERMINED = 100.0
 class LeastSquaresKernels:
     """Σr², JᵀJ and Jᵀr of a least-squares model on its data; loss = factor·Σr²."""
 
-    def __init__(self, kernels, data: tuple[np.ndarray, ...]):
-        self.kernels, self.data = kernels, data
+    def __init__(self, kernels, data: tuple[np.ndarray, ...], reads: bool = False):
+        """`reads`: every pass reads the data (Problem.reads), so a trial's Σr² comes from the
+        JᵀJ pass, which the partitioned kernels remember: a trial that is taken then needs no
+        second read for its JᵀJ (in memory the loss pass alone is cheaper)."""
+        self.kernels, self.data, self.reads = kernels, data, reads
         self.n = len(data[0])
         size = len(kernels.param_names)
         self.jtj = np.zeros((size, size))
@@ -43,6 +46,8 @@ class LeastSquaresKernels:
         return self.kernels.jtj_jtr(params, *self.data, self.jtj, self.jtr)
 
     def rss(self, params: np.ndarray) -> float:
+        if self.reads:
+            return self.kernels.jtj_jtr(params, *self.data, np.zeros_like(self.jtj), np.zeros_like(self.jtr))
         return self.kernels.loss(params, *self.data) / self.factor
 
     def acceleration_term(self, params: np.ndarray, v: np.ndarray, h: float = 0.1) -> np.ndarray:

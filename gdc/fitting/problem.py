@@ -43,6 +43,12 @@ class Problem:
     # scale-out and GPU backends (issues 18, 19) name theirs, and `run` refuses what they cannot do.
     backend: str = "cpu"
 
+    @property
+    def reads(self) -> bool:
+        """Whether every pass reads the data afresh (files streamed, Dask workers): a pass then
+        costs its reading, whatever it computes, and a method should make each one count."""
+        return self.backend in ("stream", "dask")
+
     def column(self, name: str) -> np.ndarray:
         return self.data[self.kernels.data_names.index(name)]
 

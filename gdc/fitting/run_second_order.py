@@ -72,4 +72,6 @@ def _engine(problem: Problem, method: str):
     if kernel is None:
         raise GdcError(f"--method {method} needs {NEEDS[method]}", where="--method",
                        hint="use --method auto to let gdc choose")
-    return (LeastSquaresKernels if method == "lm" else HessianKernels)(kernels, problem.data)
+    if method == "lm":
+        return LeastSquaresKernels(kernels, problem.data, problem.reads)
+    return HessianKernels(kernels, problem.data)

@@ -60,16 +60,17 @@ def test_a_streamed_fit_gives_the_in_memory_answer(parts, method):
     assert passes and passes[0].startswith(f"{streamed.problem.data[0].source.passes} passes")
 
 
-def test_a_streamed_line_fit_reads_its_files_a_dozen_times(parts):
+def test_a_streamed_line_fit_reads_its_files_eight_times(parts):
     """Near the answer Levenberg–Marquardt's trial steps fall below the loss's rounding: the first
     is taken and the fit ends (gdc.fitting.second_order.below_rounding), where λ used to grow
-    trial after trial, a read of every file each; and the gradient kernel is compiled on one
-    row, not a pass. 18 passes for this fit, now 12 (the check pass, the least-squares and
-    start checks, 4 iterations of a trial and a JᵀJ pass each, the verdict's probe). The answer
-    is the in-memory one and the closed form's."""
+    trial after trial, a read of every file each; the gradient kernel is compiled on one row,
+    not a pass; and a trial's Σr² comes from the JᵀJ pass, which a taken step then reuses
+    (LeastSquaresKernels' `reads`). 18 passes for this fit, then 12, now 8 (the check pass, the
+    least-squares and start checks, 4 iterations of one pass each, the verdict's probe). The
+    answer is the in-memory one and the closed form's."""
     data, folder = parts
     streamed = gdc.fit(LINE, str(folder / "*.parquet"), method="lm", stream=True)
-    assert streamed.converged and streamed.problem.data[0].source.passes <= 12
+    assert streamed.converged and streamed.problem.data[0].source.passes <= 8
     design = np.column_stack([data["x"], np.ones_like(data["x"])])
     exact, *_ = np.linalg.lstsq(design, data["Y"], rcond=None)
     np.testing.assert_allclose([streamed.params["m"], streamed.params["b"]], exact, rtol=1e-12)
