@@ -13,8 +13,10 @@ from .second_order import FTOL, MAX_ITERATIONS, TAU, Damping, Outcome, drive, se
 class HessianKernels:
     """The loss, gradient and Hessian of a model on its data, by one fused kernel call."""
 
-    def __init__(self, kernels, data: tuple[np.ndarray, ...]):
-        self.kernels, self.data = kernels, data
+    def __init__(self, kernels, data: tuple[np.ndarray, ...], reads: bool = False):
+        """`reads`: every pass reads the data, so a trial's loss comes from the Hessian pass, which
+        a taken step then reuses (as gdc.fitting.least_squares.LeastSquaresKernels does)."""
+        self.kernels, self.data, self.reads = kernels, data, reads
         size = len(kernels.param_names)
         self.grad = np.zeros(size)
         self.hess = np.zeros((size, size))
@@ -23,6 +25,8 @@ class HessianKernels:
         return self.kernels.loss_grad_hess(params, *self.data, self.grad, self.hess)
 
     def loss(self, params: np.ndarray) -> float:
+        if self.reads:
+            return self.kernels.loss_grad_hess(params, *self.data, np.zeros_like(self.grad), np.zeros_like(self.hess))
         return self.kernels.loss(params, *self.data)
 
 

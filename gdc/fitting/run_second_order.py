@@ -72,6 +72,4 @@ def _engine(problem: Problem, method: str):
     if kernel is None:
         raise GdcError(f"--method {method} needs {NEEDS[method]}", where="--method",
                        hint="use --method auto to let gdc choose")
-    if method == "lm":
-        return LeastSquaresKernels(kernels, problem.data, problem.reads)
-    return HessianKernels(kernels, problem.data)
+    return (LeastSquaresKernels if method == "lm" else HessianKernels)(kernels, problem.data, problem.reads)

@@ -60,17 +60,18 @@ def test_a_streamed_fit_gives_the_in_memory_answer(parts, method):
     assert passes and passes[0].startswith(f"{streamed.problem.data[0].source.passes} passes")
 
 
-def test_a_streamed_line_fit_reads_its_files_eight_times(parts):
+@pytest.mark.parametrize("method, reads", [("lm", 8), ("newton", 7)])
+def test_a_streamed_line_fit_reads_its_files_a_few_times(parts, method, reads):
     """Near the answer Levenberg–Marquardt's trial steps fall below the loss's rounding: the first
     is taken and the fit ends (gdc.fitting.second_order.below_rounding), where λ used to grow
     trial after trial, a read of every file each; the gradient kernel is compiled on one row,
-    not a pass; and a trial's Σr² comes from the JᵀJ pass, which a taken step then reuses
-    (LeastSquaresKernels' `reads`). 18 passes for this fit, then 12, now 8 (the check pass, the
-    least-squares and start checks, 4 iterations of one pass each, the verdict's probe). The
-    answer is the in-memory one and the closed form's."""
+    not a pass; and a trial's loss comes from the JᵀJ (Hessian) pass, which a taken step then
+    reuses (LeastSquaresKernels' and HessianKernels' `reads`). lm: 18 passes for this fit, then
+    12, now 8 (the check pass, the least-squares and start checks, 4 iterations of one pass
+    each, the verdict's probe); newton 9, then 8, now 7. The answer is the closed form's."""
     data, folder = parts
-    streamed = gdc.fit(LINE, str(folder / "*.parquet"), method="lm", stream=True)
-    assert streamed.converged and streamed.problem.data[0].source.passes <= 8
+    streamed = gdc.fit(LINE, str(folder / "*.parquet"), method=method, stream=True)
+    assert streamed.converged and streamed.problem.data[0].source.passes <= reads
     design = np.column_stack([data["x"], np.ones_like(data["x"])])
     exact, *_ = np.linalg.lstsq(design, data["Y"], rcond=None)
     np.testing.assert_allclose([streamed.params["m"], streamed.params["b"]], exact, rtol=1e-12)
