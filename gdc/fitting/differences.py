@@ -79,8 +79,8 @@ def forward_products(kernel, data, params: np.ndarray, grad: np.ndarray, free: n
         elif _inside(params - step * direction, lower, upper):
             image = difference(direction, -step)
         else:
-            image = _split(difference, params, direction, step, lower, upper)
-            product.extra += 1
+            image, passes = _split(difference, params, direction, step, lower, upper)
+            product.extra += passes - 1
         return image if free is None else image[free]
     product.extra = 0
     return product
@@ -90,9 +90,10 @@ def _inside(point: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> bool:
     return bool(np.all((point >= lower) & (point <= upper)))
 
 
-def _split(difference, params, direction, step, lower, upper) -> np.ndarray:
-    """H·direction as H·(forward part) + H·(backward part): each element goes the way the box
-    has room for (forward where both have), with h shrunk to the room of one that has neither."""
+def _split(difference, params, direction, step, lower, upper) -> tuple[np.ndarray, int]:
+    """(H·direction, the passes it took) as H·(forward part) + H·(backward part): each element
+    goes the way the box has room for (forward where both have), with h shrunk to the room of
+    one that has neither; a part with nothing in it costs no pass."""
     up_room = np.where(direction > 0, upper - params, params - lower)     # room along +direction
     down_room = np.where(direction > 0, params - lower, upper - params)   # room along −direction
     size = np.abs(direction)
@@ -105,6 +106,6 @@ def _split(difference, params, direction, step, lower, upper) -> np.ndarray:
         h = max(float(np.min(roomier)), 1e-300)
         forward |= tight & (up_room >= down_room)
         backward |= tight & ~(up_room >= down_room)
-    ahead = np.where(forward, direction, 0.0)
-    behind = np.where(backward, direction, 0.0)
-    return difference(ahead, h) + difference(behind, -h)
+    parts = [(np.where(chosen, direction, 0.0), sign) for chosen, sign in ((forward, h), (backward, -h))]
+    parts = [(part, sign) for part, sign in parts if np.any(part)]
+    return sum(difference(part, sign) for part, sign in parts), len(parts)

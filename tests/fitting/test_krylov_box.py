@@ -57,8 +57,10 @@ def test_a_product_in_an_interval_narrower_than_the_step_shrinks_the_step():
     theta = np.array([5e-10, 1.0, 1.0])
     grad = np.zeros(3)
     kernel(theta, grad)
-    image = forward_products(kernel, (), theta, grad, None, 1e-7, narrow)(np.array([1.0, 0.0, 0.0]))
+    product = forward_products(kernel, (), theta, grad, None, 1e-7, narrow)
+    image = product(np.array([1.0, 0.0, 0.0]))
     np.testing.assert_allclose(image, hessian(theta)[:, 0], atol=1e-6)
+    assert product.extra == 0   # one side only: one pass, not a second one on an empty part
 
 
 def test_a_central_hessian_on_a_bound_is_one_sided_there():
