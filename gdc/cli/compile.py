@@ -87,6 +87,9 @@ def _sizes_option(items: list[str]) -> dict[str, int]:
         if not name.strip().isidentifier() or not value.strip().isdecimal() or int(value) < 1:   # not "²"
             raise GdcError(f"--size takes NAME=N with N a positive whole number, not {item!r}", where="--size",
                            hint="e.g. --size d=30")
+        if name.strip() in sizes and sizes[name.strip()] != int(value):
+            raise GdcError(f"--size gives {name.strip()} twice, {sizes[name.strip()]} and {int(value)}",
+                           where="--size", hint="give each size once")
         sizes[name.strip()] = int(value)
     return sizes
 

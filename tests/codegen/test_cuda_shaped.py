@@ -179,7 +179,8 @@ def test_wrong_sizes_are_clear_errors(capsys):
                           (["--size", "d=0", shaped], bad + "'d=0'"),
                           (["--size", "d=3", "--size", "K=2", shaped], "the model has no size K read from the data "
                                                                       "(its sizes: d)"),
-                          (["--size", "d=3", scalar], "the model has no size d read from the data (its sizes: none)")]:
+                          (["--size", "d=3", scalar], "the model has no size d read from the data (its sizes: none)"),
+                          (["--size", "d=3", "--size", "d=4", shaped], "--size gives d twice, 3 and 4")]:
         assert main(["compile", "--cuda", *args]) == 1
         err = capsys.readouterr().err
         assert "--size: error: " + message in err and "Traceback" not in err, err
