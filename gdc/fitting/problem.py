@@ -103,6 +103,13 @@ class FitResult:
     # and file of the command line, pictures and an HTML table (gdc.fitting.result does the work).
 
     @property
+    def certified(self) -> bool:
+        """Converged, and the gap to a minimum estimated within its claim at the answer (`gap`).
+        A converged fit without it (`not certified: …` in its message: certify=False, or too
+        many parameters for an estimate) has only its stop rule to vouch for it."""
+        return self.converged and math.isfinite(self.gap)
+
+    @property
     def std_errors(self) -> dict[str, float | np.ndarray] | None:
         """Each parameter's standard error (an array of its shape for a vector or matrix); None
         when the loss is not least squares."""

@@ -249,6 +249,7 @@ def result_json(result: FitResult) -> dict:
         **({"accuracy": accuracy} if (accuracy := training_accuracy(result)) is not None else {}),
         "iterations": result.iterations,
         "converged": result.converged,
+        "certified": result.certified,
         "reason": result.reason,
         "message": result.message,
         "seconds": result.seconds,

@@ -72,9 +72,11 @@ def test_no_certify_says_the_stop_rule_alone_vouches(work, capsys):
     status, out, err = gdc(capsys, *FIT, "--json", "--quiet", "--no-certify")
     result = json.loads(out)
     assert status == 0 and err == "" and "gap" not in result
+    assert result["converged"] is True and result["certified"] is False
     assert "; not certified: certify=False (--no-certify) skipped the curvature estimate" in result["message"]
     status, out, err = gdc(capsys, *FIT, "--json", "--quiet")
     assert "gap" in json.loads(out) and "not certified" not in json.loads(out)["message"]
+    assert json.loads(out)["certified"] is True
 
 
 def test_save_then_predict(work, capsys):

@@ -157,6 +157,7 @@ def test_certify_false_takes_no_curvature_estimate_in_the_loop_or_after(monkeypa
     from gdc.fitting.verdict import Curvature
     certified = gdc.fit(SCALED, STUDENTS, mapping=MAP, method="sgd")
     assert certified.converged and certified.reason == Stop.NEAR_MINIMUM and math.isfinite(certified.gap)
+    assert certified.certified
 
     def refused(*args, **kwargs):
         raise AssertionError("certify=False took a curvature estimate")
@@ -165,6 +166,7 @@ def test_certify_false_takes_no_curvature_estimate_in_the_loop_or_after(monkeypa
     assert not bare.converged and math.isnan(bare.gap)
     gd = gdc.fit(SCALED, STUDENTS, mapping=MAP, method="gd", certify=False)
     assert gd.converged and "is at most --gtol" in gd.message and "not certified: certify=False" in gd.message
+    assert not gd.certified
 
 
 def test_curvature_estimate_is_the_largest_hessian_eigenvalue():
