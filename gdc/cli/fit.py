@@ -90,7 +90,8 @@ def add_parser(sub) -> None:
     g = fit.add_argument_group("device")
     g.add_argument("--device", default="cpu", choices=("cpu", "gpu", "auto"),
                    help="where the kernels run: cpu (default), gpu (NVIDIA, numba-cuda), or auto "
-                        "(the GPU when there is one and the data have ≥ 10⁶ rows)")
+                        "(the GPU when there is one, the data have ≥ 10⁶ rows and the model fits a GPU "
+                        "thread's arrays; it says which)")
     g.add_argument("--dtype", default="float64", choices=("float64", "float32"),
                    help="how the data are stored on the GPU (default float64; float32: half the "
                         "memory traffic, values rounded to about 6e-8 relative)")
