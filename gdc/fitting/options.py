@@ -238,9 +238,12 @@ class Options:
         for name, value in (("--seed", self.seed), ("--step-every", self.schedule.step_every),
                             ("--patience", self.patience)):
             _typed(name, value, whole, "a whole number")
-        for name, value in (("--nesterov", self.nesterov), ("--no-shuffle", self.shuffle),
-                            ("--no-certify", self.certify)):
-            _typed(name, value, flag, "True or False")
+        for name, field in (("--nesterov", "nesterov"), ("--no-shuffle", "shuffle"), ("--no-certify", "certify")):
+            value = getattr(self, field)
+            if _numpy_bool(value):   # a mask's entry, np.True_: the same truth value, kept as a bool
+                object.__setattr__(self, field, bool(value))
+            else:
+                _typed(name, value, flag, "True or False")
 
     def _validate_batches(self) -> None:
         if self.method == "sgd" and self.batch_size is not None:
@@ -261,6 +264,12 @@ def _typed(name: str, value, kinds: tuple, what: str) -> None:
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         keyword = name.removeprefix("--no-").removeprefix("--").replace("-", "_")
         raise GdcError(f"{keyword} must be {what}, not {value!r}", where=name)
+
+
+def _numpy_bool(value) -> bool:
+    """NumPy's boolean scalar (numpy.bool, once numpy.bool_), told by its type without importing NumPy."""
+    kind = type(value)
+    return kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_")
 
 
 def _positive(name: str, value, allow_none: bool = False) -> None:

@@ -286,6 +286,15 @@ def test_an_option_of_the_wrong_type_says_what_it_must_be(options, message, hint
     assert caught.value.message == message and caught.value.hint == hint
 
 
+def test_numpy_booleans_are_flags():
+    """A flag taken from an array (np.True_, np.bool_(False)) is a truth value, kept as a bool:
+    the options are written to JSON, which knows no NumPy scalars."""
+    options = Options(certify=np.bool_(False), shuffle=np.True_, nesterov=np.False_).validate()
+    assert (options.certify, options.shuffle, options.nesterov) == (False, True, False)
+    assert all(type(value) is bool for value in (options.certify, options.shuffle, options.nesterov))
+    assert not gdc.fit(SCALED, STUDENTS, mapping=MAP, certify=np.bool_(False)).certified
+
+
 @pytest.mark.parametrize("lr, message", [([], "give at least one learning rate"),
                                          (None, "lr must be a list of numbers, not None"),
                                          ([0.1, "x"], "lr must be a list of numbers"),
