@@ -86,7 +86,7 @@ def near():
 
 
 def test_an_answer_a_step_from_a_bound_is_certified_not_called_not_finite(near):
-    result = gdc.fit(NEAR, near, method="lbfgs", gtol=1e-12, tol=0)
+    result = gdc.fit(NEAR, near, method="lbfgs", gtol=1e-9, tol=0)   # 1e-12 lies below some CPUs' rounding there
     assert result.converged, result.message   # the differences stepped below 0: "not finite"
     assert "by the gradient's finite differences" in result.message
     problem = prepare(NEAR, near)
