@@ -246,6 +246,20 @@ def test_a_poorly_determined_fit_is_flagged():
     assert "warning" in str(result)
 
 
+@pytest.mark.parametrize("gap, flagged", [(2.0 ** -41, True), (2.0 ** -38, False)])
+def test_the_poorly_determined_warning_is_at_a_condition_of_1e12(gap, flagged):
+    """JᵀJ = [[1, ρ], [ρ, 1]] (unit columns) has the condition (1 + ρ)/(1 − ρ): 4.4e12 past
+    COND_WARNING = 1e12 for 1 − ρ = 2⁻⁴¹, 5.5e11 inside it for 2⁻³⁸."""
+    from types import SimpleNamespace
+    from gdc.fitting.statistics import least_squares_stats
+    rho = 1.0 - gap
+    jtj = np.array([[1.0, rho], [rho, 1.0]])
+    ls = SimpleNamespace(jtj=jtj, n=10, full=lambda params: 1.0)
+    stats = least_squares_stats(ls, np.array([1.0, 2.0]), ["a", "b"])
+    assert stats.condition == pytest.approx((1.0 + rho) / gap, rel=1e-3)
+    assert any("poorly determined" in note for note in stats.warnings) is flagged
+
+
 def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
     """gdc.fitting.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
     import math
