@@ -298,3 +298,35 @@ def test_derive_hessian_refuses_a_shaped_model(capsys):
     assert captured.err.startswith("--hessian: error: --hessian shows the second derivatives of scalar "
                                    "parameters; this model has vectors or matrices")
     assert "hint: fit it with gd, adam or lm" in captured.err
+
+
+def test_the_trust_regions_predicted_reduction_is_that_of_the_gauss_newton_model(decay):
+    """For the damped step h, (JᵀJ + λD²)h = −Jᵀr, lmder's predicted reduction (‖Jh‖² + 2λ‖Dh‖²)/‖r‖²
+    is (‖r‖² − ‖r + Jh‖²)/‖r‖², the fall of the linearized residuals: checked with J and r written
+    out, on a step short enough (Δ a tenth of the Gauss–Newton step) that λ > 0."""
+    from gdc.fitting.least_squares import LeastSquaresKernels
+    from gdc.fitting.trust_region import _Region, _step
+    ls, params = LeastSquaresKernels(decay.kernels, decay.data), np.array([1.0, 0.1, 0.0])
+    region = _Region(ls, params, ls.full(params))
+    vals, vecs = np.linalg.eigh(region.a / np.outer(region.d, region.d))
+    c = vecs.T @ (region.g / region.d)
+    newton_step, _ = _step(vecs, vals, c, region.d, np.inf, 0.0)
+    h, region.lam = _step(vecs, vals, c, region.d, 0.1 * np.linalg.norm(region.d * newton_step), 0.0)
+    assert region.lam > 0.0
+    r, jac = np.empty(ls.n), np.empty((ls.n, 3))
+    ls.kernels.residuals_jacobian(params, *ls.data, r, jac)
+    _, predicted, _ = region._judge(h, params + h, float(np.linalg.norm(region.d * h)))
+    rss = float(r @ r)
+    assert predicted == pytest.approx((rss - float(np.sum((r + jac @ h) ** 2))) / rss, rel=1e-9)
+
+
+def test_geodesic_acceleration_takes_the_second_directional_derivative_of_r():
+    """r = a·b·x + c − Y is quadratic in θ, so lm's difference formula for r_vv is exact:
+    r_vv = vᵀ∇²r v = 2·v_a·v_b·x, and the acceleration term is Jᵀr_vv, J = [b·x, a·x, 1]."""
+    from gdc.fitting.least_squares import LeastSquaresKernels
+    x = np.linspace(-1.0, 2.0, 9)
+    problem = prepare("model y = a*b*x + c\nloss sum((y - Y)^2)\n", {"x": x, "Y": np.cos(x)})
+    ls = LeastSquaresKernels(problem.kernels, problem.data)
+    (a, b, _), v = np.array([0.7, -1.3, 0.2]), np.array([0.5, 2.0, -1.0])
+    want = np.column_stack([b * x, a * x, np.ones_like(x)]).T @ (2.0 * v[0] * v[1] * x)
+    np.testing.assert_allclose(ls.acceleration_term(np.array([a, b, 0.2]), v), want, rtol=1e-9)
