@@ -330,3 +330,24 @@ def test_geodesic_acceleration_takes_the_second_directional_derivative_of_r():
     (a, b, _), v = np.array([0.7, -1.3, 0.2]), np.array([0.5, 2.0, -1.0])
     want = np.column_stack([b * x, a * x, np.ones_like(x)]).T @ (2.0 * v[0] * v[1] * x)
     np.testing.assert_allclose(ls.acceleration_term(np.array([a, b, 0.2]), v), want, rtol=1e-9)
+
+
+def test_derive_hessian_gauss_newton_is_the_hessian_of_a_model_linear_in_its_parameters():
+    """r linear in θ: ∂²r = 0, so the Gauss–Newton matrix 2c·Σ∂r∂r is the Hessian itself (sympy.diff
+    twice of the loss), entry by entry, for a mean, a sum and a scaled sum."""
+    import sympy
+    from gdc.calculus.derive import derive
+    from gdc.calculus.hessian import hessian_report
+    from gdc.calculus.symbolic import SampleSum, mean, symbolic
+    from gdc.language.frontend import check_source
+    one_sample = {mean: lambda e: e, SampleSum: lambda e: e}
+    for loss in ("mean((y - Y)^2)", "sum((y - Y)^2)", "0.5*sum((y - Y)^2)"):
+        sm = symbolic(check_source(f"model y = m*x + b*x^2\nloss {loss}\n", data_names=["x", "Y"]))
+        report = hessian_report(sm, dict(derive(sm).partials))
+        names = {str(s): s for s in sm.params}
+        point = {s: 0.3 + 0.1 * i for i, s in enumerate(sm.params + sm.data)}
+        assert report.gauss_newton is not None and len(report.gauss_newton) == 3
+        for a, b, value in report.gauss_newton:
+            want = sympy.diff(sm.loss, names[a], names[b])
+            got, want = (e.replace(lambda t: type(t) in one_sample, lambda t: t.args[0]) for e in (value, want))
+            assert float(got.subs(point)) == pytest.approx(float(want.subs(point)), rel=1e-12), (loss, a, b)
