@@ -74,15 +74,22 @@ def mentioned_names(text: str) -> set[str]:
 _digest: list[str] = []
 
 
+def compiler_sources() -> list[Path]:
+    """The files compiler_digest hashes: the top-level modules, every module of the stages (their
+    subpackages too: the derivation rules in calculus/rules/ shape every kernel), the grammar."""
+    package = Path(__file__).resolve().parent.parent
+    sources = sorted(package.glob("*.py"))
+    for stage in _COMPILER:
+        sources += sorted((package / stage).rglob("*.py"))
+    return sources + [package / g for g in _GRAMMARS]
+
+
 def compiler_digest() -> str:
     """A sha256 of the compiler's sources and grammar: a changed compiler never reuses old kernels."""
     if not _digest:
         h = hashlib.sha256()
         package = Path(__file__).resolve().parent.parent
-        sources = sorted(package.glob("*.py"))
-        for stage in _COMPILER:
-            sources += sorted((package / stage).glob("*.py"))
-        for path in sources + [package / g for g in _GRAMMARS]:
+        for path in compiler_sources():
             try:
                 h.update(path.relative_to(package.parent).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
             except (OSError, ValueError):

@@ -35,6 +35,8 @@ EXAMPLE_MODELS = sorted(p for p in EXAMPLES.glob("*.gd")
 MODELS = {
     "sum": "model y = m*x + b\nloss sum((y - Y)^2)",
     "rmse": "model y = a*sin(w*x) + c\nloss sqrt(mean((y - Y)^2))",
+    # a bare u^(-1/2), outside any product: the printer's own case, not the Mul's denominator
+    "inverse_sqrt": "model y = 1/sqrt(a*x + b^2 + 1)\nloss mean((y - Y)^2)",
 }
 if not EXAMPLE_MODELS:
     MODELS |= {

@@ -262,6 +262,22 @@ def test_a_held_parameter_has_no_interval_and_no_correlation_row(line):
     assert "correlation" not in report   # one free parameter: no table
 
 
+def test_the_correlation_table_skips_a_held_parameter_that_comes_first(line):
+    """a held at its bound: the table correlates m and b alone, as the line fit with a written in
+    does, −Σx/√(N·Σx²) from (XᵀX)⁻¹ with X = [x, 1] (the held a's NaN column is no cell of it)."""
+    from gdc.api import fit
+    from gdc.fitting.uncertainty import correlation_table
+    _, data = line
+    result = fit("model y = a*x^2 + m*x + b\nloss mean((y - Y)^2)\n", data, bounds={"a": (0.5, 1.0)},
+                 init={"a": 0.75})
+    assert result.held == ("at lower bound 0.5", "", "")
+    design = np.column_stack([data["x"], np.ones_like(data["x"])])
+    inverse = np.linalg.inv(design.T @ design)
+    columns, rows = correlation_table(result)
+    assert columns == ["m"] and [name for name, _ in rows] == ["b"]
+    assert rows[0][1] == [pytest.approx(inverse[0, 1] / math.sqrt(inverse[0, 0] * inverse[1, 1]), rel=1e-9)]
+
+
 VECTOR = "param w[3]\ndata x[3], Y\nmodel f = dot(w, x)\nloss mean((f - Y)^2)\n"   # as above: one compile
 
 

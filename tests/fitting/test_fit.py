@@ -345,3 +345,35 @@ def test_result_reads_well():
 def test_gdc_fit_is_the_function_even_after_importing_the_module():
     import gdc.api
     assert gdc.fit is gdc.api.fit
+
+
+class _Quartic:
+    """An Objective-like f(θ) = Σθ⁴ in numpy: calling it sets .grad, loss_at does not."""
+
+    def __init__(self, size: int):
+        self.grad = np.zeros(size)
+
+    def __call__(self, params):
+        self.grad[:] = 4.0 * params ** 3
+        return self.loss_at(params)
+
+    def loss_at(self, params):
+        return float(np.sum(params ** 4))
+
+
+def test_armijo_takes_the_largest_halving_that_falls_by_half_the_first_order_promise():
+    """At θ = 1 (g = 4): the step 1 raises f, ½ leaves it at 1, ¼ and ⅛ lower it by less than
+    lr/2·g²; 1/16 is the first that lowers it by that much."""
+    from gdc.fitting.optimizers import armijo
+    objective = _Quartic(1)
+    assert armijo(objective, np.array([1.0]), 1.0) == 1.0 / 16
+    assert objective.grad[0] == 4.0   # the gradient left is the start's
+
+
+def test_a_barzilai_borwein_step_that_does_not_lower_the_loss_is_halved():
+    """From θ = 1 the step ½ lands on θ = −1, where f is 1 again: refused by the Armijo test
+    (a fall of c·α·g² is needed), halved to ¼, which reaches the minimum θ = 0."""
+    from gdc.fitting.optimizers import BarzilaiBorwein
+    objective, params = _Quartic(1), np.array([1.0])
+    rule = BarzilaiBorwein(objective, 0.5, objective(params))
+    assert rule.epoch(params, 0.0) == 0.0 and params[0] == 0.0

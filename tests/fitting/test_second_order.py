@@ -246,6 +246,20 @@ def test_a_poorly_determined_fit_is_flagged():
     assert "warning" in str(result)
 
 
+@pytest.mark.parametrize("gap, flagged", [(2.0 ** -41, True), (2.0 ** -38, False)])
+def test_the_poorly_determined_warning_is_at_a_condition_of_1e12(gap, flagged):
+    """JᵀJ = [[1, ρ], [ρ, 1]] (unit columns) has the condition (1 + ρ)/(1 − ρ): 4.4e12 past
+    COND_WARNING = 1e12 for 1 − ρ = 2⁻⁴¹, 5.5e11 inside it for 2⁻³⁸."""
+    from types import SimpleNamespace
+    from gdc.fitting.statistics import least_squares_stats
+    rho = 1.0 - gap
+    jtj = np.array([[1.0, rho], [rho, 1.0]])
+    ls = SimpleNamespace(jtj=jtj, n=10, full=lambda params: 1.0)
+    stats = least_squares_stats(ls, np.array([1.0, 2.0]), ["a", "b"])
+    assert stats.condition == pytest.approx((1.0 + rho) / gap, rel=1e-3)
+    assert any("poorly determined" in note for note in stats.warnings) is flagged
+
+
 def test_trust_region_lm_alone_fits_decay_and_mgh10_from_nist_start_1(decay):
     """gdc.fitting.trust_region (MINPACK's bounded steps, lm's first fallback) on its own."""
     import math
@@ -284,3 +298,56 @@ def test_derive_hessian_refuses_a_shaped_model(capsys):
     assert captured.err.startswith("--hessian: error: --hessian shows the second derivatives of scalar "
                                    "parameters; this model has vectors or matrices")
     assert "hint: fit it with gd, adam or lm" in captured.err
+
+
+def test_the_trust_regions_predicted_reduction_is_that_of_the_gauss_newton_model(decay):
+    """For the damped step h, (JᵀJ + λD²)h = −Jᵀr, lmder's predicted reduction (‖Jh‖² + 2λ‖Dh‖²)/‖r‖²
+    is (‖r‖² − ‖r + Jh‖²)/‖r‖², the fall of the linearized residuals: checked with J and r written
+    out, on a step short enough (Δ a tenth of the Gauss–Newton step) that λ > 0."""
+    from gdc.fitting.least_squares import LeastSquaresKernels
+    from gdc.fitting.trust_region import _Region, _step
+    ls, params = LeastSquaresKernels(decay.kernels, decay.data), np.array([1.0, 0.1, 0.0])
+    region = _Region(ls, params, ls.full(params))
+    vals, vecs = np.linalg.eigh(region.a / np.outer(region.d, region.d))
+    c = vecs.T @ (region.g / region.d)
+    newton_step, _ = _step(vecs, vals, c, region.d, np.inf, 0.0)
+    h, region.lam = _step(vecs, vals, c, region.d, 0.1 * np.linalg.norm(region.d * newton_step), 0.0)
+    assert region.lam > 0.0
+    r, jac = np.empty(ls.n), np.empty((ls.n, 3))
+    ls.kernels.residuals_jacobian(params, *ls.data, r, jac)
+    _, predicted, _ = region._judge(h, params + h, float(np.linalg.norm(region.d * h)))
+    rss = float(r @ r)
+    assert predicted == pytest.approx((rss - float(np.sum((r + jac @ h) ** 2))) / rss, rel=1e-9)
+
+
+def test_geodesic_acceleration_takes_the_second_directional_derivative_of_r():
+    """r = a·b·x + c − Y is quadratic in θ, so lm's difference formula for r_vv is exact:
+    r_vv = vᵀ∇²r v = 2·v_a·v_b·x, and the acceleration term is Jᵀr_vv, J = [b·x, a·x, 1]."""
+    from gdc.fitting.least_squares import LeastSquaresKernels
+    x = np.linspace(-1.0, 2.0, 9)
+    problem = prepare("model y = a*b*x + c\nloss sum((y - Y)^2)\n", {"x": x, "Y": np.cos(x)})
+    ls = LeastSquaresKernels(problem.kernels, problem.data)
+    (a, b, _), v = np.array([0.7, -1.3, 0.2]), np.array([0.5, 2.0, -1.0])
+    want = np.column_stack([b * x, a * x, np.ones_like(x)]).T @ (2.0 * v[0] * v[1] * x)
+    np.testing.assert_allclose(ls.acceleration_term(np.array([a, b, 0.2]), v), want, rtol=1e-9)
+
+
+def test_derive_hessian_gauss_newton_is_the_hessian_of_a_model_linear_in_its_parameters():
+    """r linear in θ: ∂²r = 0, so the Gauss–Newton matrix 2c·Σ∂r∂r is the Hessian itself (sympy.diff
+    twice of the loss), entry by entry, for a mean, a sum and a scaled sum."""
+    import sympy
+    from gdc.calculus.derive import derive
+    from gdc.calculus.hessian import hessian_report
+    from gdc.calculus.symbolic import SampleSum, mean, symbolic
+    from gdc.language.frontend import check_source
+    one_sample = {mean: lambda e: e, SampleSum: lambda e: e}
+    for loss in ("mean((y - Y)^2)", "sum((y - Y)^2)", "0.5*sum((y - Y)^2)"):
+        sm = symbolic(check_source(f"model y = m*x + b*x^2\nloss {loss}\n", data_names=["x", "Y"]))
+        report = hessian_report(sm, dict(derive(sm).partials))
+        names = {str(s): s for s in sm.params}
+        point = {s: 0.3 + 0.1 * i for i, s in enumerate(sm.params + sm.data)}
+        assert report.gauss_newton is not None and len(report.gauss_newton) == 3
+        for a, b, value in report.gauss_newton:
+            want = sympy.diff(sm.loss, names[a], names[b])
+            got, want = (e.replace(lambda t: type(t) in one_sample, lambda t: t.args[0]) for e in (value, want))
+            assert float(got.subs(point)) == pytest.approx(float(want.subs(point)), rel=1e-12), (loss, a, b)

@@ -232,3 +232,32 @@ def test_intervals_need_degrees_of_freedom_and_profiles_need_the_data(tmp_path):
     with pytest.raises(GdcError, match="profile intervals refit the model, so they need its data") as caught:
         loaded.conf_int(profile=True)
     assert "--ci LEVEL for asymptotic intervals" in caught.value.render()
+
+
+@pytest.mark.parametrize("text, f, jac, true", WEIGHTED, ids=["exp", "gauss", "rational"])
+def test_weighted_kernels_are_the_loss_of_r_over_sigma_and_its_gradient(text, f, jac, true):
+    """The --sigma kernels every method runs (lbfgs and gd through loss_grad, the checks through
+    jtj_jtr): c·Σ((f − Y)/σ)² (c/N for a mean), its gradient against central differences of that
+    loss written in numpy, and Σ(r/σ)² with JᵀJ and Jᵀr of J/σ."""
+    from gdc.fitting.weights import weighted
+    from oracles import central_differences
+    rng = np.random.default_rng(5)
+    x = np.linspace(0.1, 5, 30)
+    dy = 0.05 + 0.1 * rng.random(len(x))
+    y = f(x, *true.values()) + dy * rng.standard_normal(len(x))
+    kernels = weighted(gdc.compile(text), dy, "dY")
+    scale = {"sum": 1.0, "mean": 1.0 / len(x), "0.5*": 0.5}[next(k for k in ("0.5*", "sum", "mean") if k in text)]
+
+    def loss(theta):
+        return scale * float(np.sum(((f(x, *theta) - y) / dy) ** 2))
+    theta = np.array([1.1 * v for v in true.values()])
+    data = tuple({"x": x, "Y": y}[n] for n in kernels.data_names)
+    grad = np.zeros(3)
+    assert kernels.loss(theta, *data) == pytest.approx(loss(theta), rel=1e-12)
+    assert kernels.loss_grad(theta, *data, grad) == pytest.approx(loss(theta), rel=1e-12)
+    np.testing.assert_allclose(grad, central_differences(loss, theta), rtol=1e-6)
+    jtj, jtr = np.zeros((3, 3)), np.zeros(3)
+    j, r = jac(x, *theta) / dy[:, None], (f(x, *theta) - y) / dy
+    assert kernels.jtj_jtr(theta, *data, jtj, jtr) == pytest.approx(float(r @ r), rel=1e-12)
+    np.testing.assert_allclose(jtj, j.T @ j, rtol=1e-10)
+    np.testing.assert_allclose(jtr, j.T @ r, rtol=1e-10)

@@ -141,3 +141,26 @@ def test_certify_false_skips_the_gap_and_says_only_the_stop_rule_vouches():
     assert not judged(lambda p: p[0] ** 2 - p[1] ** 2, [1.0, 0.0], [0.0, 0.0]).converged
     unbounded = judged(lambda p: -(p[0] ** 2) - p[1], [0.0, 0.0], [3.0, 1.0], certify=False)
     assert unbounded.reason == Stop.UNBOUNDED
+
+
+@pytest.mark.parametrize("exact, bound", [(True, 1e-6), (False, 1e-4)])
+def test_a_negative_curvature_past_rounding_is_a_saddle_and_one_within_it_is_flat(exact, bound):
+    """The saddle test's threshold, relative to the largest |eigenvalue|: 1e-6 for a Hessian from
+    kernels (exact), 1e-4 for one by differences; ten times past it is a saddle (no gap), a
+    tenth of it is rounding, a flat direction whose slope counts |g|·radius."""
+    grad = np.array([0.0, 1e-9])
+    assert estimated_gap(grad, np.diag([1.0, -10 * bound]), radius=1.0, exact=exact) == np.inf
+    assert estimated_gap(grad, np.diag([1.0, -0.1 * bound]), radius=1.0, exact=exact) == pytest.approx(1e-9)
+
+
+@pytest.mark.parametrize("times, converged", [(3.0, False), (0.3, True)])
+def test_a_fit_is_called_converged_only_within_its_claim(times, converged):
+    """f − f* = ‖θ − θ*‖² of a quadratic, at `times` the gap gd may claim (relative to the loss):
+    three times over it is not converged, whatever the stop rule said; a third of it is."""
+    from gdc.fitting.verdict import claim_for
+    claim, loss_at_minimum = claim_for(Options(method="gd")), 5.0
+    offset = math.sqrt(times * claim * loss_at_minimum)
+    result = judged(lambda p: (p[0] - 2.0) ** 2 + (p[1] + 1.0) ** 2 + loss_at_minimum, [0.0, 0.0],
+                    [2.0 + offset, -1.0])
+    assert result.converged is converged
+    assert result.gap == pytest.approx(offset ** 2, rel=1e-3)

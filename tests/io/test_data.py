@@ -116,6 +116,28 @@ def test_slow_reader_agrees_with_fast_reader(tmp_path, monkeypatch, quoted):
         np.testing.assert_array_equal(fast.columns[name], slow.columns[name])
 
 
+@pytest.mark.parametrize("small", [False, True])
+def test_a_last_line_without_a_line_end_is_read_in_blocks_too(tmp_path, monkeypatch, small):
+    path = write(tmp_path / "d.csv", "a,b\n" + "".join(f"{i},{2 * i}\n" for i in range(20)) + "20,40")
+    if small:   # pyarrow, block by block, the last block being the line without an end
+        monkeypatch.setattr(csv_reader, "SMALL", 0)
+        monkeypatch.setattr(csv_reader, "BLOCK", 16)
+    table = read_table(path)
+    np.testing.assert_array_equal(table.columns["a"], np.arange(21.0))
+    np.testing.assert_array_equal(table.columns["b"], 2 * np.arange(21.0))
+
+
+@pytest.mark.parametrize("index", [0, 3, 4, 5, 8, 11])
+def test_a_nonfinite_cell_is_placed_by_its_own_block(tmp_path, monkeypatch, index):
+    """Blocks of 16 bytes hold four rows of "1.0\n" each: a NaN at the first row of a block is
+    found in that block, not past the end of the one before."""
+    rows = ["nan" if i == index else "1.0" for i in range(12)]
+    path = write(tmp_path / "d.csv", "x\n" + "".join(f"{r}\n" for r in rows))
+    monkeypatch.setattr(csv_reader, "SMALL", 0)
+    monkeypatch.setattr(csv_reader, "BLOCK", 16)
+    assert f"row {index + 2}, column 'x': error: 'nan' is NaN" in error_of(path)
+
+
 def test_nonfinite_row_counts_blank_lines(tmp_path):
     path = write(tmp_path / "d.csv", "x\n1\n\n2\nnan\n3\n")
     assert "row 5, column 'x': error: 'nan' is NaN" in error_of(path)

@@ -215,3 +215,23 @@ def test_gdc_import_stays_cheap():
     assert result.stdout.strip() == "[]"
     assert callable(__import__("gdc").compile)
     assert np is not None
+
+
+@pytest.mark.parametrize("edited", ["calculus/rules/functions.py", "codegen/printer.py", "runtime/cache.py"])
+def test_an_edit_to_any_compiler_source_changes_the_digest(tmp_path, edited):
+    """The kernels come from the derivation's partials, so a rule in calculus/rules/ (a subpackage)
+    shapes them as much as the printer does: its edit must not reuse kernels compiled before it."""
+    package = Path(load.__file__).resolve().parent.parent
+    copy = tmp_path / "gdc"
+    for path in package.rglob("*.py"):
+        (copy / path.relative_to(package)).parent.mkdir(parents=True, exist_ok=True)
+        (copy / path.relative_to(package)).write_bytes(path.read_bytes())
+    run = [sys.executable, "-c", "from gdc.runtime.keys import compiler_digest; print(compiler_digest())"]
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+
+    def digest() -> str:
+        return subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    before = digest()
+    with open(copy / edited, "a", encoding="utf-8") as f:
+        f.write("\n# an edit\n")
+    assert digest() != before
