@@ -203,6 +203,11 @@ class Curvature:
         loss = self.factor * float(residuals @ residuals)
         if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
             return loss, math.nan
+        # P_J r does not change when J's columns are rescaled, but the SVD's cut-off does: scaled
+        # to unit norm, a parameter whose column is 1e-16 of another's stays in the range of J
+        # (unscaled, its direction fell below the cut-off and its share of r went uncounted)
+        sizes = np.linalg.norm(jacobian, axis=0)
+        jacobian = jacobian[:, sizes > 0.0] / sizes[sizes > 0.0]
         left, singular, _ = np.linalg.svd(jacobian, full_matrices=False)
         kept = singular > 1e-14 * (singular[0] if len(singular) else 0.0)
         along = left[:, kept].T @ residuals
