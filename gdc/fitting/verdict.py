@@ -8,7 +8,9 @@ parameters a fit returns:
 2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
    is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes);
 3. least squares: a parameter whose column of J vanished while the residuals are not small
-   sits on a plateau (the model saturates in it), far from any minimum it could tell;
+   sits on a plateau (the model saturates in it), far from any minimum it could tell; any other
+   loss, where 4. has the Hessian's diagonal: a parameter in which the loss has neither slope
+   nor curvature beside its size (a Poisson peak whose centre is far from the data);
 4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
    2c·JᵀJ, or finite differences of the gradient; past KRYLOV_ABOVE parameters, where those
@@ -30,6 +32,7 @@ import math
 
 import numpy as np
 
+from . import plateau
 from .differences import central_hessian, forward_products
 from .krylov import krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
@@ -41,7 +44,6 @@ from .reasons import Stop
 CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5, "lbfgs": 1e-8}
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
-SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
 # the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
 # and half of p; undecided there, the differences decide after all, up to MAX_STATISTICS
@@ -87,6 +89,7 @@ class Curvature:
         self._fused = None    # (params, loss, gradient): so do their gradients
         self._jtj = None      # (params, Σr², JᵀJ, Jᵀr): and their Gauss–Newton passes
         self.products = None  # Hessian-vector products the last Krylov estimate took
+        self.curvatures = None  # (gradient, the Hessian's diagonal) where the last gap had H whole
         self.split = 0        # … of which a box split so many in two (gdc.fitting.krylov)
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
@@ -161,7 +164,7 @@ class Curvature:
         """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
         parameters it leaves free. `claim` (relative): the Krylov estimate may stop once it
         knows on which side of it the gap is."""
-        free = self.free(params)
+        free, self.curvatures = self.free(params), None
         if self.how == "Gauss–Newton decrement":
             return self._projected(params, free)
         if self.how == KRYLOV:
@@ -186,6 +189,7 @@ class Curvature:
             self.passes += 2 * len(params) + 1
             return loss, gap
         loss, grad, matrix = self._matrix(params)
+        self.curvatures = (grad, np.diag(matrix).copy())
         if free is not None:
             grad, matrix = grad[free], matrix[np.ix_(free, free)]
         return loss, estimated_gap(grad, matrix, radius, self.exact)
@@ -273,9 +277,9 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not result.converged or result.reason == Stop.SUBGRADIENT:
         return {}
     if problem.kernels.jtj_jtr is not None:
-        saturated = _saturated(curvature, params, loss)
+        saturated = plateau.saturated(curvature, params, loss)
         if saturated:
-            return _plateau(saturated)
+            return plateau.verdict(saturated, plateau.SATURATES)
     if not options.certify:   # the caller's choice: the stop rule alone, and the message says so
         return _uncertified(result, "certify=False (--no-certify) skipped the curvature estimate")
     return _certify(curvature, options, result, params, start)
@@ -349,27 +353,6 @@ def _squares(problem: Problem) -> str:
     return shown + (" + …" if len(names) > 4 else "")
 
 
-def _saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[str]:
-    """The parameters the model ignores here: ‖∂r/∂θⱼ‖·max(|θⱼ|, 1) ≤ SATURATED·‖r‖."""
-    rss = loss / curvature.factor
-    columns = curvature.column_norms(params)
-    if not rss > 0.0 or not np.all(np.isfinite(columns)):
-        return []
-    effect = columns * np.maximum(np.abs(params), 1.0)
-    names = curvature.kernels.param_names
-    fixed = curvature.box.fixed if curvature.box is not None else np.zeros(len(params), dtype=bool)
-    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss) and not fixed[j]]
-
-
-def _plateau(names: list[str]) -> dict:
-    listed = ", ".join(names)
-    return _verdict(Stop.PLATEAU,
-                    f"not converged: plateau — the model no longer depends on {listed} here (it "
-                    f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
-                    f"is better; the loss may be lower elsewhere",
-                    f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
-
-
 def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
              start: np.ndarray) -> dict:
     if curvature.how is None:   # the stop rule alone: say so, lest "converged" read as certified
@@ -384,6 +367,9 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
                                     f"differences (at most {MAX_STATISTICS})")
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
+    flat = plateau.flat(curvature, params, loss)
+    if flat:
+        return plateau.verdict(flat, plateau.FLAT)
     scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:

@@ -39,3 +39,43 @@ def test_lm_reaches_the_minimum_of_the_badly_scaled_columns_and_certifies_it():
     result = gdc.fit(SCALED, scaled_data(), method="lm", init={"a": 1, "b": 1})
     assert result.converged and result.certified
     assert result.loss == pytest.approx(scaled_optimum(), rel=1e-9)
+
+
+# --- a plateau of a loss that is not a sum of squares ---------------------------------------------
+
+POISSON = "model y = bg + amp*exp(-(x - mu)^2/2)\nloss mean(y - Y*log(y))"
+
+
+def counts() -> dict:
+    x = np.linspace(-5.0, 5.0, 60)
+    return {"x": x, "Y": np.random.default_rng(1).poisson(0.5 + 20.0 * np.exp(-(x - 1.0) ** 2 / 2)).astype(float)}
+
+
+def poisson_loss(params, data) -> float:
+    bg, amp, mu = params
+    y = bg + amp * np.exp(-(data["x"] - mu) ** 2 / 2)
+    return float(np.mean(y - data["Y"] * np.log(y)))
+
+
+@pytest.mark.parametrize("method", ["newton", "lbfgs", "gd"])
+def test_a_poisson_peak_far_from_the_data_is_a_plateau_not_a_minimum(method):
+    # at mu = 60 every exp(-(x - mu)²/2) underflows: the loss is flat in mu (and in amp); the
+    # Newton decrement over bg alone was tiny, so this was certified converged at loss −4.13,
+    # where the peak at mu ≈ 1 gives −7.92 (least squares, with its saturation check, said plateau)
+    result = gdc.fit(POISSON, counts(), method=method, init={"bg": 1, "amp": 10, "mu": 60})
+    assert result.loss > -4.2 and not result.converged and result.reason == "plateau", result.message
+    assert "the loss no longer depends on amp, mu here" in result.message
+    assert "start amp, mu elsewhere" in result.advice
+
+
+def test_the_poisson_peak_from_near_the_data_converges_to_the_optimum():
+    from scipy.optimize import minimize
+    data = counts()
+    result = gdc.fit(POISSON, data, init={"bg": 1, "amp": 10, "mu": 0})
+    assert result.converged and result.certified, result.message
+    found = [result.params[name] for name in ("bg", "amp", "mu")]
+    oracle = minimize(poisson_loss, found, args=(data,), method="Nelder-Mead",
+                      options=dict(xatol=1e-10, fatol=1e-14, maxiter=20_000))
+    assert result.loss <= oracle.fun + 1e-12
+    np.testing.assert_allclose(found, oracle.x, rtol=1e-5)
+
