@@ -79,3 +79,16 @@ def test_the_poisson_peak_from_near_the_data_converges_to_the_optimum():
     assert result.loss <= oracle.fun + 1e-12
     np.testing.assert_allclose(found, oracle.x, rtol=1e-5)
 
+
+# --- a tolerance as large as the loss ---------------------------------------------------------------
+
+def test_a_tol_of_1_is_refused_since_any_answer_would_pass_it():
+    # the claim is max(--tol, 1e-8)·loss, and f − f* ≤ f for a loss ≥ 0: with tol = 1 lbfgs stopped
+    # after one step at loss 224.7 (the minimum 4.7e-5) and was certified converged
+    from gdc.errors import GdcError
+    x = np.linspace(0.0, 1.0, 20)
+    with pytest.raises(GdcError, match="must be below 1") as caught:
+        gdc.fit("model y = m*x + b; loss mean((y - Y)^2)", {"x": x, "Y": 2 * x + 1}, method="lbfgs",
+                tol=1.0, init={"m": -50, "b": 30})
+    assert caught.value.where == "--tol"
+
