@@ -315,24 +315,35 @@ def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float, l
         return None
     direction = travel / distance
     reach = max(norm(params), distance)
-    k, previous, falls = problem.kernels, loss, []
+    k, previous, falls, settled, last = problem.kernels, loss, [], False, params
     for doubling in range(RAY_DOUBLINGS):
         probe = params + (2.0 ** doubling) * reach * direction
         point = probe if problem.box is None else problem.box.project(probe)
         value = k.loss(point, *problem.data) if loss_at is None else loss_at(point)
         if value == -math.inf:
             break
-        if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
+        slack = 1e-14 * max(abs(previous), 1e-300)
+        if settled or (falls and previous - slack <= value <= previous + slack):
+            # it fell, then stopped where rounding (exp(-k·t) underflowing to 0) leaves it: at
+            # infinity if it never rises again, out to the last probe (the probes still moving)
+            settled = math.isfinite(value) and value <= previous + slack and not np.array_equal(point, last)
+            if not settled:
+                break
+        elif not math.isfinite(value) or not value < previous - slack:
             value = None
             break
-        falls.append(previous - value)
-        previous = value
+        else:
+            falls.append(previous - value)
+            previous = value
+        last = point
+    if settled:
+        falls.append(0.0)   # an asymptote reached: the fall went to nothing
     if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
         way = _direction_text(problem, direction)
         return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
                 "it has no minimum",
                 "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
-    if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
+    if settled or (len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]):
         way = _direction_text(problem, direction)
         return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
                 f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "

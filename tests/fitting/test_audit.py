@@ -92,3 +92,15 @@ def test_a_tol_of_1_is_refused_since_any_answer_would_pass_it():
                 tol=1.0, init={"m": -50, "b": 30})
     assert caught.value.where == "--tol"
 
+
+# --- a minimum at infinity that the loss reaches in floating point --------------------------------
+
+def test_a_decay_whose_loss_underflows_to_zero_along_the_ray_is_at_infinity():
+    # Y = 1 at t = 0 and 0 elsewhere: exp(-k·t) fits better as k grows, without end. Newton went
+    # on to k = 862, loss 2e-162; the probe at twice that gave 0, a fall the ray test needed three
+    # of, so it was called converged (lm, stopped at k = 154, was at infinity)
+    t = np.linspace(0.0, 3.0, 15)
+    result = gdc.fit("model y = exp(-k*t); loss mean((y - Y)^2)", {"t": t, "Y": (t == 0).astype(float)},
+                     method="newton", init={"k": 1})
+    assert result.params["k"] > 100 and not result.converged and result.reason == "at_infinity", result.message
+    assert "k ↑" in result.message
