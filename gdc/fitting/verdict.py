@@ -43,6 +43,9 @@ from .reasons import Stop
 # The gap a converged fit may leave, relative to the loss scale, by the kind of method.
 CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5, "lbfgs": 1e-8}
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
+# … for claims up to this one: an exact fit's rounding leaves a gap of at most about
+# SCALE_FLOOR·FLOOR_CLAIM·c·Σyᵢ², which a looser claim does not make larger (its floor shrinks)
+FLOOR_CLAIM = CLAIM["second_order"]
 RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
 # the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
@@ -101,9 +104,11 @@ class Curvature:
             return f"{self.how}, {self.passes} gradient passes"
         return str(self.how)
 
-    def scale(self, params: np.ndarray, loss: float) -> float:
+    def scale(self, params: np.ndarray, loss: float, claim: float = FLOOR_CLAIM) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
-        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero."""
+        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero — a floor
+        that a claim looser than FLOOR_CLAIM lowers, as the rounding it stands for is no larger
+        (with 1e-12·c·Σyᵢ² sgd's 1e-5 was certified 7e-4 above a minimum, the loss 1e-12 of Σyᵢ²)."""
         floor = 0.0
         if self.least_squares:
             k = self.kernels
@@ -113,7 +118,8 @@ class Curvature:
             else:
                 y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
                 total = float(np.sum(np.square(y)))
-            floor = SCALE_FLOOR * self.factor * total
+            looser = FLOOR_CLAIM / claim if claim > FLOOR_CLAIM else 1.0
+            floor = SCALE_FLOOR * looser * self.factor * total
         return max(abs(loss), floor if math.isfinite(floor) else 0.0, 1e-300)
 
     def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -169,7 +175,7 @@ class Curvature:
             return self._projected(params, free)
         if self.how == KRYLOV:
             loss, grad = self.loss_grad(params)
-            target = None if claim is None else claim * self.scale(params, loss)
+            target = None if claim is None else claim * self.scale(params, loss, claim)
             # undecided, it costs its products and then the differences (to MAX_STATISTICS parameters)
             budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
             step = 1e-7 * max(norm(params), 1.0)   # h ≈ √ε·max(‖θ‖, 1)
@@ -381,7 +387,7 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
     flat = plateau.flat(curvature, params, loss)
     if flat:
         return plateau.verdict(flat, plateau.FLAT)
-    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
+    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss, claim)   # predict only if needed
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "

@@ -104,3 +104,19 @@ def test_a_decay_whose_loss_underflows_to_zero_along_the_ray_is_at_infinity():
                      method="newton", init={"k": 1})
     assert result.params["k"] > 100 and not result.converged and result.reason == "at_infinity", result.message
     assert "k ↑" in result.message
+
+
+# --- a small loss beside a large signal -----------------------------------------------------------
+
+def test_sgd_near_a_signal_of_1e6_is_certified_within_its_own_claim():
+    # noise 0.1 on a line of size 1e6: the loss (0.0096) is below 1e-12·mean(y²) = 1.6, the floor
+    # meant for exact fits, so sgd's claim of 1e-5 stood for 1.6e-5 in loss: certified 7e-4 above
+    # the minimum, relative to the loss (the floor now shrinks as a claim loosens)
+    x = np.linspace(0.0, 1.0, 50)
+    data = {"x": x, "Y": 1e6 * (1.0 + 0.5 * x) + 0.1 * np.random.default_rng(2).standard_normal(50)}
+    centred = np.column_stack([x - x.mean(), np.ones_like(x)])
+    coef, *_ = np.linalg.lstsq(centred, data["Y"] - 1e6, rcond=None)
+    optimum = float(np.mean((centred @ coef - (data["Y"] - 1e6)) ** 2))
+    result = gdc.fit("model y = m*x + b; loss mean((y - Y)^2)", data, method="sgd", init={"m": 5e5, "b": 1e6})
+    assert result.converged and result.gap <= 1e-5 * result.loss, result.message
+    assert result.loss - optimum <= 2e-5 * optimum
