@@ -15,7 +15,7 @@ if TYPE_CHECKING:   # verdict.py calls in here
 
 SATURATED = 1e-8   # a column of J this small beside the residuals: the model ignores the parameter
 SATURATES = "the model no longer depends on {} here (it saturates, the Jacobian's column vanished)"
-FLAT = "the loss no longer depends on {} here (its slope and curvature in it vanished)"
+FLAT = "the loss no longer depends on {} here (its slope and curvature there vanished)"
 
 
 def saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[str]:

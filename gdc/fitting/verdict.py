@@ -6,11 +6,13 @@ parameters a fit returns:
 
 1. the loss and the full-batch gradient must be finite;
 2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
-   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes);
+   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes:
+   gdc.fitting.ray);
 3. least squares: a parameter whose column of J vanished while the residuals are not small
    sits on a plateau (the model saturates in it), far from any minimum it could tell; any other
    loss, where 4. has the Hessian's diagonal: a parameter in which the loss has neither slope
-   nor curvature beside its size (a Poisson peak whose centre is far from the data);
+   nor curvature beside its size (a Poisson peak whose centre is far from the data:
+   gdc.fitting.plateau);
 4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
    2c·JᵀJ, or finite differences of the gradient; past KRYLOV_ABOVE parameters, where those
@@ -38,6 +40,7 @@ from .krylov import krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
+from .ray import along_the_fit, norm
 from .reasons import Stop
 
 # The gap a converged fit may leave, relative to the loss scale, by the kind of method.
@@ -46,7 +49,6 @@ SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times t
 # … for claims up to this one: an exact fit's rounding leaves a gap of at most about
 # SCALE_FLOOR·FLOOR_CLAIM·c·Σyᵢ², which a looser claim does not make larger (its floor shrinks)
 FLOOR_CLAIM = CLAIM["second_order"]
-RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
 # the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
 # and half of p; undecided there, the differences decide after all, up to MAX_STATISTICS
@@ -237,18 +239,29 @@ class Curvature:
 def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:
     """f − f* as a quadratic model predicts it: ½gᵀH⁻¹g over the curved directions, |gᵀv|·radius
     along flat ones; inf where the curvature is negative (a saddle or a maximum, no minimum);
-    NaN where the curvature is not finite (it overflows)."""
+    NaN where the curvature is not finite (it overflows).
+
+    H is taken as DHD, D = |diag H|^-½, which changes neither ½gᵀH⁻¹g nor the signs of the
+    eigenvalues: unscaled, a parameter whose curvature was 1e-20 of another's (y = a·x·1e-10 +
+    b·z·1e10) fell below the cut-off, and its share counted as a slope over `radius` only."""
     if not (np.all(np.isfinite(matrix)) and np.all(np.isfinite(grad))):
         return math.nan
-    values, vectors = np.linalg.eigh(matrix)
+    sizes = np.sqrt(np.abs(np.diag(matrix)))
+    d = np.where(sizes > 0.0, 1.0 / np.where(sizes > 0.0, sizes, 1.0), 1.0)
+    scaled = matrix * np.outer(d, d)
+    if not (np.all(np.isfinite(scaled)) and np.all(np.isfinite(d * grad))):
+        d, scaled = np.ones(len(grad)), matrix
+    values, vectors = np.linalg.eigh(scaled)
     top = float(np.max(np.abs(values))) if len(values) else 0.0
     if top == 0.0:
         return norm(grad) * radius
     if values[0] < -(1e-6 if exact else 1e-4) * top:
         return math.inf
-    along = vectors.T @ grad
+    along = vectors.T @ (d * grad)
     curved = values > (1e-12 if exact else 1e-7) * top
-    return float(0.5 * np.sum(along[curved] ** 2 / values[curved]) + np.sum(np.abs(along[~curved])) * radius)
+    lengths = np.linalg.norm(d[:, None] * vectors[:, ~curved], axis=0)   # flat directions, in θ
+    return float(0.5 * np.sum(along[curved] ** 2 / values[curved])
+                 + np.sum(np.abs(along[~curved]) / lengths) * radius)
 
 
 def claim_for(options: Options) -> float:
@@ -277,7 +290,7 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
         what = "the loss is" if not math.isfinite(loss) else "the gradient is"
         return _not_finite(loss, grad_norm, what)
-    found = _ray(problem, params, start, loss, curvature.loss_at)
+    found = along_the_fit(problem, params, start, loss, curvature.loss_at)
     if found is not None:
         return _verdict(*found)
     if not result.converged or result.reason == Stop.SUBGRADIENT:
@@ -291,15 +304,6 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     return _certify(curvature, options, result, params, start)
 
 
-def norm(vector: np.ndarray) -> float:
-    """The 2-norm, without overflow where the entries are finite but their squares are not."""
-    top = float(np.max(np.abs(vector))) if len(vector) else 0.0
-    if top == 0.0 or not math.isfinite(top):
-        return top
-    scaled = vector / top
-    return top * math.sqrt(float(scaled @ scaled))
-
-
 def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
     return _verdict(Stop.NOT_FINITE,
                     f"not converged: {what} not finite at the parameters found (loss {loss:.4g}, "
@@ -310,64 +314,6 @@ def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
 def _verdict(reason: Stop, message: str, advice: str) -> dict:
     """The fields of a result that is not converged, for the reason a check found."""
     return dict(reason=reason, converged=False, message=message, advice=advice)
-
-
-def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float, loss_at=None):
-    """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
-    norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
-    travel = params - start
-    distance = norm(travel)
-    if not distance > 0.0 or not math.isfinite(distance):
-        return None
-    direction = travel / distance
-    reach = max(norm(params), distance)
-    k, previous, falls, settled, last = problem.kernels, loss, [], False, params
-    for doubling in range(RAY_DOUBLINGS):
-        probe = params + (2.0 ** doubling) * reach * direction
-        point = probe if problem.box is None else problem.box.project(probe)
-        value = k.loss(point, *problem.data) if loss_at is None else loss_at(point)
-        if value == -math.inf:
-            break
-        slack = 1e-14 * max(abs(previous), 1e-300)
-        if settled or (falls and previous - slack <= value <= previous + slack):
-            # it fell, then stopped where rounding (exp(-k·t) underflowing to 0) leaves it: at
-            # infinity if it never rises again, out to the last probe (the probes still moving)
-            settled = math.isfinite(value) and value <= previous + slack and not np.array_equal(point, last)
-            if not settled:
-                break
-        elif not math.isfinite(value) or not value < previous - slack:
-            value = None
-            break
-        else:
-            falls.append(previous - value)
-            previous = value
-        last = point
-    if settled:
-        falls.append(0.0)   # an asymptote reached: the fall went to nothing
-    if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
-        way = _direction_text(problem, direction)
-        return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
-                "it has no minimum",
-                "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
-    if settled or (len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]):
-        way = _direction_text(problem, direction)
-        return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
-                f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "
-                "that a line separates",
-                f"add a penalty that keeps the parameters finite, e.g. + 0.01*({_squares(problem)}) in the loss")
-    return None
-
-
-def _direction_text(problem: Problem, direction: np.ndarray) -> str:
-    names = problem.kernels.param_names
-    order = np.argsort(-np.abs(direction))[:3]
-    return ", ".join(f"{names[j]} {'↑' if direction[j] > 0 else '↓'}" for j in order if abs(direction[j]) > 0.1)
-
-
-def _squares(problem: Problem) -> str:
-    names = problem.kernels.param_names
-    shown = " + ".join(f"{name}^2" for name in names[:4])
-    return shown + (" + …" if len(names) > 4 else "")
 
 
 def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,

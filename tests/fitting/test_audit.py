@@ -120,3 +120,30 @@ def test_sgd_near_a_signal_of_1e6_is_certified_within_its_own_claim():
     result = gdc.fit("model y = m*x + b; loss mean((y - Y)^2)", data, method="sgd", init={"m": 5e5, "b": 1e6})
     assert result.converged and result.gap <= 1e-5 * result.loss, result.message
     assert result.loss - optimum <= 2e-5 * optimum
+
+
+# --- a Newton decrement over curvatures of very different sizes -----------------------------------
+
+LOGCOSH = "model y = a*x*1e-10 + b*z*1e10; loss mean(log(cosh(y - Y)))"
+
+
+def logcosh_optimum() -> float:
+    from scipy.optimize import minimize
+    data = scaled_data()   # in the scaled parameters a·1e-10 and b·1e10, where BFGS is at home
+    loss = lambda p: np.mean(np.log(np.cosh(p[0] * data["x"] + p[1] * data["z"] - data["Y"])))  # noqa: E731
+    return float(minimize(loss, [1.0, 0.0], method="BFGS", options=dict(gtol=1e-14)).fun)
+
+
+def test_gd_stopped_by_a_parameter_of_curvature_1e20_smaller_is_not_certified():
+    # ∂J/∂a ≈ 1e-10 stops gd at once; a's curvature, 1e-20 of b's, fell below the eigenvalue
+    # cut-off and its share of the gap counted as a slope over the parameters' norm (4e-11): gd was
+    # certified converged at loss 0.438, where the minimum is 2.1e-7
+    result = gdc.fit(LOGCOSH, scaled_data(), method="gd", init={"a": 1, "b": 0})
+    assert result.loss > 0.4 and not result.converged and result.reason == "stalled", result.message
+
+
+def test_newton_at_the_minimum_of_those_curvatures_is_certified():
+    # … and newton, at the minimum, was refused (stalled) by the same cut-off
+    result = gdc.fit(LOGCOSH, scaled_data(), method="newton", init={"a": 1, "b": 0})
+    assert result.converged and result.certified, result.message
+    assert result.loss == pytest.approx(logcosh_optimum(), rel=1e-6)
