@@ -178,7 +178,7 @@ def _common(p) -> None:
                         "and --batch-size)")
     s.add_argument("--tol", type=float,
                    help="first-order methods: stop when the loss changes by less than this, "
-                        f"relatively, {PATIENCE} epochs in a row (default {TOL:g}). lm and newton stop "
+                        f"relatively (below 1), {PATIENCE} epochs in a row (default {TOL:g}). lm and newton stop "
                         f"at full precision: a relative step of {XTOL:g} or a relative loss change of "
                         f"{FTOL:g}; with auto, giving --tol or --gtol chooses gd. Either way the fit "
                         "is called converged only when the curvature puts its loss near a minimum")

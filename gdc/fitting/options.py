@@ -202,6 +202,11 @@ class Options:
                             ("--power-t", self.schedule.power_t)):
             if not (math.isfinite(value) and value >= 0):
                 raise GdcError(f"must be a number ≥ 0, not {value!r}", where=name)
+        if self.tol >= 1:   # a converged fit's gap may be tol·|loss|: for a loss ≥ 0, any answer's
+            raise GdcError(f"must be below 1, not {self.tol!r}: it is relative to the loss, and a "
+                           "change (or a gap to the minimum) as large as the loss itself holds for any "
+                           "answer, so a fit stopped on it would be called converged wherever it is",
+                           where="--tol", hint="e.g. --tol 1e-6")
         for name, value in (("--momentum", self.momentum), ("--beta1", self.beta1),
                             ("--beta2", self.beta2), ("--step-factor", self.schedule.step_factor)):
             if not 0 <= value < 1 and not (name == "--step-factor" and value == 1):

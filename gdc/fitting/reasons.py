@@ -22,7 +22,7 @@ class Stop(StrEnum):
     STALLED = "stalled"          # the steps stopped lowering the loss, but no test holds
     NOISY = "noisy"              # stochastic: the loss did not settle near a minimum
     SADDLE = "saddle"            # some partials are exactly zero at the start and stay zero
-    PLATEAU = "plateau"          # least squares: the model saturated; a column of J vanished
+    PLATEAU = "plateau"          # the model saturated (a column of J vanished), or the loss is flat in a parameter
     AT_INFINITY = "at_infinity"  # the loss keeps falling as the parameters grow: no finite minimum
     UNBOUNDED = "unbounded"      # the loss goes to −∞
     NOT_FINITE = "not_finite"    # the loss or the gradient at the parameters found is inf or NaN

@@ -210,7 +210,7 @@ class Settling:
                 grad = self.curvature.box.projected_gradient(self.best, grad)
             return float(np.linalg.norm(grad)) <= self.gtol
         self.gap = gap
-        return gap <= claim * abs(loss) or gap <= claim * self.curvature.scale(self.best, loss)
+        return gap <= claim * abs(loss) or gap <= claim * self.curvature.scale(self.best, loss, claim)
 
 
 class _Loop:

@@ -6,9 +6,13 @@ parameters a fit returns:
 
 1. the loss and the full-batch gradient must be finite;
 2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
-   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes);
+   is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes:
+   gdc.fitting.ray);
 3. least squares: a parameter whose column of J vanished while the residuals are not small
-   sits on a plateau (the model saturates in it), far from any minimum it could tell;
+   sits on a plateau (the model saturates in it), far from any minimum it could tell; any other
+   loss, where 4. has the Hessian's diagonal: a parameter in which the loss has neither slope
+   nor curvature beside its size (a Poisson peak whose centre is far from the data:
+   gdc.fitting.plateau);
 4. a converged claim needs a certificate: the gap f − f* estimated from the curvature, the
    Newton decrement ½gᵀH⁻¹g (exact for a quadratic; H from the Hessian kernel, Gauss–Newton's
    2c·JᵀJ, or finite differences of the gradient; past KRYLOV_ABOVE parameters, where those
@@ -30,18 +34,21 @@ import math
 
 import numpy as np
 
+from . import plateau
 from .differences import central_hessian, forward_products
 from .krylov import krylov_gap
 from .optimizers import PARALLEL_MIN_VALUES, fused_kernel
 from .options import MAX_STATISTICS, Options
 from .problem import FitResult, Problem
+from .ray import along_the_fit, norm
 from .reasons import Stop
 
 # The gap a converged fit may leave, relative to the loss scale, by the kind of method.
 CLAIM = {"second_order": 1e-10, "bundle": 1e-12, "first_order": 1e-8, "stochastic": 1e-5, "lbfgs": 1e-8}
 SCALE_FLOOR = 1e-12     # least squares: the loss scale is at least this times the model's c·Σyᵢ²
-RAY_DOUBLINGS = 10      # probes at 1, 2, 4, … 512 times the parameters' norm along the fit's direction
-SATURATED = 1e-8        # a column of J this small beside the residuals: the model ignores the parameter
+# … for claims up to this one: an exact fit's rounding leaves a gap of at most about
+# SCALE_FLOOR·FLOOR_CLAIM·c·Σyᵢ², which a looser claim does not make larger (its floor shrinks)
+FLOOR_CLAIM = CLAIM["second_order"]
 # Past this many free parameters the Hessian by differences (2p + 1 gradient passes) gives way to
 # the Krylov estimate (gdc.fitting.krylov: usually a handful of passes, at most KRYLOV_BUDGET
 # and half of p; undecided there, the differences decide after all, up to MAX_STATISTICS
@@ -87,6 +94,7 @@ class Curvature:
         self._fused = None    # (params, loss, gradient): so do their gradients
         self._jtj = None      # (params, Σr², JᵀJ, Jᵀr): and their Gauss–Newton passes
         self.products = None  # Hessian-vector products the last Krylov estimate took
+        self.curvatures = None  # (gradient, the Hessian's diagonal) where the last gap had H whole
         self.split = 0        # … of which a box split so many in two (gdc.fitting.krylov)
         self.kernel = fused_kernel(kernels, data) if data else kernels.loss_grad
 
@@ -98,9 +106,11 @@ class Curvature:
             return f"{self.how}, {self.passes} gradient passes"
         return str(self.how)
 
-    def scale(self, params: np.ndarray, loss: float) -> float:
+    def scale(self, params: np.ndarray, loss: float, claim: float = FLOOR_CLAIM) -> float:
         """What "relative" means for a gap: |loss|; for least squares at least SCALE_FLOOR times
-        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero."""
+        the size of the model's predictions, c·Σyᵢ², since an exact fit's loss is zero — a floor
+        that a claim looser than FLOOR_CLAIM lowers, as the rounding it stands for is no larger
+        (with 1e-12·c·Σyᵢ² sgd's 1e-5 was certified 7e-4 above a minimum, the loss 1e-12 of Σyᵢ²)."""
         floor = 0.0
         if self.least_squares:
             k = self.kernels
@@ -110,7 +120,8 @@ class Curvature:
             else:
                 y = k.predict(params, *(self.data[k.data_names.index(name)] for name in k.input_names))
                 total = float(np.sum(np.square(y)))
-            floor = SCALE_FLOOR * self.factor * total
+            looser = FLOOR_CLAIM / claim if claim > FLOOR_CLAIM else 1.0
+            floor = SCALE_FLOOR * looser * self.factor * total
         return max(abs(loss), floor if math.isfinite(floor) else 0.0, 1e-300)
 
     def loss_grad(self, params: np.ndarray) -> tuple[float, np.ndarray]:
@@ -161,12 +172,12 @@ class Curvature:
         """(the loss, its estimated gap to a minimum): see estimated_gap; in a box, over the
         parameters it leaves free. `claim` (relative): the Krylov estimate may stop once it
         knows on which side of it the gap is."""
-        free = self.free(params)
+        free, self.curvatures = self.free(params), None
         if self.how == "Gauss–Newton decrement":
             return self._projected(params, free)
         if self.how == KRYLOV:
             loss, grad = self.loss_grad(params)
-            target = None if claim is None else claim * self.scale(params, loss)
+            target = None if claim is None else claim * self.scale(params, loss, claim)
             # undecided, it costs its products and then the differences (to MAX_STATISTICS parameters)
             budget = min(KRYLOV_BUDGET, max(8, len(params) // 2))
             step = 1e-7 * max(norm(params), 1.0)   # h ≈ √ε·max(‖θ‖, 1)
@@ -186,6 +197,7 @@ class Curvature:
             self.passes += 2 * len(params) + 1
             return loss, gap
         loss, grad, matrix = self._matrix(params)
+        self.curvatures = (grad, np.diag(matrix).copy())
         if free is not None:
             grad, matrix = grad[free], matrix[np.ix_(free, free)]
         return loss, estimated_gap(grad, matrix, radius, self.exact)
@@ -203,6 +215,11 @@ class Curvature:
         loss = self.factor * float(residuals @ residuals)
         if not (np.all(np.isfinite(jacobian)) and np.all(np.isfinite(residuals))):
             return loss, math.nan
+        # P_J r does not change when J's columns are rescaled, but the SVD's cut-off does: scaled
+        # to unit norm, a parameter whose column is 1e-16 of another's stays in the range of J
+        # (unscaled, its direction fell below the cut-off and its share of r went uncounted)
+        sizes = np.linalg.norm(jacobian, axis=0)
+        jacobian = jacobian[:, sizes > 0.0] / sizes[sizes > 0.0]
         left, singular, _ = np.linalg.svd(jacobian, full_matrices=False)
         kept = singular > 1e-14 * (singular[0] if len(singular) else 0.0)
         along = left[:, kept].T @ residuals
@@ -222,18 +239,29 @@ class Curvature:
 def estimated_gap(grad: np.ndarray, matrix: np.ndarray, radius: float, exact: bool = True) -> float:
     """f − f* as a quadratic model predicts it: ½gᵀH⁻¹g over the curved directions, |gᵀv|·radius
     along flat ones; inf where the curvature is negative (a saddle or a maximum, no minimum);
-    NaN where the curvature is not finite (it overflows)."""
+    NaN where the curvature is not finite (it overflows).
+
+    H is taken as DHD, D = |diag H|^-½, which changes neither ½gᵀH⁻¹g nor the signs of the
+    eigenvalues: unscaled, a parameter whose curvature was 1e-20 of another's (y = a·x·1e-10 +
+    b·z·1e10) fell below the cut-off, and its share counted as a slope over `radius` only."""
     if not (np.all(np.isfinite(matrix)) and np.all(np.isfinite(grad))):
         return math.nan
-    values, vectors = np.linalg.eigh(matrix)
+    sizes = np.sqrt(np.abs(np.diag(matrix)))
+    d = np.where(sizes > 0.0, 1.0 / np.where(sizes > 0.0, sizes, 1.0), 1.0)
+    scaled = matrix * np.outer(d, d)
+    if not (np.all(np.isfinite(scaled)) and np.all(np.isfinite(d * grad))):
+        d, scaled = np.ones(len(grad)), matrix
+    values, vectors = np.linalg.eigh(scaled)
     top = float(np.max(np.abs(values))) if len(values) else 0.0
     if top == 0.0:
         return norm(grad) * radius
     if values[0] < -(1e-6 if exact else 1e-4) * top:
         return math.inf
-    along = vectors.T @ grad
+    along = vectors.T @ (d * grad)
     curved = values > (1e-12 if exact else 1e-7) * top
-    return float(0.5 * np.sum(along[curved] ** 2 / values[curved]) + np.sum(np.abs(along[~curved])) * radius)
+    lengths = np.linalg.norm(d[:, None] * vectors[:, ~curved], axis=0)   # flat directions, in θ
+    return float(0.5 * np.sum(along[curved] ** 2 / values[curved])
+                 + np.sum(np.abs(along[~curved]) / lengths) * radius)
 
 
 def claim_for(options: Options) -> float:
@@ -262,27 +290,18 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
         what = "the loss is" if not math.isfinite(loss) else "the gradient is"
         return _not_finite(loss, grad_norm, what)
-    found = _ray(problem, params, start, loss, curvature.loss_at)
+    found = along_the_fit(problem, params, start, loss, curvature.loss_at)
     if found is not None:
         return _verdict(*found)
     if not result.converged or result.reason == Stop.SUBGRADIENT:
         return {}
     if problem.kernels.jtj_jtr is not None:
-        saturated = _saturated(curvature, params, loss)
+        saturated = plateau.saturated(curvature, params, loss)
         if saturated:
-            return _plateau(saturated)
+            return plateau.verdict(saturated, plateau.SATURATES)
     if not options.certify:   # the caller's choice: the stop rule alone, and the message says so
         return _uncertified(result, "certify=False (--no-certify) skipped the curvature estimate")
     return _certify(curvature, options, result, params, start)
-
-
-def norm(vector: np.ndarray) -> float:
-    """The 2-norm, without overflow where the entries are finite but their squares are not."""
-    top = float(np.max(np.abs(vector))) if len(vector) else 0.0
-    if top == 0.0 or not math.isfinite(top):
-        return top
-    scaled = vector / top
-    return top * math.sqrt(float(scaled @ scaled))
 
 
 def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
@@ -295,74 +314,6 @@ def _not_finite(loss: float, grad_norm: float, what: str) -> dict:
 def _verdict(reason: Stop, message: str, advice: str) -> dict:
     """The fields of a result that is not converged, for the reason a check found."""
     return dict(reason=reason, converged=False, message=message, advice=advice)
-
-
-def _ray(problem: Problem, params: np.ndarray, start: np.ndarray, loss: float, loss_at=None):
-    """Probe the loss at params + 2ᵏ·R·u (u the direction the fit travelled, R the parameters'
-    norm): (reason, message, advice) when it keeps falling (unbounded, or at infinity)."""
-    travel = params - start
-    distance = norm(travel)
-    if not distance > 0.0 or not math.isfinite(distance):
-        return None
-    direction = travel / distance
-    reach = max(norm(params), distance)
-    k, previous, falls = problem.kernels, loss, []
-    for doubling in range(RAY_DOUBLINGS):
-        probe = params + (2.0 ** doubling) * reach * direction
-        point = probe if problem.box is None else problem.box.project(probe)
-        value = k.loss(point, *problem.data) if loss_at is None else loss_at(point)
-        if value == -math.inf:
-            break
-        if not math.isfinite(value) or not value < previous - 1e-14 * max(abs(previous), 1e-300):
-            value = None
-            break
-        falls.append(previous - value)
-        previous = value
-    if value == -math.inf or (len(falls) == RAY_DOUBLINGS and falls[-1] >= 0.9 * falls[-2]):
-        way = _direction_text(problem, direction)
-        return (Stop.UNBOUNDED, f"unbounded: the loss goes to −∞ along the direction the fit took ({way}): "
-                "it has no minimum",
-                "check the loss's sign (a loss to minimize, e.g. mean((y - Y)^2), not its negative)")
-    if len(falls) >= 3 and falls[-1] < 0.5 * falls[-2]:
-        way = _direction_text(problem, direction)
-        return (Stop.AT_INFINITY, f"not converged: the minimum is at infinity — the loss keeps falling "
-                f"(towards {previous:.3g}) as the parameters grow without bound ({way}), e.g. classes "
-                "that a line separates",
-                f"add a penalty that keeps the parameters finite, e.g. + 0.01*({_squares(problem)}) in the loss")
-    return None
-
-
-def _direction_text(problem: Problem, direction: np.ndarray) -> str:
-    names = problem.kernels.param_names
-    order = np.argsort(-np.abs(direction))[:3]
-    return ", ".join(f"{names[j]} {'↑' if direction[j] > 0 else '↓'}" for j in order if abs(direction[j]) > 0.1)
-
-
-def _squares(problem: Problem) -> str:
-    names = problem.kernels.param_names
-    shown = " + ".join(f"{name}^2" for name in names[:4])
-    return shown + (" + …" if len(names) > 4 else "")
-
-
-def _saturated(curvature: Curvature, params: np.ndarray, loss: float) -> list[str]:
-    """The parameters the model ignores here: ‖∂r/∂θⱼ‖·max(|θⱼ|, 1) ≤ SATURATED·‖r‖."""
-    rss = loss / curvature.factor
-    columns = curvature.column_norms(params)
-    if not rss > 0.0 or not np.all(np.isfinite(columns)):
-        return []
-    effect = columns * np.maximum(np.abs(params), 1.0)
-    names = curvature.kernels.param_names
-    fixed = curvature.box.fixed if curvature.box is not None else np.zeros(len(params), dtype=bool)
-    return [names[j] for j in range(len(params)) if effect[j] <= SATURATED * math.sqrt(rss) and not fixed[j]]
-
-
-def _plateau(names: list[str]) -> dict:
-    listed = ", ".join(names)
-    return _verdict(Stop.PLATEAU,
-                    f"not converged: plateau — the model no longer depends on {listed} here (it "
-                    f"saturates, the Jacobian's column vanished), so the fit cannot tell which value "
-                    f"is better; the loss may be lower elsewhere",
-                    f"start {listed} elsewhere (--init), e.g. nearer the scale of the data")
 
 
 def _certify(curvature: Curvature, options: Options, result: FitResult, params: np.ndarray,
@@ -379,7 +330,10 @@ def _certify(curvature: Curvature, options: Options, result: FitResult, params: 
                                     f"differences (at most {MAX_STATISTICS})")
     if math.isnan(gap):
         return _not_finite(loss, math.nan, f"the {curvature.how} is")
-    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss)   # predict only if needed
+    flat = plateau.flat(curvature, params, loss)
+    if flat:
+        return plateau.verdict(flat, plateau.FLAT)
+    scale = abs(loss) if gap <= claim * abs(loss) else curvature.scale(params, loss, claim)   # predict only if needed
     relative = gap / scale if scale else (0.0 if gap == 0 else math.inf)   # an exact fit has loss 0
     if gap <= claim * scale:
         return dict(gap=gap, message=(f"{result.message}; the loss is within {gap:.2g} of a minimum "
