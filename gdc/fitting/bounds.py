@@ -99,14 +99,23 @@ def enter(box: Box, params: np.ndarray, drawn: np.ndarray, names: tuple[str, ...
     box.project(params)   # a start within OPEN_MARGIN of an open end moves that little inside
 
 
+def by_name(what: str, given, example: str) -> None:
+    """From Python, `init`, `bounds` and `fixed` are dicts keyed by parameter (or element) name."""
+    if given is not None and not isinstance(given, Mapping):
+        raise GdcError(f"{what} must be a dict by parameter name, not {type(given).__name__}",
+                       where=what, hint=f"e.g. {what}={example}")
+    for name in given or ():
+        if not isinstance(name, str):
+            raise GdcError(f"{what} must be a dict by parameter name; {name!r} is not a name",
+                           where=what, hint=f"e.g. {what}={example}")
+
+
 def make_box(kernels, layout: Layout, bounds: Mapping[str, object] | None,
              fixed: Mapping[str, float] | None) -> Box | None:
     """The box of a fit: the model's bounds narrowed by `bounds` (by parameter or element name),
     and `fixed` values; None when nothing bounds or fixes any element."""
-    for what, given in (("bounds", bounds), ("fixed", fixed)):
-        if given is not None and not isinstance(given, Mapping):
-            raise GdcError(f"{what} must be a dict by parameter name, not {type(given).__name__}",
-                           where=what, hint=f"e.g. {what}={{'k': {'(0, 10)' if what == 'bounds' else '0'}}}")
+    by_name("bounds", bounds, "{'k': (0, 10)}")
+    by_name("fixed", fixed, "{'k': 0}")
     size = layout.size
     intervals: list[Interval | None] = [None] * size
     for name, interval in kernels.bounds.items():

@@ -18,7 +18,7 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-from .bounds import Box, enter, make_box
+from .bounds import Box, by_name, enter, make_box
 from .device import refuse_per_sample
 from .method import choose_method
 from .optimizers import remembering
@@ -45,6 +45,7 @@ def initial_params(kernels: Kernels, init: Mapping[str, float] | None, layout: L
     """The model's flat initial vector (see gdc.layout: random draws from `seed` where the model
     gives no value), with `init` overriding some; a number fills a whole shaped parameter;
     unknown names are an error."""
+    by_name("init", init, "{'m': 1.0}")
     layout = layout if layout is not None else kernels.layout()
     params = layout.initial(seed)
     for name, value in (init or {}).items():

@@ -264,6 +264,7 @@ def test_init_overrides_and_is_checked():
     (dict(seed="a", method="sgd"), "--seed"), (dict(certify="no"), "--no-certify"),
     (dict(batch_size=2.5, method="minibatch"), "--batch-size"), (dict(gtol="1e-6"), "--gtol"),
     (dict(bounds=[("m", 0, 1)]), "bounds"), (dict(fixed=["b"]), "fixed"),
+    (dict(init=[1.0, 0.0]), "init"), (dict(init={0: 1.0}), "init"), (dict(seed=-1, method="sgd"), "--seed"),
 ])
 def test_bad_options_name_the_option(options, where):
     with pytest.raises(GdcError) as caught:
@@ -278,6 +279,10 @@ def test_bad_options_name_the_option(options, where):
     (dict(method="minibatch", batch_size=True), "batch_size must be a whole number, not True", None),
     (dict(bounds=[("m", 0, 1)]), "bounds must be a dict by parameter name, not list", "e.g. bounds={'k': (0, 10)}"),
     (dict(fixed=["b"]), "fixed must be a dict by parameter name, not list", "e.g. fixed={'k': 0}"),
+    # init was read with .items(): an AttributeError; a negative seed reached numpy's ValueError
+    (dict(init="m=1"), "init must be a dict by parameter name, not str", "e.g. init={'m': 1.0}"),
+    (dict(init={0: 1.0}), "init must be a dict by parameter name; 0 is not a name", "e.g. init={'m': 1.0}"),
+    (dict(seed=-1), "must be a whole number ≥ 0, not -1", None),
 ])
 def test_an_option_of_the_wrong_type_says_what_it_must_be(options, message, hint):
     """The words a Python caller sees: the keyword they wrote, what it must be, what it was."""
