@@ -341,3 +341,20 @@ def test_result_reads_well():
 def test_gdc_fit_is_the_function_even_after_importing_the_module():
     import gdc.api
     assert gdc.fit is gdc.api.fit
+
+
+@pytest.mark.parametrize("method", ["lm", "lbfgs", "gd"])
+@pytest.mark.parametrize("scale", [1e-200, 1e-310])
+def test_a_loss_that_underflows_is_not_converged(method, scale):
+    """Targets of 1e-200 square to 0: the loss was 0 at m = b = 0 whatever the data, and the fit
+    stopped there, 'converged' with a gap of 0 (the answer is m = 2.5e-200)."""
+    data = {"x": np.array([1.0, 2.0, 3.0]), "Y": np.array([1.0, 4.0, 6.0]) * scale}
+    fit = gdc.fit(LINEAR, data, method=method, init={"m": 0.0, "b": 0.0})
+    assert not fit.converged and fit.reason == "stalled"
+    assert "the loss underflows float64" in fit.message and "rescale the data" in fit.advice
+
+
+def test_an_exact_fit_with_a_loss_of_zero_stays_converged():
+    fit = gdc.fit(LINEAR, {"x": np.array([1.0, 2.0, 3.0]), "Y": np.array([3.0, 5.0, 7.0])}, method="lm",
+                  init={"m": 2.0, "b": 1.0})
+    assert fit.converged and fit.loss == 0.0
