@@ -108,6 +108,23 @@ def test_a_pipe_is_written_into(work, capsys):
     assert got and got[0].startswith("height,weight,") and stat.S_ISFIFO(fifo.lstat().st_mode)
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc names the pipe")
+def test_a_pipe_named_through_proc_is_written_into(work, capsys):
+    """--history /dev/stdout with stdout a pipe: the link resolves to 'pipe:[123]', and the
+    atomic write tried a temporary file in /proc/<pid>/fd ('cannot write to the folder')."""
+    read, write = os.pipe()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(os.fdopen(read).read()), daemon=True)
+    reader.start()
+    try:
+        status, _, err = gdc(capsys, *FIT, "--history", f"/proc/self/fd/{write}")
+    finally:
+        os.close(write)
+    reader.join(10)
+    assert status == 0, err
+    assert got and got[0].startswith("epoch,")
+
+
 def test_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
