@@ -283,22 +283,27 @@ def split_items(text: str) -> list[str]:
 
 def parse_bounds(texts: list[str]) -> dict[str, Interval]:
     """`--bound k=0:10 --bound 'b=(0, 1]'` or `--bound k=0:10,b=0:` → intervals by name."""
-    out: dict[str, Interval] = {}
-    for item in (item for text in texts for item in split_items(text)):
-        name, equals, value = (s.strip() for s in item.partition("="))
-        if not equals or not name:
-            raise GdcError(f"{item!r} is not of the form NAME=LOW:HIGH", where="--bound",
-                           hint="e.g. --bound k=0:10 (inf, -inf, or an empty end for no bound)")
-        out[name] = _checked(parse_interval(value, name), name)
-    return out
+    given = assignments(texts, "--bound", "NAME=LOW:HIGH",
+                        "e.g. --bound k=0:10 (inf, -inf, or an empty end for no bound)")
+    return {name: _checked(parse_interval(value, name), name) for name, value in given.items()}
 
 
 def parse_fixed(texts: list[str]) -> dict[str, float]:
     """`--fix b=0 --fix w=1` or `--fix b=0,w[2]=1` → values by name."""
-    out: dict[str, float] = {}
+    given = assignments(texts, "--fix", "NAME=VALUE", "e.g. --fix b=0")
+    return {name: _finite(value, name, "--fix") for name, value in given.items()}
+
+
+def assignments(texts: list[str], where: str, form: str, example: str) -> dict[str, str]:
+    """The NAME=VALUE items of a repeated option, each a comma list: the value text by name.
+    A name given twice is refused (argparse would keep the last without a word)."""
+    out: dict[str, str] = {}
     for item in (item for text in texts for item in split_items(text)):
         name, equals, value = (s.strip() for s in item.partition("="))
         if not equals or not name:
-            raise GdcError(f"{item!r} is not of the form NAME=VALUE", where="--fix", hint="e.g. --fix b=0")
-        out[name] = _finite(value, name, "--fix")
+            raise GdcError(f"{item!r} is not of the form {form}", where=where, hint=example)
+        if name in out:
+            raise GdcError(f"{name!r} is given twice ({out[name]!r} and {value!r})", where=where,
+                           hint="give each name once")
+        out[name] = value
     return out
