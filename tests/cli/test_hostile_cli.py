@@ -186,6 +186,11 @@ BROKEN_PARAMS = {
     "params as a list": {"params": [1, 2]},
     "a param that is NaN": {"params": {"m": "NaN", "b": 1}},
     "a ragged param": {"params": {"m": [[1.0], [1.0, 2.0]], "b": 1}},
+    # float() of these raised OverflowError, their check recursed past the stack: internal errors
+    "a param of 4000 digits": {"params": {"m": 10 ** 3999, "b": 1}},
+    "a param nested 900 deep": {"params": {"m": json.loads("[" * 900 + "1" + "]" * 900), "b": 1}},
+    "a param nested three deep": {"params": {"m": [[[1.0]]], "b": 1}},
+    "a param that is true": {"params": {"m": True, "b": 1}},
 }
 
 
@@ -197,3 +202,13 @@ def test_a_broken_parameters_file_is_a_user_error(work, capsys, name):
     Path("broken.json").write_text(json.dumps(doc))
     status, _, err = gdc(capsys, "predict", "m.gd", "broken.json", "d.csv")
     assert status == 1 and err.startswith("broken.json: error: its ")
+
+
+@pytest.mark.parametrize("text, why", [('{"params": {"m": 1' + "9" * 5000 + "}}", "a number with too many digits"),
+                                       ("[" * 100_000 + "]" * 100_000, "nested too deeply")],
+                         ids=["digits", "nesting"])
+def test_json_that_python_cannot_read_is_not_a_parameters_file(work, capsys, text, why):
+    """json.loads raised ValueError (past 4300 digits) and RecursionError: internal errors."""
+    Path("broken.json").write_text(text)
+    status, _, err = gdc(capsys, "predict", "m.gd", "broken.json", "d.csv")
+    assert status == 1 and err.startswith(f"broken.json: error: is not a parameters file (JSON {why})")
