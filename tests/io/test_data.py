@@ -200,6 +200,13 @@ def test_parquet(tmp_path):
     assert "not a valid Parquet file" in error_of(write(tmp_path / "b.parquet", "x\n1\n"))
 
 
+def test_a_parquet_column_name_used_twice_is_named_as_in_a_csv(tmp_path):
+    """It was 'not a valid Parquet file (Multiple matches for FieldRef.Name(Y) in x: double ...)'."""
+    table = pa.table([pa.array([1.0, 2.0])] * 3, names=["x", "Y", "Y"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    assert "error: column 3 is named 'Y', like column 2" in error_of(tmp_path / "d.parquet")
+
+
 def make_table() -> Table:
     columns = {name: np.arange(3.0) for name in ("weight", "Height", "age (y)")}
     return Table("data.csv", tuple(columns), columns, 3, 0)
