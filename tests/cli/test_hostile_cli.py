@@ -51,6 +51,7 @@ def test_usage_errors_exit_1_like_all_bad_input(work, capsys, args):
 
 @pytest.mark.parametrize("args, words", [
     (FIT + ("--seed", "-1"), "--seed: must be at least 0, not -1"),
+    (("report", "m.gd", "d.csv", "--seed", "-1"), "--seed: must be at least 0, not -1"),   # was numpy's ValueError
     (("check", "m.gd", "--rows", "-1"), "--rows: must be at least 1, not -1"),
     (("check", "m.gd", "--points", "0"), "--points: must be at least 1, not 0"),
     (("check", "m.gd", "--tol", "nan"), "--tol: must be a finite number > 0, not nan"),
