@@ -167,10 +167,10 @@ def _common(p) -> None:
     m.add_argument("--seed", type=count(0), default=0,
                    help="seed of the row shuffling and of random initial values (default 0)")
     m.add_argument("--no-shuffle", action="store_true", help="visit the rows in file order")
-    m.add_argument("--init", metavar="NAME=VALUE,...",
+    m.add_argument("--init", action="append", metavar="NAME=VALUE,...",
                    help="initial parameter values, e.g. m=1,b=0; w=0 sets every element of a "
                         "vector or matrix w (default: the model's values; elements without one "
-                        "start small and random, drawn with --seed)")
+                        "start small and random, drawn with --seed); repeat, or a comma list")
     s = p.add_argument_group("stopping")
     s.add_argument("--epochs", "--max-iter", dest="epochs", type=int, metavar="N",
                    help="at most N epochs, i.e. passes over the data; for gd, steps "

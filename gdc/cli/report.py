@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .derive import count
+
 REPORT_HELP = """\
 Write one HTML file that needs nothing else: the model, its derivation with rendered math
 (MathML), the fit table, the pictures (inline SVG) and the learning-rate experiment of
@@ -26,7 +28,7 @@ def add_parser(sub) -> None:
                    help="the experiment's learning rates (default: chosen around 2/λmax)")
     p.add_argument("--epochs", type=int, metavar="N",
                    help="the experiment's fits stop after N epochs (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of random initial values (default 0)")
+    p.add_argument("--seed", type=count(0), default=0, help="seed of random initial values (default 0)")
     p.set_defaults(run=run)
 
 

@@ -99,14 +99,23 @@ def enter(box: Box, params: np.ndarray, drawn: np.ndarray, names: tuple[str, ...
     box.project(params)   # a start within OPEN_MARGIN of an open end moves that little inside
 
 
+def by_name(what: str, given, example: str) -> None:
+    """From Python, `init`, `bounds` and `fixed` are dicts keyed by parameter (or element) name."""
+    if given is not None and not isinstance(given, Mapping):
+        raise GdcError(f"{what} must be a dict by parameter name, not {type(given).__name__}",
+                       where=what, hint=f"e.g. {what}={example}")
+    for name in given or ():
+        if not isinstance(name, str):
+            raise GdcError(f"{what} must be a dict by parameter name; {name!r} is not a name",
+                           where=what, hint=f"e.g. {what}={example}")
+
+
 def make_box(kernels, layout: Layout, bounds: Mapping[str, object] | None,
              fixed: Mapping[str, float] | None) -> Box | None:
     """The box of a fit: the model's bounds narrowed by `bounds` (by parameter or element name),
     and `fixed` values; None when nothing bounds or fixes any element."""
-    for what, given in (("bounds", bounds), ("fixed", fixed)):
-        if given is not None and not isinstance(given, Mapping):
-            raise GdcError(f"{what} must be a dict by parameter name, not {type(given).__name__}",
-                           where=what, hint=f"e.g. {what}={{'k': {'(0, 10)' if what == 'bounds' else '0'}}}")
+    by_name("bounds", bounds, "{'k': (0, 10)}")
+    by_name("fixed", fixed, "{'k': 0}")
     size = layout.size
     intervals: list[Interval | None] = [None] * size
     for name, interval in kernels.bounds.items():
@@ -274,22 +283,27 @@ def split_items(text: str) -> list[str]:
 
 def parse_bounds(texts: list[str]) -> dict[str, Interval]:
     """`--bound k=0:10 --bound 'b=(0, 1]'` or `--bound k=0:10,b=0:` → intervals by name."""
-    out: dict[str, Interval] = {}
-    for item in (item for text in texts for item in split_items(text)):
-        name, equals, value = (s.strip() for s in item.partition("="))
-        if not equals or not name:
-            raise GdcError(f"{item!r} is not of the form NAME=LOW:HIGH", where="--bound",
-                           hint="e.g. --bound k=0:10 (inf, -inf, or an empty end for no bound)")
-        out[name] = _checked(parse_interval(value, name), name)
-    return out
+    given = assignments(texts, "--bound", "NAME=LOW:HIGH",
+                        "e.g. --bound k=0:10 (inf, -inf, or an empty end for no bound)")
+    return {name: _checked(parse_interval(value, name), name) for name, value in given.items()}
 
 
 def parse_fixed(texts: list[str]) -> dict[str, float]:
     """`--fix b=0 --fix w=1` or `--fix b=0,w[2]=1` → values by name."""
-    out: dict[str, float] = {}
+    given = assignments(texts, "--fix", "NAME=VALUE", "e.g. --fix b=0")
+    return {name: _finite(value, name, "--fix") for name, value in given.items()}
+
+
+def assignments(texts: list[str], where: str, form: str, example: str) -> dict[str, str]:
+    """The NAME=VALUE items of a repeated option, each a comma list: the value text by name.
+    A name given twice is refused (argparse would keep the last without a word)."""
+    out: dict[str, str] = {}
     for item in (item for text in texts for item in split_items(text)):
         name, equals, value = (s.strip() for s in item.partition("="))
         if not equals or not name:
-            raise GdcError(f"{item!r} is not of the form NAME=VALUE", where="--fix", hint="e.g. --fix b=0")
-        out[name] = _finite(value, name, "--fix")
+            raise GdcError(f"{item!r} is not of the form {form}", where=where, hint=example)
+        if name in out:
+            raise GdcError(f"{name!r} is given twice ({out[name]!r} and {value!r})", where=where,
+                           hint="give each name once")
+        out[name] = value
     return out

@@ -198,6 +198,8 @@ class Options:
         _positive("--eps", self.eps)
         _positive("--step-every", self.schedule.step_every)
         _positive("--patience", self.patience)
+        if self.seed < 0:   # numpy's generators take none (the command line's count(0) refuses it too)
+            raise GdcError(f"must be a whole number ≥ 0, not {self.seed!r}", where="--seed")
         for name, value in (("--tol", self.tol), ("--gtol", self.gtol),
                             ("--power-t", self.schedule.power_t)):
             if not (math.isfinite(value) and value >= 0):

@@ -18,7 +18,7 @@ import numpy as np
 from gdc.errors import GdcError
 from gdc.runtime.kernels import Kernels
 from gdc.runtime.layout import Layout
-from .bounds import Box, enter, make_box
+from .bounds import Box, assignments, by_name, enter, make_box
 from .device import refuse_per_sample
 from .method import choose_method
 from .optimizers import remembering
@@ -45,6 +45,7 @@ def initial_params(kernels: Kernels, init: Mapping[str, float] | None, layout: L
     """The model's flat initial vector (see gdc.layout: random draws from `seed` where the model
     gives no value), with `init` overriding some; a number fills a whole shaped parameter;
     unknown names are an error."""
+    by_name("init", init, "{'m': 1.0}")
     layout = layout if layout is not None else kernels.layout()
     params = layout.initial(seed)
     for name, value in (init or {}).items():
@@ -67,17 +68,14 @@ def initial_params(kernels: Kernels, init: Mapping[str, float] | None, layout: L
     return params
 
 
-def parse_init(text: str) -> dict[str, float]:
-    """Parse `--init m=1,b=0`; for a vector or matrix parameter, `w=0` sets every element."""
+def parse_init(texts: list[str]) -> dict[str, float]:
+    """Parse `--init m=1,b=0 --init c=2`; for a vector or matrix parameter, `w=0` sets every element."""
     values: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        name, equals, value = (s.strip() for s in item.partition("="))
+    for name, value in assignments(texts, "--init", "NAME=NUMBER", "e.g. --init m=1,b=0").items():
         try:
-            if not equals or not name:
-                raise ValueError
             values[name] = float(value)
         except ValueError:
-            raise GdcError(f"{item!r} is not of the form NAME=NUMBER", where="--init",
+            raise GdcError(f"{name + '=' + value!r} is not of the form NAME=NUMBER", where="--init",
                            hint="e.g. --init m=1,b=0") from None
     return values
 

@@ -4,7 +4,8 @@ A method's stop rule (a small gradient, a loss that stopped changing, a negligib
 fooled: by a long valley, a kink, a plateau, a loss that keeps falling forever. So at the
 parameters a fit returns:
 
-1. the loss and the full-batch gradient must be finite;
+1. the loss and the full-batch gradient must be finite, and the loss not underflowed (0 or
+   subnormal with a gradient that is not 0);
 2. along the direction the fit travelled, a loss that keeps falling as the parameters go farther
    is unbounded below (it reaches −∞) or has its infimum at infinity (separable classes:
    gdc.fitting.ray);
@@ -54,6 +55,7 @@ FLOOR_CLAIM = CLAIM["second_order"]
 # and half of p; undecided there, the differences decide after all, up to MAX_STATISTICS
 # parameters; past it an undecided fit is reported as not certified).
 KRYLOV_ABOVE = 50
+TINY = float(np.finfo(np.float64).tiny)   # 2.2e-308: a loss below it has underflowed
 KRYLOV_BUDGET = 40
 KRYLOV = "Krylov estimate from Hessian-vector products"
 DIFFERENCES = "gradient's finite differences"
@@ -290,6 +292,10 @@ def _checks(curvature, problem, options, result, params, start, loss, grad_norm)
     if not (math.isfinite(loss) and math.isfinite(grad_norm)):
         what = "the loss is" if not math.isfinite(loss) else "the gradient is"
         return _not_finite(loss, grad_norm, what)
+    if abs(loss) < TINY and grad_norm > 0 and result.reason != Stop.SUBGRADIENT:   # 1e-200² is 0: 0 ≤ 0 anywhere
+        return _verdict(Stop.STALLED, f"not converged: the loss underflows float64 at the parameters found (loss "
+                        f"{loss:.4g}, gradient norm {grad_norm:.4g}): its terms are too small to square, so no "
+                        "test can tell a minimum", "rescale the data (and the model's constants) to moderate values")
     found = along_the_fit(problem, params, start, loss, curvature.loss_at)
     if found is not None:
         return _verdict(*found)

@@ -80,11 +80,12 @@ def read_parquet(file: Path, shown: str, _names: object) -> Read:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
+    try:   # the names first: read_table refuses a name used twice as 'Multiple matches for FieldRef'
+        check_names(list(pq.read_schema(file).names), shown, None)
         table = pq.read_table(file)
     except (pa.ArrowException, OSError) as e:
         raise GdcError(f"the file is not a valid Parquet file ({e})", where=shown) from None
-    names = check_names(list(table.column_names), shown, None)
+    names = list(table.column_names)
     columns = []
     for name, column in zip(names, table.columns):
         kind = column.type

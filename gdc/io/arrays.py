@@ -20,11 +20,13 @@ def columns_of(data: Mapping, drop_nonfinite: bool) -> tuple[dict[str, np.ndarra
                        "sample for a data vector)", where="gdc.fit", hint=hint)
     columns: dict[str, np.ndarray] = {}
     for name, values in data.items():
-        array = np.asarray(values)
+        what = f"data[{name!r}] must be a 1-D array of numbers (2-D, one row per sample, for a data vector)"
+        try:
+            array = _array(values)
+        except ValueError as exc:   # rows of different lengths: numpy's 'inhomogeneous shape'
+            raise GdcError(f"{what}; numpy cannot make one of it: {str(exc).split('.')[0]}", where="gdc.fit") from None
         if array.dtype.kind not in "biuf" or array.ndim not in (1, 2):
-            raise GdcError(f"data[{name!r}] must be a 1-D array of numbers (2-D, one row per "
-                           f"sample, for a data vector), not {array.dtype} of shape {array.shape}",
-                           where="gdc.fit")
+            raise GdcError(f"{what}, not {array.dtype} of shape {array.shape}", where="gdc.fit")
         columns[str(name)] = np.ascontiguousarray(array, dtype=np.float64)
     lengths = {name: len(a) for name, a in columns.items()}
     if len(set(lengths.values())) != 1:
@@ -43,6 +45,14 @@ def columns_of(data: Mapping, drop_nonfinite: bool) -> tuple[dict[str, np.ndarra
         raise GdcError(f"data[{bad!r}][{row}] is {columns[bad][row]}", where="gdc.fit",
                        hint="pass drop_nonfinite=True to skip such rows")
     return {n: a[finite] for n, a in columns.items()}, int((~finite).sum())
+
+
+def _array(values) -> np.ndarray:
+    """The values as an array; a masked array's masked entries as NaN (np.asarray would keep
+    the values under the mask, and fit to them)."""
+    if np.ma.isMaskedArray(values) and np.ma.getmaskarray(values).any():
+        return np.ma.filled(values.astype(np.float64), np.nan)
+    return np.asarray(values)
 
 
 def select(columns: dict[str, np.ndarray], names, mapping: Mapping[str, str]) -> dict[str, np.ndarray]:

@@ -47,11 +47,12 @@ def write_atomic(path: Path, content: str | bytes | Iterable[str], *, hint: str 
     /dev/stdout) cannot be replaced by a rename and is written directly. Temporary files that
     an earlier writer killed halfway left beside `path` are removed first.
     """
+    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
+        # before following links: /dev/stdout on a pipe resolves to 'pipe:[123]', no path at all
+        _write_directly(Path(path), content)
+        return
     path = _target(Path(path))
     directory = path.parent if str(path.parent) else Path(".")
-    if os.path.exists(path) and not stat.S_ISREG(os.stat(path).st_mode):
-        _write_directly(path, content)
-        return
     if not make_parents and not directory.is_dir():
         raise GdcError(f"the folder {os.fspath(directory)} does not exist", where=os.fspath(path),
                        hint=hint or "create it first, or choose another path")

@@ -10,8 +10,6 @@ import math
 import os
 from pathlib import Path
 
-import numpy as np
-
 from gdc.errors import GdcError
 
 PARAMS_FORMAT = "gdc-params/1"
@@ -32,6 +30,9 @@ def load_params(path: str | os.PathLike) -> dict:
     except json.JSONDecodeError as e:
         raise GdcError(f"is not a parameters file (not JSON: {e.msg} at line {e.lineno})",
                        where=shown, hint=hint) from None
+    except (ValueError, RecursionError) as e:   # an integer past 4300 digits; lists nested past the stack
+        why = "nested too deeply" if isinstance(e, RecursionError) else "a number with too many digits"
+        raise GdcError(f"is not a parameters file (JSON {why})", where=shown, hint=hint) from None
     if not isinstance(doc, dict) or doc.get("format") != PARAMS_FORMAT:
         raise GdcError("is not a parameters file written by gdc fit --save", where=shown, hint=hint)
     params = doc.get("params")
@@ -66,14 +67,17 @@ _FIELDS = (
 
 
 def _finite_values(value) -> bool:
-    """A finite number, or a non-empty (nested) list of them of one shape."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return math.isfinite(value)
-    if not isinstance(value, list) or not value or not all(_finite_values(v) for v in value):
-        return False
-    try:
-        return np.asarray(value, dtype=np.float64).ndim in (1, 2)
-    except ValueError:   # ragged
+    """A finite number, or a non-empty list of them, or a list of such lists of one length
+    (a vector, a matrix); without recursion, whatever the nesting of a hand-edited file."""
+    if not isinstance(value, list):
+        return _finite_number(value)
+    rows = value if value and isinstance(value[0], list) else [value]
+    return all(isinstance(row, list) and row and len(row) == len(rows[0]) and all(map(_finite_number, row))
+               for row in rows)
+
+
+def _finite_number(value) -> bool:
+    try:   # an int of 4000 digits has no float: OverflowError
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    except OverflowError:
         return False

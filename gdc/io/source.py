@@ -13,10 +13,12 @@ def looks_like_path(source: str | os.PathLike) -> bool:
     """A Path is a file; so is a one-line string that ends in `.gd` or names something that exists.
 
     Model text always has a `model` and a `loss` statement, so it has a newline or a `;`.
+    Blank text is text (an empty model), not the path '' that Path reads as the current folder.
     """
     if not isinstance(source, str):
         return True
-    return "\n" not in source and ";" not in source and (source.endswith(".gd") or Path(source).exists())
+    return "\n" not in source and ";" not in source and source.strip() != "" and (
+        source.endswith(".gd") or Path(source).exists())
 
 
 def read_source(path: str | Path) -> tuple[str, str]:

@@ -12,6 +12,8 @@ into a positioned user error here, and is stated in the message:
   recursion), but holds at most MAX_TERMS terms: Python's compiler refuses one expression
   of about 2,500, and sympy takes minutes over 1,000 distinct terms (a vector and dot(...)
   hold any number);
+- an expression written out, each `let` it uses copied in, holds at most MAX_SIZE nodes (a
+  chain of `let a2 = sin(a1) + cos(a1)*a1` triples at each link: twelve links took minutes);
 - at most MAX_PARAMETERS scalar parameters (the derivation of 200 parameters over a
   200-term sum takes 35 s; use a vector parameter beyond that), and at most MAX_ELEMENTS
   values in a vector or matrix whose size is fixed in the text.
@@ -34,6 +36,7 @@ MAX_NAME_LENGTH = 255
 MAX_NESTING = 100
 MAX_TERMS = 1000
 MAX_PARAMETERS = 200
+MAX_SIZE = 50_000                # nodes of one expression written out (33k derive in 20 s, 98k do not in 300 s)
 MAX_NUMBER_LENGTH = 1000         # characters of a literal (Python's int() stops at 4300 digits)
 
 SMALLEST_NORMAL = 2.2250738585072014e-308   # sys.float_info.min
@@ -130,11 +133,30 @@ def check_nesting(program: ir.Program) -> None:
     stage here walks such chains without recursion); anything else inside it adds a level.
     """
     depth_of_name: dict[str, int] = {}
+    size_of_name: dict[str, int] = {}
     for stmt in program.statements:
         for expr in expressions(stmt):
             depth = _depth(expr, depth_of_name, program)
+            size = _size(expr, size_of_name, program)
             if isinstance(stmt, (ir.Let, ir.ModelDef)):
-                depth_of_name[stmt.name] = depth
+                depth_of_name[stmt.name], size_of_name[stmt.name] = depth, size
+
+
+def _size(expr: ir.Expr, names: dict[str, int], program: ir.Program) -> int:
+    """The nodes of an expression written out, each `let` it uses copied in (as sympy holds it:
+    the steps, the printers and the kernels walk every copy), at most MAX_SIZE."""
+    size: dict[int, int] = {}
+    for node in postorder(expr):
+        value = names.get(node.name, 1) if isinstance(node, ir.Var) else \
+            1 + sum(size[id(a)] for a in operands(node))
+        if value > MAX_SIZE:
+            raise GdcError(f"written out, this expression has {value:,} terms and operations (counting "
+                           f"each use of a `let` definition in full); gdc derives at most {MAX_SIZE:,}",
+                           where=program.where, span=node.span, source=program.source,
+                           hint="a `let` used n times is copied n times, so a chain of such `let`s "
+                                "grows exponentially; simplify the model")
+        size[id(node)] = value
+    return size[id(expr)]
 
 
 def expressions(stmt: ir.Stmt) -> tuple[ir.Expr, ...]:

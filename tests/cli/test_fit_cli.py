@@ -146,6 +146,9 @@ BAD = {
     "map_syntax": (*FIT[:3], "--map", "x:height"),
     "init_unknown": (*FIT, "--init", "slope=1"),
     "init_syntax": (*FIT, "--init", "m=one"),
+    "init_twice": (*FIT, "--init", "m=1", "--init", "b=0,m=2"),   # argparse kept the last, m=2, silently
+    "fix_twice": (*FIT, "--fix", "b=0", "--fix", "b=1"),
+    "bound_twice": (*FIT, "--bound", "m=0:1,m=5:6"),
     "negative_rate": (*FIT, "--lr", "-1"),
     "batch_for_gd": (*FIT, "--method", "gd", "--batch-size", "8"),
     "batch_for_auto": (*FIT, "--batch-size", "8"),

@@ -51,6 +51,7 @@ def test_usage_errors_exit_1_like_all_bad_input(work, capsys, args):
 
 @pytest.mark.parametrize("args, words", [
     (FIT + ("--seed", "-1"), "--seed: must be at least 0, not -1"),
+    (("report", "m.gd", "d.csv", "--seed", "-1"), "--seed: must be at least 0, not -1"),   # was numpy's ValueError
     (("check", "m.gd", "--rows", "-1"), "--rows: must be at least 1, not -1"),
     (("check", "m.gd", "--points", "0"), "--points: must be at least 1, not 0"),
     (("check", "m.gd", "--tol", "nan"), "--tol: must be a finite number > 0, not nan"),
@@ -106,6 +107,23 @@ def test_a_pipe_is_written_into(work, capsys):
     reader.join(10)
     assert status == 0, err
     assert got and got[0].startswith("height,weight,") and stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="Linux's /proc names the pipe")
+def test_a_pipe_named_through_proc_is_written_into(work, capsys):
+    """--history /dev/stdout with stdout a pipe: the link resolves to 'pipe:[123]', and the
+    atomic write tried a temporary file in /proc/<pid>/fd ('cannot write to the folder')."""
+    read, write = os.pipe()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(os.fdopen(read).read()), daemon=True)
+    reader.start()
+    try:
+        status, _, err = gdc(capsys, *FIT, "--history", f"/proc/self/fd/{write}")
+    finally:
+        os.close(write)
+    reader.join(10)
+    assert status == 0, err
+    assert got and got[0].startswith("epoch,")
 
 
 def test_temp_files_of_a_killed_writer_are_removed_by_the_next_write(tmp_path):
@@ -169,6 +187,11 @@ BROKEN_PARAMS = {
     "params as a list": {"params": [1, 2]},
     "a param that is NaN": {"params": {"m": "NaN", "b": 1}},
     "a ragged param": {"params": {"m": [[1.0], [1.0, 2.0]], "b": 1}},
+    # float() of these raised OverflowError, their check recursed past the stack: internal errors
+    "a param of 4000 digits": {"params": {"m": 10 ** 3999, "b": 1}},
+    "a param nested 900 deep": {"params": {"m": json.loads("[" * 900 + "1" + "]" * 900), "b": 1}},
+    "a param nested three deep": {"params": {"m": [[[1.0]]], "b": 1}},
+    "a param that is true": {"params": {"m": True, "b": 1}},
 }
 
 
@@ -180,3 +203,13 @@ def test_a_broken_parameters_file_is_a_user_error(work, capsys, name):
     Path("broken.json").write_text(json.dumps(doc))
     status, _, err = gdc(capsys, "predict", "m.gd", "broken.json", "d.csv")
     assert status == 1 and err.startswith("broken.json: error: its ")
+
+
+@pytest.mark.parametrize("text, why", [('{"params": {"m": 1' + "9" * 5000 + "}}", "a number with too many digits"),
+                                       ("[" * 100_000 + "]" * 100_000, "nested too deeply")],
+                         ids=["digits", "nesting"])
+def test_json_that_python_cannot_read_is_not_a_parameters_file(work, capsys, text, why):
+    """json.loads raised ValueError (past 4300 digits) and RecursionError: internal errors."""
+    Path("broken.json").write_text(text)
+    status, _, err = gdc(capsys, "predict", "m.gd", "broken.json", "d.csv")
+    assert status == 1 and err.startswith(f"broken.json: error: is not a parameters file (JSON {why})")

@@ -264,6 +264,7 @@ def test_init_overrides_and_is_checked():
     (dict(seed="a", method="sgd"), "--seed"), (dict(certify="no"), "--no-certify"),
     (dict(batch_size=2.5, method="minibatch"), "--batch-size"), (dict(gtol="1e-6"), "--gtol"),
     (dict(bounds=[("m", 0, 1)]), "bounds"), (dict(fixed=["b"]), "fixed"),
+    (dict(init=[1.0, 0.0]), "init"), (dict(init={0: 1.0}), "init"), (dict(seed=-1, method="sgd"), "--seed"),
 ])
 def test_bad_options_name_the_option(options, where):
     with pytest.raises(GdcError) as caught:
@@ -278,6 +279,10 @@ def test_bad_options_name_the_option(options, where):
     (dict(method="minibatch", batch_size=True), "batch_size must be a whole number, not True", None),
     (dict(bounds=[("m", 0, 1)]), "bounds must be a dict by parameter name, not list", "e.g. bounds={'k': (0, 10)}"),
     (dict(fixed=["b"]), "fixed must be a dict by parameter name, not list", "e.g. fixed={'k': 0}"),
+    # init was read with .items(): an AttributeError; a negative seed reached numpy's ValueError
+    (dict(init="m=1"), "init must be a dict by parameter name, not str", "e.g. init={'m': 1.0}"),
+    (dict(init={0: 1.0}), "init must be a dict by parameter name; 0 is not a name", "e.g. init={'m': 1.0}"),
+    (dict(seed=-1), "must be a whole number ≥ 0, not -1", None),
 ])
 def test_an_option_of_the_wrong_type_says_what_it_must_be(options, message, hint):
     """The words a Python caller sees: the keyword they wrote, what it must be, what it was."""
@@ -377,3 +382,20 @@ def test_a_barzilai_borwein_step_that_does_not_lower_the_loss_is_halved():
     objective, params = _Quartic(1), np.array([1.0])
     rule = BarzilaiBorwein(objective, 0.5, objective(params))
     assert rule.epoch(params, 0.0) == 0.0 and params[0] == 0.0
+
+
+@pytest.mark.parametrize("method", ["lm", "lbfgs", "gd"])
+@pytest.mark.parametrize("scale", [1e-200, 1e-310])
+def test_a_loss_that_underflows_is_not_converged(method, scale):
+    """Targets of 1e-200 square to 0: the loss was 0 at m = b = 0 whatever the data, and the fit
+    stopped there, 'converged' with a gap of 0 (the answer is m = 2.5e-200)."""
+    data = {"x": np.array([1.0, 2.0, 3.0]), "Y": np.array([1.0, 4.0, 6.0]) * scale}
+    fit = gdc.fit(LINEAR, data, method=method, init={"m": 0.0, "b": 0.0})
+    assert not fit.converged and fit.reason == "stalled"
+    assert "the loss underflows float64" in fit.message and "rescale the data" in fit.advice
+
+
+def test_an_exact_fit_with_a_loss_of_zero_stays_converged():
+    fit = gdc.fit(LINEAR, {"x": np.array([1.0, 2.0, 3.0]), "Y": np.array([3.0, 5.0, 7.0])}, method="lm",
+                  init={"m": 2.0, "b": 1.0})
+    assert fit.converged and fit.loss == 0.0

@@ -222,6 +222,13 @@ def test_parquet(tmp_path):
     assert "not a valid Parquet file" in error_of(write(tmp_path / "b.parquet", "x\n1\n"))
 
 
+def test_a_parquet_column_name_used_twice_is_named_as_in_a_csv(tmp_path):
+    """It was 'not a valid Parquet file (Multiple matches for FieldRef.Name(Y) in x: double ...)'."""
+    table = pa.table([pa.array([1.0, 2.0])] * 3, names=["x", "Y", "Y"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    assert "error: column 3 is named 'Y', like column 2" in error_of(tmp_path / "d.parquet")
+
+
 def make_table() -> Table:
     columns = {name: np.arange(3.0) for name in ("weight", "Height", "age (y)")}
     return Table("data.csv", tuple(columns), columns, 3, 0)
@@ -296,3 +303,22 @@ def test_large_file_takes_the_fast_reader_and_keeps_empty_cells_missing(tmp_path
            "print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_arrays_numpy_cannot_make_are_a_user_error():
+    """Rows of different lengths were numpy's ValueError ('inhomogeneous shape'), not a GdcError."""
+    from gdc.io.arrays import columns_of
+    with pytest.raises(GdcError, match=r"data\['x'\] must be a 1-D array of numbers .*numpy cannot make one"):
+        columns_of({"x": [[1.0], [2.0, 3.0]], "Y": [1.0, 2.0]}, drop_nonfinite=False)
+
+
+def test_masked_entries_are_missing_values_not_the_numbers_under_the_mask():
+    """np.asarray dropped the mask: a masked outlier of 100 was fitted to."""
+    from gdc.io.arrays import columns_of
+    x = np.ma.masked_array([1.0, 100.0, 3.0], mask=[False, True, False])
+    with pytest.raises(GdcError, match=r"data\['x'\]\[1\] is nan"):
+        columns_of({"x": x, "Y": np.ones(3)}, drop_nonfinite=False)
+    columns, dropped = columns_of({"x": x, "Y": np.ones(3)}, drop_nonfinite=True)
+    assert dropped == 1 and columns["x"].tolist() == [1.0, 3.0]
+    unmasked, _ = columns_of({"x": np.ma.masked_array([1, 2], mask=False), "Y": np.ones(2)}, drop_nonfinite=False)
+    assert unmasked["x"].dtype == np.float64 and unmasked["x"].tolist() == [1.0, 2.0]

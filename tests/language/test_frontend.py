@@ -65,6 +65,14 @@ def test_directory_is_not_a_model(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("text", ["", "  "])
+def test_blank_model_text_is_an_empty_model_not_the_current_folder(text, capsys):
+    """'' named the current folder (Path('') is '.'): 'is a directory, not a model file'."""
+    assert main(["derive", text]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("<string>: error: the model file is empty") and "directory" not in err
+
+
 def test_design_card_one_liner():
     model = check_source("model y = m*x + b; loss mean((y - Y)^2)")
     assert model.param_names == ("m", "b")
