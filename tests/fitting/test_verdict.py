@@ -147,10 +147,14 @@ def test_certify_false_skips_the_gap_and_says_only_the_stop_rule_vouches():
 def test_a_negative_curvature_past_rounding_is_a_saddle_and_one_within_it_is_flat(exact, bound):
     """The saddle test's threshold, relative to the largest |eigenvalue|: 1e-6 for a Hessian from
     kernels (exact), 1e-4 for one by differences; ten times past it is a saddle (no gap), a
-    tenth of it is rounding, a flat direction whose slope counts |g|·radius."""
-    grad = np.array([0.0, 1e-9])
-    assert estimated_gap(grad, np.diag([1.0, -10 * bound]), radius=1.0, exact=exact) == np.inf
-    assert estimated_gap(grad, np.diag([1.0, -0.1 * bound]), radius=1.0, exact=exact) == pytest.approx(1e-9)
+    tenth of it is rounding, a flat direction whose slope counts |g|·radius. The eigenvectors are
+    turned 45° so that H's diagonal is even: estimated_gap scales H by its diagonal first, which
+    would make a diagonal H's small entry as large as the other."""
+    turn = np.array([[1.0, 1.0], [-1.0, 1.0]]) / math.sqrt(2.0)
+    grad = 1e-9 * turn[:, 1]
+    for times, gap in ((10.0, np.inf), (0.1, pytest.approx(1e-9))):
+        matrix = turn @ np.diag([1.0, -times * bound]) @ turn.T
+        assert estimated_gap(grad, matrix, radius=1.0, exact=exact) == gap
 
 
 @pytest.mark.parametrize("times, converged", [(3.0, False), (0.3, True)])
