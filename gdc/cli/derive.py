@@ -85,7 +85,7 @@ def run(args) -> int:
     from gdc.calculus.symbolic import symbolic
 
     model = symbolic(check_source(args.model, data_names_option(args.data)))   # front end, then sympy
-    derivation = derive(model, [args.wrt] if args.wrt else None)               # every step checked
+    derivation = derive(model, None if args.wrt is None else [args.wrt])       # every step checked
     text = render(derivation, args.format, color=args.format == "text" and use_color(sys.stdout),
                   order=args.order, width=terminal_width())
     if args.hessian:                                                           # second derivatives, checked

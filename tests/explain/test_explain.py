@@ -143,11 +143,12 @@ def test_cli_wrt(capsys):
     assert list(data["partials"]) == ["m"] and list(data["updates"]) == ["m"]
 
 
-def test_cli_wrt_unknown(capsys):
-    assert main(["derive", str(EXAMPLES / "linear.gd"), "--wrt", "k"]) == 1
+@pytest.mark.parametrize("name", ["k", ""])   # --wrt '' showed every parameter, as if left out
+def test_cli_wrt_unknown(capsys, name):
+    assert main(["derive", str(EXAMPLES / "linear.gd"), "--wrt", name]) == 1
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert "`k` is not a parameter" in captured.err and "the parameters are m, b" in captured.err
+    assert f"`{name}` is not a parameter" in captured.err and "the parameters are m, b" in captured.err
     assert "Traceback" not in captured.err
 
 
