@@ -1,12 +1,16 @@
 """Where a loss has kinks: the parameters inside an abs, max, min, relu, clip, where, hypot or sign
 (where the derivation puts sign and Heaviside), for the runtime's choice of method (the generated
-module's KINKS); and the convention that a kink's derivative is 0 wherever it exists."""
+module's KINKS); the convention that a kink's derivative is 0 wherever it exists; and the
+switches, whose signs choose a kink's branch, which the verifier must see both ways."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+from itertools import combinations
+
 import sympy
 
-from .functions import clip, hypot, relu, where
+from .functions import PerSample, SampleReduction, clip, hypot, relu, where
 
 KINKED = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside, relu, clip, where, hypot)
 
@@ -30,3 +34,50 @@ def kinked_parameters(loss: sympy.Expr, params) -> tuple[str, ...]:
         inside |= {element.base.label.name for element in node.atoms(sympy.Indexed)}
     names = [p.label.name if isinstance(p, sympy.IndexedBase) else p.name for p in params]
     return tuple(name for name in names if name in inside)
+
+
+def _own_switches(node: sympy.Expr) -> tuple:
+    """The switches of a kink node itself (none for any other node)."""
+    args = node.args
+    if isinstance(node, (sympy.Abs, sympy.sign, sympy.Heaviside, relu)):
+        found = (args[0],)
+    elif isinstance(node, (sympy.Max, sympy.Min)):
+        found = tuple(u - v for u, v in combinations(args, 2))
+    elif isinstance(node, clip):
+        found = (args[0] - args[1], args[2] - args[0])
+    elif isinstance(node, where):
+        found = (args[1] - args[0],)
+    else:
+        return ()
+    return tuple(s for s in found if not s.is_number)
+
+
+@lru_cache(maxsize=4096)
+def switches(expr: sympy.Expr, inside: bool = False) -> frozenset:
+    """(s, inside) for each expression s whose sign picks a branch of a kink in expr: |u|, sign(u),
+    H(u), relu(u) switch on u; max and min on the difference of each two arguments; clip(x, lo, hi)
+    on x − lo and hi − x; where(u, v, …) on v − u. `inside` says s stands inside a mean or sum
+    over the samples (its data then take a value at each sample). Two expressions that agree
+    wherever every switch keeps one sign may differ where one turns: x·H(x − 50) and 0 agree
+    for every x < 50."""
+    if expr.is_Atom:
+        return frozenset()
+    inner = inside or isinstance(expr, SampleReduction)
+    found = frozenset().union(*(switches(a, inner) for a in expr.args))
+    return found | {(s, inside) for s in _own_switches(expr)}
+
+
+def kinks_freed(a: sympy.Expr, b: sympy.Expr, fixed) -> tuple[sympy.Expr, sympy.Expr] | None:
+    """a and b with each kink that switches on one of `fixed` replaced by a symbol of its own
+    (one of the data where the kink reads them), or None where there is none.
+
+    For switches that kept one sign at every point the verifier looked at, which may never turn
+    (sign(Y − hypot(max(b, Y), u)) is −1 wherever defined): a and b are equal if they are equal
+    whatever values those kinks take."""
+    fixed = set(fixed)
+    nodes = {n for e in (a, b) for n in sympy.preorder_traversal(e) if set(_own_switches(n)) & fixed}
+    if not nodes:
+        return None
+    free = {n: (PerSample if n.has(PerSample) else sympy.Symbol)(f"⟨kink {k}⟩", real=True)
+            for k, n in enumerate(sorted(nodes, key=sympy.default_sort_key))}
+    return a.xreplace(free), b.xreplace(free)
