@@ -63,6 +63,8 @@ UNEQUAL = [
     (KroneckerDelta(2, j) * w[2], sympy.S.Zero, "zero except at the element j = 2"),
     (element_sum(w[k]), 3 * w[0], "a sum over d elements against three copies of one"),
     (element_sum(w[k] * v[k]), element_sum(w[k]) * element_sum(v[k]), "Σ wₖvₖ is not Σ wₖ · Σ vₖ"),
+    (m * KroneckerDelta(3, j) + w[j], w[j], "∂/∂w[j] of m·w[3] lost: 0 wherever d ≤ 3, sizes too small for w[3]"),
+    (element_sum(w[k] * KroneckerDelta(k, 3)), sympy.S.Zero, "Σₖ wₖ·δₖ₃ is w[3], which d ≤ 3 has not"),
     # A kink that turns outside the usual box (−2, 2): its switch must be seen both ways.
     (Max(x, 40), sympy.Integer(40), "agree for x < 40: the whole usual box"),
     (x * Heaviside(x - 50), sympy.S.Zero, "agree for x < 50"),
