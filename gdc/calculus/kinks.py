@@ -67,6 +67,14 @@ def switches(expr: sympy.Expr, inside: bool = False) -> frozenset:
     return found | {(s, inside) for s in _own_switches(expr)}
 
 
+@lru_cache(maxsize=4096)
+def never(s: sympy.Expr, side: int) -> bool:
+    """Whether sympy shows that s never takes the sign `side` (1 or −1) where its symbols are not
+    0: b⁻² is never negative (b⁻² is not defined at b = 0; sympy says nothing of it otherwise)."""
+    nonzero = s.xreplace({v: sympy.Dummy(v.name, nonzero=True, real=True) for v in s.free_symbols})
+    return bool(nonzero.is_extended_nonnegative if side < 0 else nonzero.is_extended_nonpositive)
+
+
 def kinks_freed(a: sympy.Expr, b: sympy.Expr, fixed) -> tuple[sympy.Expr, sympy.Expr] | None:
     """a and b with each kink that switches on one of `fixed` replaced by a symbol of its own
     (one of the data where the kink reads them), or None where there is none.
@@ -81,3 +89,25 @@ def kinks_freed(a: sympy.Expr, b: sympy.Expr, fixed) -> tuple[sympy.Expr, sympy.
     free = {n: (PerSample if n.has(PerSample) else sympy.Symbol)(f"⟨kink {k}⟩", real=True)
             for k, n in enumerate(sorted(nodes, key=sympy.default_sort_key))}
     return a.xreplace(free), b.xreplace(free)
+
+
+def on_the_kinks(a: sympy.Expr, b: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
+    """a and b on each kink: for a switch s = α·v + β linear in one of its symbols v, both with v
+    replaced by −β/α, where s is then exactly 0 (sign(0) = 0, H(0) = 1/2 are evaluated there).
+
+    Random points never land on a kink, yet a fit that starts at 0 (relu(m·x + b) at m = b = 0)
+    reads the convention there. A parameter is replaced only by what holds no data (a datum may
+    be replaced by anything: inside a mean, at each sample)."""
+    found = []
+    for s, _ in sorted(switches(a) | switches(b), key=sympy.default_sort_key):
+        for v in sorted(s.free_symbols, key=sympy.default_sort_key):
+            slope = sympy.diff(s, v)
+            if slope == 0 or slope.has(v):
+                continue
+            at = -s.xreplace({v: sympy.S.Zero}) / slope
+            pair = a.xreplace({v: at}), b.xreplace({v: at})
+            if (isinstance(v, PerSample) or not at.has(PerSample)) and s.xreplace({v: at}) == 0 and \
+                    not any(e.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) for e in pair):
+                found.append(pair)
+                break
+    return found

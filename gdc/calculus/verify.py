@@ -29,7 +29,7 @@ from .indexed import collapse_deltas, instances, is_indexed
 from .functions import SampleReduction
 from .simplify import evaluate_reductions, has_denominator, size
 from .catalog import BY_CLASS
-from .kinks import almost_everywhere, kinks_freed, switches
+from .kinks import almost_everywhere, kinks_freed, never, on_the_kinks, switches
 from .symbolic import PerSample, mean
 
 
@@ -119,8 +119,7 @@ _SEED = 20240501
 _ENOUGH = 3           # points that agree, none disagreeing, decide EQUAL ...
 _LOOK_AT = 9          # ... once at least this many points of the usual box were looked at,
 _USUAL = 24           # or all of them where a side has a kink: signed (−2, 2), every third positive
-# Where the usual box has too few points defined for both sides (log(x − 5)), or a kink never
-# turned in it (max(x, 40)): wider boxes.
+# Where the usual box has too few points defined for both sides (log(x − 5)), or a kink never turned: wider boxes.
 _WIDER = ((-20.0, 20.0), (0.5, 20.0), (-20.0, -0.5), (-200.0, 200.0), (5.0, 200.0), (-200.0, -5.0))
 _WIDE_POINTS = 4 * len(_WIDER)
 
@@ -157,7 +156,7 @@ def numeric_verdict(a: sympy.Expr, b: sympy.Expr, domain: sympy.Expr | None = No
     analytic = _analytic(a) and _analytic(b)
     look_at = _LOOK_AT if analytic else _USUAL
     unseen = set() if analytic else {(s, inside, side) for s, inside in switches(a) | switches(b)
-                                     for side in (1, -1)}
+                                     for side in (1, -1) if not never(s, side)}
     for attempt in range(_USUAL + _WIDE_POINTS):
         if len(agreed) >= _ENOUGH and attempt >= look_at and not unseen:
             return _confirmed(a, b, agreed)
@@ -187,18 +186,22 @@ def _sides(unseen: set, attempt: int) -> set:
 
 def _confirmed(a: sympy.Expr, b: sympy.Expr, agreed: list[tuple[float, int]]) -> Verdict:
     """EQUAL once the sides agree in 40 digits at the point of `agreed` with the largest values
-    (the tolerance is relative there, absolute near 0): x·(1 + 10⁻⁹) and x agree in floats.
-
-    UNEQUAL where 40 and 120 digits tell them apart; UNDECIDED where a side holds a float constant
-    (whose last digits two ways of computing it may round differently) or no point settles it.
-    """
+    (relative tolerance there: x·(1 + 10⁻⁹) and x agree in floats), and on each kink; UNEQUAL where
+    40 and 120 digits tell them apart; UNDECIDED for a side with a float constant (two ways of
+    computing it may round its last digits apart), or where nothing settles it."""
     for _, attempt in sorted(agreed, reverse=True)[:_ENOUGH]:
         verdict = _precise_verdict(a, b, attempt)
-        if verdict is Verdict.EQUAL:
-            return verdict
+        if verdict is Verdict.EQUAL:   # random points never land on a kink: H(0) = 1/2, sign(0) = 0
+            return Verdict.UNDECIDED if any(_apart(p, q) for p, q in on_the_kinks(a, b)) else verdict
         if verdict is Verdict.UNEQUAL:
             return Verdict.UNDECIDED if a.has(sympy.Float) or b.has(sympy.Float) else verdict
     return Verdict.UNDECIDED
+
+
+def _apart(p: sympy.Expr, q: sympy.Expr) -> bool:
+    point = next((t for t in range(_USUAL) if value(p, t) is not None and value(q, t) is not None), None)
+    return point is not None and not _close(value(p, point), value(q, point)) and \
+        _precise_verdict(p, q, point) is Verdict.UNEQUAL
 
 
 def _close(x: float, y: float) -> bool:
@@ -206,12 +209,9 @@ def _close(x: float, y: float) -> bool:
 
 
 def _precise_verdict(a: sympy.Expr, b: sympy.Expr, attempt: int) -> Verdict:
-    """The two sides at one point in 40 digits, and again in 120 before calling them different.
-
-    Floating point can disagree where the two forms differ only in rounding (log(1 − σ(z)) for
-    a large z against −softplus(z)), or overflow on one side only (e^(e^(e^x)) · 0 + 1).
-    EQUAL, UNEQUAL, or UNDECIDED where neither side is a finite real number.
-    """
+    """The two sides at one point in 40 digits, then 120, before calling them different: floats
+    round log(1 − σ(z)) and −softplus(z) apart at a large z, or overflow on one side only
+    (e^(e^(e^x))·0 + 1). EQUAL, UNEQUAL, or UNDECIDED where neither is a finite real number."""
     for digits in (40, 120):
         with mpmath.workdps(digits):
             va, vb = _precise_or_none(a, attempt), _precise_or_none(b, attempt)

@@ -17,7 +17,7 @@ from gdc.calculus.derivation import UNDECIDED
 from gdc.calculus.derive import derive
 from gdc.calculus.rules import FUNCTION_RULES, KINK_RULES
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
-from gdc.calculus.functions import PerSample, SampleSum, clip, hypot, log10, mean, sigmoid, softplus
+from gdc.calculus.functions import PerSample, SampleSum, clip, hypot, log10, mean, relu, sigmoid, softplus
 from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import Verdict, compare, equal
 from gdc.errors import InternalError
@@ -99,6 +99,7 @@ EQUAL = [
     (Max(x, 40) + Min(x, 40), x + 40, "the switch x − 40 turns in the wider boxes"),
     (sqrt(x) * Abs(x), sqrt(x) * x, "|x| turns where neither side is defined"),
     (sign(Y - hypot(Y, m)) * 2 * m, -2 * m * -sign(Y - hypot(Y, m)), "a switch that never turns, on both sides"),
+    (-2 * sign(x**-2) / x**3, -2 / x**3, "x⁻² is never negative, as sympy shows where x ≠ 0"),
 ]
 
 
@@ -197,6 +198,20 @@ def test_a_rule_with_ln_10_to_ten_digits_is_caught(monkeypatch):
         rule.entry, derivative=lambda u: 1 / (u * sympy.Float("2.302585093"))))
     with pytest.raises(InternalError, match="the log10 rule gave"):
         derive(symbolic(check_text("model y = log10(m*x + b)\nloss mean((y - Y)^2)\n")))
+
+
+def test_a_relu_rule_with_another_value_at_the_kink_is_not_verified(monkeypatch):
+    """d/du relu(u) = H(u) with H(0) = 1 is sympy.diff's H(u) (H(0) = 1/2) off u = 0, which no random
+    point lands on; at m = b = 0, where a fit may start, every u = m·x + b is 0 and it differs."""
+    rule = FUNCTION_RULES[relu]
+    monkeypatch.setattr(rule, "entry", dataclasses.replace(rule.entry, derivative=lambda u: Heaviside(u, 1)))
+    d = derive(symbolic(check_text("model y = relu(m*x + b)\nloss mean((y - Y)^2)\n")))
+    assert not d.verified
+    assert not any(s.verified for root in d.steps for s in root.walk() if s.rule == "relu rule")
+    assert compare(x * Heaviside(m * x + z, 1), x * Heaviside(m * x + z)) is Verdict.UNDECIDED
+    assert compare(2 * Heaviside(x) - 1, sign(x)) is Verdict.EQUAL    # 0 at x = 0 both
+    window = x * Heaviside(x - 50) * Heaviside(60 - x)     # no point of a box lands in (50, 60)
+    assert compare(window, sympy.S.Zero) is Verdict.UNDECIDED     # on the kink x = 50 it is 25
 
 
 def test_the_derivation_of_the_examples_is_verified():
