@@ -11,6 +11,7 @@ from itertools import combinations
 import sympy
 
 from .functions import PerSample, SampleReduction, clip, hypot, relu, where
+from .simplify import size
 
 KINKED = (sympy.Abs, sympy.Max, sympy.Min, sympy.sign, sympy.Heaviside, relu, clip, where, hypot)
 
@@ -91,14 +92,18 @@ def kinks_freed(a: sympy.Expr, b: sympy.Expr, fixed) -> tuple[sympy.Expr, sympy.
     return a.xreplace(free), b.xreplace(free)
 
 
-def on_the_kinks(a: sympy.Expr, b: sympy.Expr) -> list[tuple[sympy.Expr, sympy.Expr]]:
+def on_the_kinks(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> list[tuple[sympy.Expr, sympy.Expr]]:
     """a and b on each kink: for a switch s = α·v + β linear in one of its symbols v, both with v
     replaced by −β/α, where s is then exactly 0 (sign(0) = 0, H(0) = 1/2 are evaluated there).
 
     Random points never land on a kink, yet a fit that starts at 0 (relu(m·x + b) at m = b = 0)
     reads the convention there. A parameter is replaced only by what holds no data (a datum may
-    be replaced by anything: inside a mean, at each sample)."""
+    be replaced by anything: inside a mean, at each sample). None for sides of more than `limit`
+    nodes between them (a vector written out: rebuilt once a switch, it cost seconds); the
+    steps of single rules, where a kink's convention is stated, are far below it."""
     found = []
+    if size(a) + size(b) > limit:
+        return found
     for s, _ in sorted(switches(a) | switches(b), key=sympy.default_sort_key):
         for v in sorted(s.free_symbols, key=sympy.default_sort_key):
             slope = sympy.diff(s, v)
