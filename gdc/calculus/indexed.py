@@ -134,16 +134,19 @@ def instances(*exprs: sympy.Expr, one_hot: tuple[IndexedBase, ...] = ()) -> list
     """The expressions written out at a few sizes and free-index values, the same for all.
 
     A fixed size larger than the check size (x[1000]) is checked at a smaller one too: the
-    index form is the same for every size that holds the elements the model names (w[7]).
+    index form is the same for every size that holds the elements the model names (w[7]); the
+    sizes checked are made larger to hold them.
     Each data vector in `one_hot` (a row of class labels read as one-hot) has its last element
     written as 1 minus the others: the expressions are compared where its elements sum to 1.
     """
     sizes = sorted(set().union(*(_size_symbols(e) for e in exprs)), key=str)
-    named = max((int(k) for e in exprs for node in e.atoms(Indexed) for k in node.indices
-                 if k.is_Integer), default=-1)
+    named = max((int(k) for e in exprs for node in e.atoms(Indexed, KroneckerDelta)
+                 for k in (node.indices if isinstance(node, Indexed) else node.args) if k.is_Integer), default=-1)
     out = []
     for n, size in enumerate(CHECK_SIZES):
-        limit = max(size, named + 1)
+        # Every size checked holds the elements named: ∂/∂w[j] of b·w[3] is b·δ₃ⱼ, 0 at d ≤ 3.
+        size += max(0, named + 1 - min(CHECK_SIZES))
+        limit = size
         values = {s: sympy.Integer(size) for s in sizes}
         shrunk = [_shrink(e.xreplace(values), limit) for e in exprs]
         ranges = {}

@@ -1,13 +1,14 @@
 """Whether two expressions are equal: the check every derivation step passes.
 
 `compare` gives a verdict, EQUAL, UNEQUAL or UNDECIDED, and never guesses. Structure first,
-then numbers at points of the real domain (data reduced over a few samples; a float
-disagreement is looked at again in 40 digits). Two expressions are equal when they are the
-same real function: a point where one side is a finite real number and the other is not is a
-disagreement. Where too few points of the usual box are defined for both sides, wider boxes;
-then complex points, for expressions built from analytic functions only; last the algebra
-(expansion, cancelling) under a size guard. What none of these settles is UNDECIDED, and a
-node the evaluator does not know is a bug (InternalError), never "undefined".
+then numbers at points of the real domain (data reduced over a few samples; floats that
+disagree, and at one point floats that agree, are looked at again in 40 digits). Two
+expressions are equal when they are the same real function: a point where one side is a finite
+real number and the other is not is a disagreement. Where too few points of the usual box are
+defined for both sides, or a kink never turned there (max(x, 40)), wider boxes; then complex
+points, for expressions built from analytic functions only; last the algebra (expansion,
+cancelling) under a size guard. What none of these settles is UNDECIDED, and a node the
+evaluator does not know is a bug (InternalError), never "undefined".
 `derivative` is sympy.diff, remembered, for the oracle side of every check.
 """
 
@@ -28,7 +29,7 @@ from .indexed import collapse_deltas, instances, is_indexed
 from .functions import SampleReduction
 from .simplify import evaluate_reductions, has_denominator, size
 from .catalog import BY_CLASS
-from .kinks import almost_everywhere
+from .kinks import almost_everywhere, kinks_freed, never, on_the_kinks, switches
 from .symbolic import PerSample, mean
 
 
@@ -118,7 +119,7 @@ _SEED = 20240501
 _ENOUGH = 3           # points that agree, none disagreeing, decide EQUAL ...
 _LOOK_AT = 9          # ... once at least this many points of the usual box were looked at,
 _USUAL = 24           # or all of them where a side has a kink: signed (−2, 2), every third positive
-# Where the usual box has too few points defined for both sides (log(x − 5)): wider boxes.
+# Where the usual box has too few points defined for both sides (log(x − 5)), or a kink never turned: wider boxes.
 _WIDER = ((-20.0, 20.0), (0.5, 20.0), (-20.0, -0.5), (-200.0, 200.0), (5.0, 200.0), (-200.0, -5.0))
 _WIDE_POINTS = 4 * len(_WIDER)
 
@@ -142,31 +143,65 @@ def numeric_verdict(a: sympy.Expr, b: sympy.Expr, domain: sympy.Expr | None = No
     usual box and signed at the others, so that both sides of a kink are seen (|x| and x agree
     on the positive points only). At least nine points are looked at, all of the usual box
     where either side has a kink (max(x, 0)·max(y, 0) and max(x, 0)·y differ on a quarter of
-    them); analytic functions that agree on an open set agree on its component. One
+    them); analytic functions that agree on an open set agree on its component. EQUAL needs
+    each kink's switch (kinks.switches) seen both ways, in the wider boxes if not in the usual
+    one (max(x, 40) and 40 agree there), or where neither side is defined (sign(m² − 1) in
+    ∂ acos(m)); else the kinks of a switch never seen turning are made free (kinks_freed). One
     disagreement decides; in the usual box so does a point where only one side is defined
-    (within `domain`, when one is given: points where it is undefined are passed over).
-    In the wider boxes such a point is passed over, since 40 digits may not be enough there
-    (log(1 − σ(z)) at z = 200 is log 0 in 40 digits, −softplus(z) is not).
+    (within `domain`, when one is given: points where it is undefined are passed over). In the
+    wider boxes such a point is passed over: 40 digits may not be enough there (log(1 − σ(z))
+    at z = 200 is log 0 in 40 digits, −softplus(z) is not). Float agreement is confirmed last.
     """
-    agreed = 0
-    look_at = _LOOK_AT if _analytic(a) and _analytic(b) else _USUAL
+    agreed: list[tuple[float, int]] = []     # (size of the values, point) where the sides agreed
+    analytic = _analytic(a) and _analytic(b)
+    look_at = _LOOK_AT if analytic else _USUAL
+    unseen = set() if analytic else {(s, inside, side) for s, inside in switches(a) | switches(b)
+                                     for side in (1, -1) if not never(s, side)}
     for attempt in range(_USUAL + _WIDE_POINTS):
-        if agreed >= _ENOUGH and attempt >= look_at:
-            return Verdict.EQUAL
-        if domain is not None and value(domain, attempt) is None:
-            continue   # outside the domain of what was differentiated
-        va, vb = value(a, attempt), value(b, attempt)
-        if va is not None and vb is not None and _close(va, vb):
-            agreed += 1
-            continue
-        if va is None and vb is None:
-            continue
-        seen = _precise_verdict(a, b, attempt)
-        if seen is Verdict.EQUAL:
-            agreed += 1
+        if len(agreed) >= _ENOUGH and attempt >= look_at and not unseen:
+            return _confirmed(a, b, agreed)
+        va, vb = (None, None) if domain is not None and value(domain, attempt) is None else \
+            (value(a, attempt), value(b, attempt))    # outside the domain of what was differentiated
+        seen = Verdict.EQUAL if va is not None and vb is not None and _close(va, vb) else \
+            None if va is None and vb is None else _precise_verdict(a, b, attempt)
+        if seen is None:     # nothing to compare here: a switch's side that lies here is no question
+            unseen -= _sides(unseen, attempt)
+        elif seen is Verdict.EQUAL:
+            agreed.append((abs(va) + abs(vb) if va is not None and vb is not None else 0.0, attempt))
+            unseen -= _sides(unseen, attempt)
         elif seen is Verdict.UNEQUAL and (attempt < _USUAL or (va is not None and vb is not None)):
             return Verdict.UNEQUAL
-    return Verdict.EQUAL if agreed >= _ENOUGH else Verdict.UNDECIDED
+    if len(agreed) >= _ENOUGH and not unseen:
+        return _confirmed(a, b, agreed)
+    freed = kinks_freed(a, b, {s for s, _, _ in unseen}) if len(agreed) >= _ENOUGH else None
+    equal = freed is not None and _compare(*freed, 400, domain) is Verdict.EQUAL   # unequal freed: no answer
+    return Verdict.EQUAL if equal else Verdict.UNDECIDED
+
+
+def _sides(unseen: set, attempt: int) -> set:
+    """Those of `unseen` (switch, inside, side) that point `attempt` shows (inside: at any sample)."""
+    return {(s, inside, side) for s, inside, side in unseen
+            if any((value(s, attempt, j) or 0.0) * side > 0 for j in range(_samples(attempt) if inside else 1))}
+
+
+def _confirmed(a: sympy.Expr, b: sympy.Expr, agreed: list[tuple[float, int]]) -> Verdict:
+    """EQUAL once the sides agree in 40 digits at the point of `agreed` with the largest values
+    (relative tolerance there: x·(1 + 10⁻⁹) and x agree in floats), and on each kink; UNEQUAL where
+    40 and 120 digits tell them apart; UNDECIDED for a side with a float constant (two ways of
+    computing it may round its last digits apart), or where nothing settles it."""
+    for _, attempt in sorted(agreed, reverse=True)[:_ENOUGH]:
+        verdict = _precise_verdict(a, b, attempt)
+        if verdict is Verdict.EQUAL:   # random points never land on a kink: H(0) = 1/2, sign(0) = 0
+            return Verdict.UNDECIDED if any(_apart(p, q) for p, q in on_the_kinks(a, b)) else verdict
+        if verdict is Verdict.UNEQUAL:
+            return Verdict.UNDECIDED if a.has(sympy.Float) or b.has(sympy.Float) else verdict
+    return Verdict.UNDECIDED
+
+
+def _apart(p: sympy.Expr, q: sympy.Expr) -> bool:
+    point = next((t for t in range(_USUAL) if value(p, t) is not None and value(q, t) is not None), None)
+    return point is not None and not _close(value(p, point), value(q, point)) and \
+        _precise_verdict(p, q, point) is Verdict.UNEQUAL
 
 
 def _close(x: float, y: float) -> bool:
@@ -174,12 +209,9 @@ def _close(x: float, y: float) -> bool:
 
 
 def _precise_verdict(a: sympy.Expr, b: sympy.Expr, attempt: int) -> Verdict:
-    """The two sides at one point in 40 digits, and again in 120 before calling them different.
-
-    Floating point can disagree where the two forms differ only in rounding (log(1 − σ(z)) for
-    a large z against −softplus(z)), or overflow on one side only (e^(e^(e^x)) · 0 + 1).
-    EQUAL, UNEQUAL, or UNDECIDED where neither side is a finite real number.
-    """
+    """The two sides at one point in 40 digits, then 120, before calling them different: floats
+    round log(1 − σ(z)) and −softplus(z) apart at a large z, or overflow on one side only
+    (e^(e^(e^x))·0 + 1). EQUAL, UNEQUAL, or UNDECIDED where neither is a finite real number."""
     for digits in (40, 120):
         with mpmath.workdps(digits):
             va, vb = _precise_or_none(a, attempt), _precise_or_none(b, attempt)

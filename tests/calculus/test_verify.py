@@ -3,6 +3,8 @@ equal pairs it must accept, what it cannot decide reported as undecided, never a
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sympy
 from sympy import Abs, Heaviside, KroneckerDelta, Max, Min, Rational, asin, exp, log, sign, sqrt
@@ -13,8 +15,9 @@ from gdc.calculus.derivation import UNDECIDED
 from gdc.explain.hessian import hessian_json, hessian_text
 from gdc.calculus.derivation import UNDECIDED
 from gdc.calculus.derive import derive
+from gdc.calculus.rules import FUNCTION_RULES, KINK_RULES
 from gdc.calculus.indexed import index_symbol, shaped, size_symbol
-from gdc.calculus.functions import PerSample, SampleSum, mean, sigmoid, softplus
+from gdc.calculus.functions import PerSample, SampleSum, clip, hypot, log10, mean, relu, sigmoid, softplus
 from gdc.calculus.symbolic import symbolic
 from gdc.calculus.verify import Verdict, compare, equal
 from gdc.errors import InternalError
@@ -23,6 +26,7 @@ from gdc.language.frontend import check_text
 
 x, y, z, m = sympy.symbols("x y z m", real=True)
 X = PerSample("X", real=True)
+Y = PerSample("Y", real=True)
 d = size_symbol("d")
 j, k = index_symbol("j"), index_symbol("k")
 w = shaped("w", (d,))
@@ -59,6 +63,21 @@ UNEQUAL = [
     (KroneckerDelta(2, j) * w[2], sympy.S.Zero, "zero except at the element j = 2"),
     (element_sum(w[k]), 3 * w[0], "a sum over d elements against three copies of one"),
     (element_sum(w[k] * v[k]), element_sum(w[k]) * element_sum(v[k]), "Σ wₖvₖ is not Σ wₖ · Σ vₖ"),
+    (m * KroneckerDelta(3, j) + w[j], w[j], "∂/∂w[j] of m·w[3] lost: 0 wherever d ≤ 3, sizes too small for w[3]"),
+    (element_sum(w[k] * KroneckerDelta(k, 3)), sympy.S.Zero, "Σₖ wₖ·δₖ₃ is w[3], which d ≤ 3 has not"),
+    # A kink that turns outside the usual box (−2, 2): its switch must be seen both ways.
+    (Max(x, 40), sympy.Integer(40), "agree for x < 40: the whole usual box"),
+    (x * Heaviside(x - 50), sympy.S.Zero, "agree for x < 50"),
+    (clip(x, -5, 5), x, "agree for |x| < 5"),
+    (Abs(x - 3), 3 - x, "agree for x < 3"),
+    (Heaviside(exp(x) - 20), sympy.S.Zero, "the switch turns at x = ln 20"),
+    (mean(m * Heaviside(X - 5)), sympy.S.Zero, "the switch inside a mean turns at X = 5"),
+    (x * Heaviside(m * x + z + 10) * Heaviside(10 - m * x - z), x * Heaviside(m * x + z + 10),
+     "clip's derivative without its upper end"),
+    # Floats agree to 1e−7: 40 digits at the point with the largest values tell these apart.
+    (x * (1 + Rational(1, 10**9)), x, "a billionth apart"),
+    (exp(100 * x) * (1 + Rational(1, 10**10)), exp(100 * x), "near 0 at most points of the usual box"),
+    (Abs(x) * (1 + Rational(1, 10**9)), Abs(x), "a billionth apart, with a kink"),
 ]
 
 # (a, b, why): each pair is the same real function (wherever either is defined, or off a point).
@@ -77,6 +96,10 @@ EQUAL = [
     (sympy.diff(element_sum(w[k]**2), w[j]), 2 * w[j], "Σₖ 2wₖδⱼₖ, the deltas collapsed"),
     (KroneckerDelta(2, j) * w[2] + 2 * w[j], 2 * w[j] + KroneckerDelta(j, 2) * w[j], "at j = 2 and elsewhere"),
     (element_sum(w[k] * v[k] + w[k]), element_sum(w[k] * v[k]) + element_sum(w[k]), "element sums add"),
+    (Max(x, 40) + Min(x, 40), x + 40, "the switch x − 40 turns in the wider boxes"),
+    (sqrt(x) * Abs(x), sqrt(x) * x, "|x| turns where neither side is defined"),
+    (sign(Y - hypot(Y, m)) * 2 * m, -2 * m * -sign(Y - hypot(Y, m)), "a switch that never turns, on both sides"),
+    (-2 * sign(x**-2) / x**3, -2 / x**3, "x⁻² is never negative, as sympy shows where x ≠ 0"),
 ]
 
 
@@ -99,6 +122,23 @@ def test_a_node_the_verifier_does_not_know_is_a_bug_not_undefined():
         compare(weird(x), weird(x) + 1)
     with pytest.raises(InternalError, match="free index"):
         compare(j * x, x)
+
+
+def test_a_kink_never_seen_turning_is_undecided_unless_its_value_does_not_matter():
+    """Y − hypot(Y, m) ≤ 0: sign of it is −1 or 0 wherever defined, which no point shows; and
+    x − 1000 turns beyond the widest box. Equal whatever value the kink takes is shown."""
+    never = sign(Y - hypot(Y, m))
+    assert compare(never, sympy.S.NegativeOne) is Verdict.UNDECIDED
+    assert compare(x * Heaviside(x - 1000), sympy.S.Zero) is Verdict.UNDECIDED
+    assert compare(mean(X * sign(X - 1000)), mean(X) * sign(X - 1000)) is Verdict.UNDECIDED
+    assert compare(never * (m + 1), never * m + never) is Verdict.EQUAL
+
+
+def test_float_constants_that_agree_to_nine_digits_are_not_equal():
+    """ln 10 written as a decimal of ten digits: not shown equal (with a kink, no complex points
+    tell it, and a side with a float constant cannot be called unequal by its last digits)."""
+    assert compare(1 / (x * log(10)), 1 / (x * sympy.Float("2.302585093"))) is Verdict.UNEQUAL
+    assert compare(Abs(x) / 3, sympy.Float("0.333333333") * Abs(x)) is Verdict.UNDECIDED
 
 
 def test_what_no_point_and_no_algebra_settles_is_undecided():
@@ -140,6 +180,38 @@ def test_one_undecided_step_is_marked_and_the_others_keep_their_check(monkeypatc
     assert partial_b.note == UNDECIDED and not d.verified
     text = render(d, "text")
     assert "✓" in text and f"({UNDECIDED})" in text and "Not every step is verified" in text
+
+
+def test_a_clip_rule_that_forgets_an_end_beyond_the_usual_box_is_caught(monkeypatch):
+    """Without H(10 − u), ∂/∂m clip(m·x + b, −10, 10) agrees wherever m·x + b < 10: it was shown ✓."""
+    rule = KINK_RULES[clip]
+    forgets = lambda u, lo, hi: (Heaviside(u - lo), Heaviside(lo - u), Heaviside(u - hi))  # noqa: E731
+    monkeypatch.setattr(rule, "entry", dataclasses.replace(rule.entry, partials=forgets))
+    with pytest.raises(InternalError, match="the clip rule gave"):
+        derive(symbolic(check_text("model y = clip(m*x + b, -10, 10)\nloss mean((y - Y)^2)\n")))
+
+
+def test_a_rule_with_ln_10_to_ten_digits_is_caught(monkeypatch):
+    """d/du log₁₀ u = 1/(2.302585093·u): a billionth off, which floats (to 1e−7) did not see."""
+    rule = FUNCTION_RULES[log10]
+    monkeypatch.setattr(rule, "entry", dataclasses.replace(
+        rule.entry, derivative=lambda u: 1 / (u * sympy.Float("2.302585093"))))
+    with pytest.raises(InternalError, match="the log10 rule gave"):
+        derive(symbolic(check_text("model y = log10(m*x + b)\nloss mean((y - Y)^2)\n")))
+
+
+def test_a_relu_rule_with_another_value_at_the_kink_is_not_verified(monkeypatch):
+    """d/du relu(u) = H(u) with H(0) = 1 is sympy.diff's H(u) (H(0) = 1/2) off u = 0, which no random
+    point lands on; at m = b = 0, where a fit may start, every u = m·x + b is 0 and it differs."""
+    rule = FUNCTION_RULES[relu]
+    monkeypatch.setattr(rule, "entry", dataclasses.replace(rule.entry, derivative=lambda u: Heaviside(u, 1)))
+    d = derive(symbolic(check_text("model y = relu(m*x + b)\nloss mean((y - Y)^2)\n")))
+    assert not d.verified
+    assert not any(s.verified for root in d.steps for s in root.walk() if s.rule == "relu rule")
+    assert compare(x * Heaviside(m * x + z, 1), x * Heaviside(m * x + z)) is Verdict.UNDECIDED
+    assert compare(2 * Heaviside(x) - 1, sign(x)) is Verdict.EQUAL    # 0 at x = 0 both
+    window = x * Heaviside(x - 50) * Heaviside(60 - x)     # no point of a box lands in (50, 60)
+    assert compare(window, sympy.S.Zero) is Verdict.UNDECIDED     # on the kink x = 50 it is 25
 
 
 def test_the_derivation_of_the_examples_is_verified():
