@@ -98,8 +98,8 @@ def on_the_kinks(a: sympy.Expr, b: sympy.Expr, limit: int = 400) -> list[tuple[s
 
     Random points never land on a kink, yet a fit that starts at 0 (relu(m·x + b) at m = b = 0)
     reads the convention there. A parameter is replaced only by what holds no data (a datum may
-    be replaced by anything: inside a mean, at each sample). None for sides of more than `limit`
-    nodes between them (a vector written out: rebuilt once a switch, it cost seconds); the
+    be replaced by anything: inside a mean, at each sample). No pairs for sides of more than
+    `limit` nodes between them (a vector written out: rebuilt once a switch, it cost seconds); the
     steps of single rules, where a kink's convention is stated, are far below it."""
     found = []
     if size(a) + size(b) > limit:
